@@ -1,0 +1,37 @@
+import type { Host } from "./host/host.js";
+import type { Prompter } from "./ui/prompt.js";
+
+export interface GlobalOptions {
+  json: boolean;
+  dryRun: boolean;
+  yes: boolean;
+  verbose: boolean;
+  color: boolean;
+  /** Network probe timeout in seconds (DESIGN.md: default 10). */
+  timeout: number;
+}
+
+/** What a command handler may use: the world (host), the user (prompt), and how to report progress. */
+export interface Context {
+  host: Host;
+  options: GlobalOptions;
+  prompt: Prompter;
+  /** A line of progress on stderr (never on stdout, which --json keeps for one document). */
+  progress(message: string): void;
+  /** Detail shown only with --verbose. */
+  debug(message: string): void;
+}
+
+/** What a handler returns; cli.ts prints `text`, or `json` with --json, and exits with `exitCode`. */
+export interface CommandResult {
+  json: unknown;
+  text: string;
+  exitCode?: 0 | 1;
+}
+
+export interface CommandInput {
+  args: string[];
+  options: Record<string, unknown>;
+}
+
+export type Handler = (ctx: Context, input: CommandInput) => Promise<CommandResult>;

@@ -1,0 +1,84 @@
+/**
+ * The one error type crossnix throws for expected failures. The top-level handler in cli.ts
+ * prints `message` and `hint` (or a JSON document) and exits with `exitCode`; no stack trace.
+ *
+ * Exit codes (DESIGN.md): 1 the operation or a check failed, 2 bad usage or bad input.
+ */
+export type ErrorCode =
+  | "USAGE"
+  | "BAD_INPUT"
+  | "PARSE"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "LOCKED"
+  | "IO"
+  | "EXEC"
+  | "SSH"
+  | "NIX"
+  | "PERMISSION"
+  | "NOT_APPLIED"
+  | "UNSUPPORTED"
+  | "CHECK_FAILED";
+
+const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set(["USAGE", "BAD_INPUT", "PARSE"]);
+
+export interface ErrorOptions {
+  hint?: string;
+  exitCode?: 1 | 2;
+  cause?: unknown;
+  /** Extra machine-readable detail for --json output. */
+  detail?: Record<string, unknown>;
+}
+
+export class CrossnixError extends Error {
+  override readonly name = "CrossnixError";
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly exitCode: 1 | 2;
+  readonly detail: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? (BAD_INPUT_CODES.has(code) ? 2 : 1);
+    this.detail = options.detail;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.detail ? { detail: this.detail } : {}),
+    };
+  }
+}
+
+/** Bad input: names the field and the offending value. Exit 2. */
+export function badInput(field: string, value: unknown, why: string, hint?: string): CrossnixError {
+  const shown = typeof value === "string" ? `'${value}'` : String(value);
+  return new CrossnixError("BAD_INPUT", `invalid ${field} ${shown}: ${why}`, {
+    ...(hint ? { hint } : {}),
+    detail: { field, value },
+  });
+}
+
+/** A malformed file, located like Nix's own messages: file:line:column and the offending text. */
+export function parseError(
+  file: string,
+  line: number,
+  column: number,
+  text: string,
+  why: string,
+  hint?: string,
+): CrossnixError {
+  return new CrossnixError("PARSE", `${file}:${line}:${column}: ${why}: '${text}'`, {
+    ...(hint ? { hint } : {}),
+    detail: { file, line, column, text },
+  });
+}
+
+export function isCrossnixError(error: unknown): error is CrossnixError {
+  return error instanceof CrossnixError;
+}

@@ -1,0 +1,41 @@
+import path from "node:path";
+
+/**
+ * Every system path crossnix reads or writes goes through here, so `CROSSNIX_ROOT` (a directory
+ * standing in for `/`) relocates all of them at once for tests and cautious users.
+ */
+export const SYSTEM_PATHS = {
+  nixConfDir: "/etc/nix",
+  nixConf: "/etc/nix/nix.conf",
+  /** Determinate's installer owns nix.conf; nix.custom.conf is "the only supported way" to add settings. */
+  nixCustomConf: "/etc/nix/nix.custom.conf",
+  /** Default of the `builders` setting is `@/etc/nix/machines` (globals.cc, reference §2). */
+  machines: "/etc/nix/machines",
+  keysDir: "/etc/nix/crossnix",
+  stateDir: "/etc/nix/crossnix",
+  lockFile: "/etc/nix/crossnix/.lock",
+  backupsDir: "/etc/nix/crossnix/backups",
+  sshConfigDir: "/etc/ssh/ssh_config.d",
+  sshAliasFile: "/etc/ssh/ssh_config.d/crossnix.conf",
+  sshSystemConfig: "/etc/ssh/ssh_config",
+  sshKnownHosts: "/etc/ssh/ssh_known_hosts",
+  determinateConfig: "/etc/determinate/config.json",
+  determinateNixd: "/usr/local/bin/determinate-nixd",
+  nixDaemonSocket: "/nix/var/nix/daemon-socket/socket",
+  nixProfileBin: "/nix/var/nix/profiles/default/bin",
+  launchDaemonsDir: "/Library/LaunchDaemons",
+} as const;
+
+export type SystemPathName = keyof typeof SYSTEM_PATHS;
+
+/** The directory standing in for `/` ("/" when unset). */
+export function rootDir(env: NodeJS.ProcessEnv = process.env): string {
+  const root = env["CROSSNIX_ROOT"];
+  return root && root !== "" ? path.resolve(root) : "/";
+}
+
+/** Map an absolute system path (as users and config files see it) to where it really lives. */
+export function resolveSystemPath(systemPath: string, root: string): string {
+  if (!path.isAbsolute(systemPath)) return systemPath;
+  return root === "/" ? systemPath : path.join(root, systemPath);
+}
