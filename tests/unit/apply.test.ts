@@ -1,0 +1,100 @@
+import { spawn } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { emptyPlan } from "../../src/core/plan.js";
+import { applyPlan } from "../../src/host/apply.js";
+import { acquireLock, writeFileAtomic } from "../../src/host/files.js";
+import { createHost } from "../../src/host/host.js";
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), "crossnix-apply-"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const hostFor = () => createHost({ ...process.env, CROSSNIX_ROOT: root });
+
+describe("writeFileAtomic", () => {
+  it("keeps the mode of the file it replaces and leaves no temp file", async () => {
+    const file = path.join(root, "f");
+    await writeFile(file, "old");
+    await chmod(file, 0o600);
+    await writeFileAtomic(file, "new");
+    expect(await readFile(file, "utf8")).toBe("new");
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readdir(root)).toEqual(["f"]);
+  });
+
+  it("creates parent directories and applies the requested mode to new files", async () => {
+    const file = path.join(root, "a/b/key");
+    await writeFileAtomic(file, "secret", 0o600);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("applyPlan", () => {
+  it("writes, deletes and backs up under CROSSNIX_ROOT", async () => {
+    await mkdir(path.join(root, "etc/nix"), { recursive: true });
+    await writeFile(path.join(root, "etc/nix/machines"), "old\n");
+    await writeFile(path.join(root, "etc/nix/gone"), "bye\n");
+    const plan = emptyPlan("t");
+    plan.files.push({ path: "/etc/nix/machines", before: "old\n", after: "new\n", reason: "" });
+    plan.files.push({ path: "/etc/nix/gone", before: "bye\n", after: null, reason: "" });
+    plan.files.push({ path: "/etc/ssh/ssh_config.d/crossnix.conf", before: null, after: "Host x\n", reason: "" });
+    const result = await applyPlan(hostFor(), plan);
+    expect(await readFile(path.join(root, "etc/nix/machines"), "utf8")).toBe("new\n");
+    await expect(stat(path.join(root, "etc/nix/gone"))).rejects.toThrow();
+    expect(await readFile(path.join(root, "etc/ssh/ssh_config.d/crossnix.conf"), "utf8")).toBe("Host x\n");
+    expect(result.backups).toHaveLength(2);
+    const backedUp = await Promise.all(result.backups.map((b) => readFile(b, "utf8")));
+    expect(backedUp.sort()).toEqual(["bye\n", "old\n"]);
+    expect(result.backups.every((b) => b.startsWith(path.join(root, "etc/nix/crossnix/backups")))).toBe(true);
+  });
+
+  it("refuses when a file changed after the plan was made, writing nothing", async () => {
+    await mkdir(path.join(root, "etc/nix"), { recursive: true });
+    await writeFile(path.join(root, "etc/nix/a"), "a0");
+    await writeFile(path.join(root, "etc/nix/b"), "edited by someone else");
+    const plan = emptyPlan("t");
+    plan.files.push({ path: "/etc/nix/a", before: "a0", after: "a1", reason: "" });
+    plan.files.push({ path: "/etc/nix/b", before: "b0", after: "b1", reason: "" });
+    await expect(applyPlan(hostFor(), plan)).rejects.toMatchObject({ code: "CONFLICT" });
+    expect(await readFile(path.join(root, "etc/nix/a"), "utf8")).toBe("a0");
+  });
+
+  it("runs commands after the files and reports a failing optional one", async () => {
+    const plan = emptyPlan("t");
+    plan.commands.push({ argv: ["false"], description: "optional", optional: true });
+    plan.commands.push({ argv: ["true"], description: "ok" });
+    const result = await applyPlan(hostFor(), plan);
+    expect(result.commands.map((c) => c.ok)).toEqual([false, true]);
+    const failing = emptyPlan("t");
+    failing.commands.push({ argv: ["false"], description: "reload" });
+    await expect(applyPlan(hostFor(), failing)).rejects.toMatchObject({ code: "EXEC" });
+  });
+});
+
+describe("lock", () => {
+  it("waits for a live owner and names it on timeout", async () => {
+    const lockFile = path.join(root, "lock");
+    const held = await acquireLock(lockFile);
+    await expect(acquireLock(lockFile, 200)).rejects.toMatchObject({ code: "LOCKED" });
+    await held.release();
+    const again = await acquireLock(lockFile, 200);
+    await again.release();
+  });
+
+  it("takes over a lock whose owner is dead", async () => {
+    const dead = spawn("true");
+    await new Promise((r) => dead.on("close", r));
+    const lockFile = path.join(root, "lock");
+    await writeFile(lockFile, `${dead.pid}\n`);
+    const lock = await acquireLock(lockFile, 200);
+    expect((await readFile(lockFile, "utf8")).trim()).toBe(String(process.pid));
+    await lock.release();
+  });
+});
