@@ -1,14 +1,20 @@
 import type { Command } from "commander";
 import type { LazyAction } from "../cli.js";
+import { registerBuilder } from "./builder/spec.js";
 
 /**
  * Registers every verb. Registration only declares arguments and options (cheap); each action
  * imports its handler module when it runs, so start-up never loads what a command does not use.
  */
 export function registerVerbs(program: Command, lazy: LazyAction): void {
+  registerBuilder(program, lazy);
   const internal = program.command("internal", { hidden: true }).description("crossnix's own plumbing");
   internal
     .command("apply-plan <file>")
     .description("apply a plan file written by crossnix (used through sudo)")
     .action(lazy(() => import("./internal/apply-plan.js")));
+  internal
+    .command("restart-daemon")
+    .description("restart a nix-daemon no service manager owns")
+    .action(lazy(() => import("./internal/restart-daemon.js")));
 }
