@@ -15,6 +15,14 @@ export interface FileChange {
   mode?: number;
   /** Why this file changes, one line. */
   reason: string;
+  /**
+   * A file in the user's working tree (e.g. a GitHub workflow), as an absolute path resolved
+   * against the current directory: not relocated by CROSSNIX_ROOT, not backed up (version control
+   * keeps its history) and written without the system lock.
+   */
+  repoFile?: boolean;
+  /** Contents must never be shown (private keys): the diff says so instead. */
+  secret?: boolean;
 }
 
 export interface PlanCommand {
@@ -46,6 +54,10 @@ export function isNoop(plan: Plan): boolean {
 }
 
 export function unifiedDiff(change: FileChange): string {
+  if (change.secret) {
+    const what = change.before === null ? "created" : change.after === null ? "deleted" : "replaced";
+    return `(${change.path}: secret contents not shown; file ${what})`;
+  }
   const oldName = change.before === null ? "/dev/null" : `a${change.path}`;
   const newName = change.after === null ? "/dev/null" : `b${change.path}`;
   const patch = createTwoFilesPatch(oldName, newName, change.before ?? "", change.after ?? "", "", "", {

@@ -1,0 +1,170 @@
+import type { Context, Handler } from "../../context.js";
+import { type NewBuilder, planAddBuilder } from "../../core/builder-plan.js";
+import { type BuilderRequest, parseBuilderRequest } from "../../core/builder-request.js";
+import { fingerprintSha256, parsePublicKeyLine, preferredHostKey } from "../../core/known-hosts.js";
+import { decodeHostKey, encodeHostKey, type MachineEntry } from "../../core/machines.js";
+import type { ProbeFacts } from "../../core/probe.js";
+import { badInput, CrossnixError } from "../../errors.js";
+import { type ConfigState, loadConfigState } from "../../host/config-state.js";
+import { SYSTEM_PATHS } from "../../host/paths.js";
+import { probeBuilder } from "../../host/probe.js";
+import { scanHostKeys, type SshTarget } from "../../host/ssh.js";
+import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
+import { planInputs } from "./plan-inputs.js";
+import { assertNameFree, copyPublicKey, trustHint, verifyAsDaemon } from "./shared.js";
+
+/** The host key the user expects: `--host-key` takes base64 of a key line, or the line itself. */
+function expectedHostKey(text: string): { keyType: string; key: string } {
+  try {
+    const line = /^ssh-|^ecdsa-/.test(text.trim()) ? text : decodeHostKey(text);
+    const { keyType, key } = parsePublicKeyLine(line);
+    return { keyType, key };
+  } catch {
+    throw badInput("--host-key", text, "not a public key line nor its base64", "e.g. the output of: ssh-keyscan -t ed25519 HOST | cut -d' ' -f2- | base64 -w0");
+  }
+}
+
+async function learnHostKey(ctx: Context, request: BuilderRequest, state: ConfigState) {
+  const { host, port } = request.destination;
+  ctx.progress(`Asking ${host}${port ? `:${port}` : ""} for its host key…`);
+  const { keys, result } = await scanHostKeys(ctx.host, host, port, ctx.options.timeout);
+  if (keys.length === 0) {
+    const why = result.stderr.trim().split("\n").filter((l) => !l.startsWith("#")).at(-1) ?? "no answer";
+    throw new CrossnixError("SSH", `cannot reach ${host}${port ? `:${port}` : ""}: ${result.timedOut ? "timed out" : why || "no SSH server answered"}`, {
+      hint: "check that the builder is up and sshd listens on that address and port; nothing was written",
+    });
+  }
+  const served = (k: { keyType: string; key: string }) => keys.some((s) => s.keyType === k.keyType && s.key === k.key);
+  if (request.hostKey) {
+    const expected = expectedHostKey(request.hostKey);
+    if (!served(expected)) {
+      throw new CrossnixError("SSH", `${host} presented a different host key than --host-key (${fingerprintSha256(expected.key)})`, {
+        hint: `it offered ${keys.map((k) => `${k.keyType} ${fingerprintSha256(k.key)}`).join(", ")}; this may be impersonation. Nothing was written`,
+      });
+    }
+    return expected;
+  }
+  const existing = state.fleet.find((b) => b.managed && b.name === request.name);
+  if (existing?.hostKeyLine) {
+    const pinned = parsePublicKeyLine(existing.hostKeyLine);
+    if (!served(pinned)) {
+      throw new CrossnixError("SSH", `the host key of '${request.name}' changed: pinned ${fingerprintSha256(pinned.key)}, now ${keys.map((k) => fingerprintSha256(k.key)).join(", ")}`, {
+        hint: "a changed host key may mean impersonation. If the builder was reinstalled, verify the new fingerprint out of band and pass it with --host-key. Nothing was written",
+      });
+    }
+    return { keyType: pinned.keyType, key: pinned.key };
+  }
+  return preferredHostKey(keys)!;
+}
+
+function remoteProgramFor(request: BuilderRequest, facts: ProbeFacts | null): string | null {
+  if (request.remoteProgram) return request.remoteProgram;
+  if (!facts) return null;
+  const program = request.protocol === "ssh-ng" ? "nix-daemon" : "nix-store";
+  const onPath = request.protocol === "ssh-ng" ? facts.onPath.nixDaemon : facts.onPath.nixStore;
+  if (onPath) return null;
+  const candidate = facts.candidates[0];
+  if (candidate) return `${candidate}/${program}`;
+  throw new CrossnixError("SSH", `${program} is not on the builder's non-interactive PATH and no Nix installation was found`, {
+    hint: "install Nix on the builder, or pass --remote-program <absolute path of nix-daemon>",
+  });
+}
+
+function checkProbe(request: BuilderRequest, facts: ProbeFacts): void {
+  if (facts.shellNoise.trim() !== "") {
+    throw new CrossnixError("SSH", `the login shell of ${facts.user}@${request.destination.host} prints to stdout, which breaks Nix's protocol: '${facts.shellNoise.trim().slice(0, 80)}'`, {
+      hint: "make the shell's startup files silent for non-interactive sessions (e.g. guard echo with [ -t 1 ]); nothing was written",
+    });
+  }
+  if (facts.trusted === false) {
+    throw new CrossnixError("SSH", `${facts.user} is not a trusted user of the builder's Nix daemon, so it cannot build for this machine`, {
+      hint: trustHint(request.destination, facts),
+    });
+  }
+}
+
+const add: Handler = async (ctx, { args, options }) => {
+  const request = parseBuilderRequest(args[0] ?? "", options);
+  const state = await loadConfigState(ctx.host);
+  await assertNameFree(ctx.host, state, request.name);
+
+  const identity = request.identity ?? `${SYSTEM_PATHS.keysDir}/${request.name}_ed25519`;
+  const keyExists = await ctx.host.exists(identity);
+  if (request.identity && !keyExists) throw badInput("--identity", request.identity, "no such file");
+
+  const hostKey = await learnHostKey(ctx, request, state);
+  const fingerprint = fingerprintSha256(hostKey.key);
+  ctx.progress(`Host key ${hostKey.keyType} ${fingerprint}`);
+
+  let facts: ProbeFacts | null = null;
+  if (request.probe) {
+    const { host, port, user } = request.destination;
+    const target: SshTarget = {
+      host,
+      user,
+      port,
+      identity: keyExists ? ctx.host.path(identity) : null,
+      pinnedKey: `${hostKey.keyType} ${hostKey.key}`,
+      hostKeyAlias: request.name,
+    };
+    ctx.progress(`Probing ${host} ${keyExists ? "with the daemon's key" : "through your own SSH login"}…`);
+    const outcome = await probeBuilder(ctx.host, target, { timeoutSeconds: ctx.options.timeout, interactiveUser: !keyExists });
+    if (!outcome.ok) {
+      throw new CrossnixError("SSH", `cannot probe ${host}: ${outcome.failure.summary} (${outcome.failure.evidence})`, {
+        hint: `${outcome.failure.fix}; or add it without connecting: --no-probe --system <system>. Nothing was written`,
+      });
+    }
+    facts = outcome.facts;
+    checkProbe(request, facts);
+  }
+
+  const remoteProgram = remoteProgramFor(request, facts);
+  const uri = `${request.protocol}://${request.name}${remoteProgram ? `?remote-program=${remoteProgram}` : ""}`;
+  const entry: MachineEntry = {
+    uri,
+    systems: request.systems ?? facts?.systems ?? [],
+    sshKey: identity,
+    maxJobs: request.maxJobs ?? facts?.cpus ?? 1,
+    speedFactor: request.speedFactor,
+    supportedFeatures: request.features ?? facts?.features ?? [],
+    mandatoryFeatures: request.mandatoryFeatures,
+    hostKey: encodeHostKey(`${hostKey.keyType} ${hostKey.key}`),
+  };
+  const builder: NewBuilder = {
+    name: request.name,
+    entry,
+    ssh: { hostName: request.destination.host, port: request.destination.port, user: request.destination.user, identityFile: identity },
+    createKeyAt: keyExists ? null : ctx.host.path(identity),
+  };
+  const plan = planAddBuilder(await planInputs(ctx.host, state), builder);
+  if (remoteProgram && !request.remoteProgram) {
+    plan.notes.push(`nix-daemon is not on the builder's non-interactive PATH; using remote-program=${remoteProgram}.`);
+  }
+  const outcome = await confirmAndApply(ctx, plan);
+
+  const after: string[] = [];
+  let verified: boolean | null = null;
+  if (outcome.applied || outcome.noop) {
+    if (request.copyKey) {
+      ctx.progress(`Installing the daemon's public key on ${request.destination.host}…`);
+      after.push(await copyPublicKey(ctx, request.destination, `${identity}.pub`, `${hostKey.keyType} ${hostKey.key}`, request.name));
+    }
+    const check = await verifyAsDaemon(ctx, request.name);
+    verified = check.ok;
+    after.push(check.message);
+  }
+  const summary = {
+    name: request.name,
+    entry,
+    hostKey: { type: hostKey.keyType, fingerprint },
+    probed: facts,
+    plan: outcome.plan,
+    applied: outcome.applied,
+    noop: outcome.noop,
+    verified,
+  };
+  const text = [describeOutcome(outcome), ...after].filter(Boolean).join("\n");
+  return { json: summary, text, exitCode: verified === false ? 1 : 0 };
+};
+
+export default add;

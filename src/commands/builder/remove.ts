@@ -1,0 +1,34 @@
+import type { Handler } from "../../context.js";
+import { planRemoveBuilder } from "../../core/builder-plan.js";
+import { CrossnixError } from "../../errors.js";
+import { loadConfigState } from "../../host/config-state.js";
+import { SYSTEM_PATHS } from "../../host/paths.js";
+import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
+import { planInputs } from "./plan-inputs.js";
+
+const remove: Handler = async (ctx, { args }) => {
+  const name = args[0] ?? "";
+  const state = await loadConfigState(ctx.host, { nixVersion: false });
+  const builder = state.fleet.find((b) => b.managed && b.name === name);
+  const foreign = state.fleet.find((b) => !b.managed && b.name === name);
+  if (!builder && foreign) {
+    throw new CrossnixError("CONFLICT", `'${name}' at ${foreign.file}:${foreign.line} was not written by crossnix, so crossnix leaves it alone`, {
+      hint: `edit ${foreign.file} yourself`,
+    });
+  }
+  // Only the dedicated key crossnix generated is deleted; a key given with --identity is the user's.
+  const dedicated = `${SYSTEM_PATHS.keysDir}/${name}_ed25519`;
+  const keys: { path: string; text: string }[] = [];
+  if (!builder || builder.entry.sshKey === dedicated) {
+    for (const path of [dedicated, `${dedicated}.pub`]) {
+      const text = await ctx.host.readText(path);
+      if (text !== null) keys.push({ path, text });
+    }
+  }
+  const plan = planRemoveBuilder(await planInputs(ctx.host, state), name, keys);
+  const outcome = await confirmAndApply(ctx, plan);
+  const text = outcome.noop ? `No builder named '${name}'; nothing to remove.` : describeOutcome(outcome);
+  return { json: { name, plan: outcome.plan, applied: outcome.applied, noop: outcome.noop }, text };
+};
+
+export default remove;

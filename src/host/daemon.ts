@@ -1,0 +1,82 @@
+import { spawn } from "node:child_process";
+import { readdir, readFile, readlink } from "node:fs/promises";
+import { CrossnixError } from "../errors.js";
+import { SYSTEM_PATHS } from "./paths.js";
+
+export interface DaemonProcess {
+  pid: number;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+async function readProc(pid: string, file: string): Promise<string | null> {
+  return readFile(`/proc/${pid}/${file}`, "utf8").catch(() => null);
+}
+
+/**
+ * The listening `nix-daemon` on a Linux machine without systemd: the nix-daemon process whose
+ * parent is not itself a nix-daemon (each client connection is a forked child with the same name).
+ */
+export async function findDaemonProcess(): Promise<DaemonProcess | null> {
+  const pids = (await readdir("/proc").catch(() => [])).filter((p) => /^\d+$/.test(p));
+  const daemons = new Map<string, string>();
+  for (const pid of pids) {
+    const stat = await readProc(pid, "stat");
+    const match = stat && /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+    if (match?.[1] === "nix-daemon") daemons.set(pid, match[2]!);
+  }
+  for (const [pid, ppid] of daemons) {
+    if (daemons.has(ppid)) continue;
+    const argv = (await readProc(pid, "cmdline"))?.split("\0").filter(Boolean) ?? [];
+    if (argv.length === 0) continue;
+    const env = Object.fromEntries(
+      ((await readProc(pid, "environ")) ?? "")
+        .split("\0")
+        .filter((kv) => kv.includes("="))
+        .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    );
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => "/");
+    return { pid: Number(pid), argv, env, cwd };
+  }
+  return null;
+}
+
+async function socketAnswers(path: string): Promise<boolean> {
+  const { connect } = await import("node:net");
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Restarts a daemon that no service manager owns: stop it, start the same command line with the
+ * same environment, and wait until its socket answers. The daemon reads nix.conf only at startup.
+ */
+export async function restartDaemonProcess(daemon: DaemonProcess, timeoutMs = 10_000): Promise<number> {
+  process.kill(daemon.pid, "SIGTERM");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(daemon.pid, 0);
+      await new Promise((r) => setTimeout(r, 50));
+    } catch {
+      break;
+    }
+  }
+  const [file, ...args] = daemon.argv;
+  const child = spawn(file!, args, { env: daemon.env, cwd: daemon.cwd, detached: true, stdio: "ignore" });
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) throw new CrossnixError("EXEC", `could not start ${daemon.argv.join(" ")} again`);
+  while (Date.now() < deadline) {
+    if (await socketAnswers(SYSTEM_PATHS.nixDaemonSocket)) return pid;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new CrossnixError("EXEC", `the restarted nix-daemon (pid ${pid}) does not answer on ${SYSTEM_PATHS.nixDaemonSocket}`);
+}
