@@ -26,6 +26,8 @@ function expectedHostKey(text: string): { keyType: string; key: string } {
 
 async function learnHostKey(ctx: Context, request: BuilderRequest, state: ConfigState) {
   const { host, port } = request.destination;
+  // --no-probe with --host-key registers a builder that is not reachable now: no connection at all.
+  if (!request.probe && request.hostKey) return expectedHostKey(request.hostKey);
   ctx.progress(`Asking ${host}${port ? `:${port}` : ""} for its host key…`);
   const { keys, result } = await scanHostKeys(ctx.host, host, port, ctx.options.timeout);
   if (keys.length === 0) {
@@ -149,9 +151,11 @@ const add: Handler = async (ctx, { args, options }) => {
       ctx.progress(`Installing the daemon's public key on ${request.destination.host}…`);
       after.push(await copyPublicKey(ctx, request.destination, `${identity}.pub`, `${hostKey.keyType} ${hostKey.key}`, request.name));
     }
-    const check = await verifyAsDaemon(ctx, request.name);
-    verified = check.ok;
-    after.push(check.message);
+    if (request.probe) {
+      const check = await verifyAsDaemon(ctx, request.name);
+      verified = check.ok;
+      after.push(check.message);
+    }
   }
   const summary = {
     name: request.name,
