@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { LazyAction } from "../cli.js";
 import { registerBuilder } from "./builder/spec.js";
+import { registerCi } from "./ci/spec.js";
 
 /**
  * Registers every verb. Registration only declares arguments and options (cheap); each action
@@ -8,6 +9,7 @@ import { registerBuilder } from "./builder/spec.js";
  */
 export function registerVerbs(program: Command, lazy: LazyAction): void {
   registerBuilder(program, lazy);
+  registerCi(program, lazy);
   const internal = program.command("internal", { hidden: true }).description("crossnix's own plumbing");
   internal
     .command("apply-plan <file>")

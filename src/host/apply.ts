@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CrossnixError } from "../errors.js";
-import { effectiveChanges, type Plan, shellQuoteForDisplay } from "../core/plan.js";
+import { effectiveChanges, type FileChange, type Plan, shellQuoteForDisplay } from "../core/plan.js";
 import { describeFailure, succeeded } from "./exec.js";
 import { acquireLock, backupFile, canWrite, removeFileDurably, writeFileAtomic } from "./files.js";
 import type { Host } from "./host.js";
@@ -24,10 +24,10 @@ export interface ApplyResult {
  */
 export async function applyPlan(host: Host, plan: Plan): Promise<ApplyResult> {
   const changes = effectiveChanges(plan);
-  const lock = await acquireLock(host.path(SYSTEM_PATHS.lockFile));
+  const lock = needsSystemLock(plan) ? await acquireLock(host.path(SYSTEM_PATHS.lockFile)) : { release: async () => {} };
   try {
     for (const change of changes) {
-      const current = await readTextOrNull(host.path(change.path));
+      const current = await readTextOrNull(realPathOf(host, change));
       if (current !== change.before) {
         throw new CrossnixError("CONFLICT", `${change.path} changed while crossnix was planning; nothing was written`, {
           hint: "run the command again",
@@ -38,8 +38,8 @@ export async function applyPlan(host: Host, plan: Plan): Promise<ApplyResult> {
     const backupRoot = host.path(path.join(SYSTEM_PATHS.backupsDir, stamp));
     const result: ApplyResult = { written: [], deleted: [], backups: [], commands: [] };
     for (const change of changes) {
-      const real = host.path(change.path);
-      const backup = await backupFile(real, change.path, backupRoot);
+      const real = realPathOf(host, change);
+      const backup = change.repoFile ? null : await backupFile(real, change.path, backupRoot);
       if (backup) result.backups.push(backup);
       if (change.after === null) {
         await removeFileDurably(real);
@@ -68,13 +68,23 @@ export async function applyPlan(host: Host, plan: Plan): Promise<ApplyResult> {
   }
 }
 
+/** Where a planned file really is: repo files as given, system paths relocated under CROSSNIX_ROOT. */
+export function realPathOf(host: Host, change: FileChange): string {
+  return change.repoFile ? change.path : host.path(change.path);
+}
+
+/** Plans that touch only the user's own repository files need no system lock (and so no root). */
+function needsSystemLock(plan: Plan): boolean {
+  return plan.commands.length > 0 || effectiveChanges(plan).some((c) => !c.repoFile);
+}
+
 /** Files in the plan the current user cannot write. */
 export async function unwritableFiles(host: Host, plan: Plan): Promise<string[]> {
   const blocked: string[] = [];
   for (const change of effectiveChanges(plan)) {
-    if (!(await canWrite(host.path(change.path)))) blocked.push(change.path);
+    if (!(await canWrite(realPathOf(host, change)))) blocked.push(change.path);
   }
-  if (effectiveChanges(plan).length > 0 && !(await canWrite(host.path(SYSTEM_PATHS.lockFile)))) {
+  if (needsSystemLock(plan) && effectiveChanges(plan).length > 0 && !(await canWrite(host.path(SYSTEM_PATHS.lockFile)))) {
     blocked.push(SYSTEM_PATHS.lockFile);
   }
   return blocked;
