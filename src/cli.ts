@@ -84,6 +84,11 @@ function reportError(error: unknown, json: boolean, color: boolean): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `crossnix builder list | head` closes the pipe early; that is not an error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
   let exitCode = 0;
   let options: GlobalOptions | undefined;
   const program = buildProgram(async (load, command, args) => {
