@@ -10,6 +10,13 @@ import { registerCi } from "./ci/spec.js";
 export function registerVerbs(program: Command, lazy: LazyAction): void {
   registerBuilder(program, lazy);
   registerCi(program, lazy);
+  program
+    .command("env")
+    .description("print shell lines that use the registered builders in this shell only")
+    .option("--shell <shell>", "sh or fish (default: from $SHELL)")
+    .option("--builder <name>", "only this builder (repeatable; default: every builder in the machines file)", (v: string, p: string[] = []) => [...p, v])
+    .addHelpText("after", `\nExamples:\n  $ eval "$(crossnix env)"\n  $ crossnix env --shell fish | source`)
+    .action(lazy(() => import("./env.js")));
   const internal = program.command("internal", { hidden: true }).description("crossnix's own plumbing");
   internal
     .command("apply-plan <file>")

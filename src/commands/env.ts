@@ -1,0 +1,62 @@
+import { execFileSync } from "node:child_process";
+import os from "node:os";
+import type { Handler } from "../context.js";
+import { findBuilder, fleetFromMachines } from "../core/fleet.js";
+import { formatEntry, parseMachinesFile } from "../core/machines.js";
+import type { Host } from "../host/host.js";
+import { isTrustedUser, renderEnvScript, type ShellKind } from "../core/env-script.js";
+import { effectiveSetting } from "../core/settings.js";
+import { badInput, CrossnixError } from "../errors.js";
+import { detectHost } from "../host/detect.js";
+import { loadConfigLayers } from "../host/nix-config.js";
+
+function userGroups(): string[] {
+  try {
+    return execFileSync("id", ["-Gn"], { encoding: "utf8" }).trim().split(/\s+/);
+  } catch {
+    return [];
+  }
+}
+
+/** `@machines` for the whole fleet, or the chosen builders' entries inline (`;`-separated). */
+async function buildersValue(host: Host, machinesFile: string, names: string[] | undefined): Promise<string> {
+  if (!names?.length) return `@${machinesFile}`;
+  const fleet = fleetFromMachines([{ path: machinesFile, model: parseMachinesFile((await host.readText(machinesFile)) ?? "", machinesFile) }]);
+  return names
+    .map((name) => {
+      const builder = findBuilder(fleet, name);
+      if (!builder) throw badInput("--builder", name, `no such builder in ${machinesFile}`, `known: ${fleet.map((b) => b.name).join(", ") || "none"}`);
+      return formatEntry(builder.entry);
+    })
+    .join(" ; ");
+}
+
+const env: Handler = async (ctx, { options }) => {
+  const shell = String(options["shell"] ?? (/fish$/.test(ctx.host.env["SHELL"] ?? "") ? "fish" : "sh"));
+  if (shell !== "sh" && shell !== "fish") throw badInput("--shell", shell, "must be sh or fish");
+  const info = await detectHost(ctx.host, { nixVersion: false });
+  const user = os.userInfo().username;
+  const layers = await loadConfigLayers(ctx.host, { user: false });
+  const trustedUsers = (effectiveSetting("trusted-users", layers, { "trusted-users": "root" }).value ?? "root").split(/\s+/);
+  // A single-user install has no daemon to ignore anything; a daemon only honours `builders`
+  // from trusted users (daemon.cc; silently ignored on Nix 2.4–2.21, reference §2).
+  const trusted = info.mode === "single-user" || isTrustedUser(trustedUsers, user, userGroups());
+  if (!trusted) {
+    throw new CrossnixError(
+      "PERMISSION",
+      `the Nix daemon ignores 'builders' from ${user}: it is a restricted setting and ${user} is not in trusted-users (${trustedUsers.join(" ")})`,
+      {
+        hint: `register builders system-wide instead, where the daemon reads them: crossnix builder add <user@host>. Or add ${user} to trusted-users in ${info.settingsFile} (that is root-equivalent) and restart the daemon`,
+      },
+    );
+  }
+  const { lines, nixConfig } = renderEnvScript({
+    shell: shell as ShellKind,
+    existingNixConfig: ctx.host.env["NIX_CONFIG"] ?? null,
+    builders: await buildersValue(ctx.host, info.machinesFile, options["builder"] as string[] | undefined),
+    legacyRemoteSystemsSet: ctx.host.env["NIX_REMOTE_SYSTEMS"] !== undefined,
+  });
+  return { json: { shell, trusted, variables: { NIX_CONFIG: nixConfig }, lines }, text: lines.join("\n") };
+};
+
+export default env;
