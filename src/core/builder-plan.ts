@@ -44,13 +44,19 @@ function fileChange(path: string, before: string | null, after: string, reason: 
 export function aliasOptions(b: NewBuilder): [string, string][] {
   // The pinned key (machines column 8) is written by Nix under the alias name; HostKeyAlias makes
   // ssh look it up under that name whatever the port is (DESIGN.md "Where things live").
-  return aliasBlockOptions(b.name, {
+  const options = aliasBlockOptions(b.name, {
     hostName: b.ssh.hostName,
     ...(b.ssh.port ? { port: b.ssh.port } : {}),
     ...(b.ssh.user ? { user: b.ssh.user } : {}),
     identityFile: b.ssh.identityFile,
   });
+  // Nix sets no timeout of its own: without this a hung builder hangs every build forever
+  // (seen on the test bed with Nix 2.8; OpenSSH's ConnectTimeout also bounds the banner exchange).
+  options.push(["ConnectTimeout", String(ALIAS_CONNECT_TIMEOUT_SECONDS)]);
+  return options;
 }
+
+export const ALIAS_CONNECT_TIMEOUT_SECONDS = 10;
 
 export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
   const plan = emptyPlan(`Add builder '${builder.name}' (${builder.entry.systems.join(", ")})`);

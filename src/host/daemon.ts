@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { openSync } from "node:fs";
 import { readdir, readFile, readlink } from "node:fs/promises";
 import { CrossnixError } from "../errors.js";
 import { SYSTEM_PATHS } from "./paths.js";
@@ -8,6 +9,16 @@ export interface DaemonProcess {
   argv: string[];
   env: Record<string, string>;
   cwd: string;
+  /** Where its stdout/stderr went (a log file it appends to), or "ignore". */
+  stdout: number | "ignore";
+  stderr: number | "ignore";
+}
+
+/** Reopens the daemon's log file for the new process, so its messages keep landing there. */
+async function outputOf(pid: string, fd: number): Promise<number | "ignore"> {
+  const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => null);
+  if (!target?.startsWith("/") || target.endsWith(" (deleted)") || target.startsWith("/dev/")) return "ignore";
+  return openSync(target, "a");
 }
 
 async function readProc(pid: string, file: string): Promise<string | null> {
@@ -37,7 +48,7 @@ export async function findDaemonProcess(): Promise<DaemonProcess | null> {
         .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
     );
     const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => "/");
-    return { pid: Number(pid), argv, env, cwd };
+    return { pid: Number(pid), argv, env, cwd, stdout: await outputOf(pid, 1), stderr: await outputOf(pid, 2) };
   }
   return null;
 }
@@ -70,7 +81,7 @@ export async function restartDaemonProcess(daemon: DaemonProcess, timeoutMs = 10
     }
   }
   const [file, ...args] = daemon.argv;
-  const child = spawn(file!, args, { env: daemon.env, cwd: daemon.cwd, detached: true, stdio: "ignore" });
+  const child = spawn(file!, args, { env: daemon.env, cwd: daemon.cwd, detached: true, stdio: ["ignore", daemon.stdout, daemon.stderr] });
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new CrossnixError("EXEC", `could not start ${daemon.argv.join(" ")} again`);

@@ -10,7 +10,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { MountNamespace } from "./namespace.js";
-import { canConnect, descendants, type ExecResult, isAlive, type Server, stopPid, tail, waitUntil } from "./proc.js";
+import {
+  canConnect,
+  descendants,
+  type ExecResult,
+  isAlive,
+  pidsInMountNs,
+  procStat,
+  type Server,
+  stopPid,
+  tail,
+  waitUntil,
+} from "./proc.js";
 import { getRun, type Run } from "./run.js";
 import { ensureUser, lookupUser, type UserInfo } from "./users.js";
 
@@ -248,8 +259,30 @@ export class Sandbox {
     );
   }
 
+  /**
+   * Listening nix-daemons in the sandbox namespace that the test bed did not start itself:
+   * crossnix restarts a daemon no service manager owns (`crossnix internal restart-daemon`)
+   * by starting the same command line again, inside this namespace.
+   */
+  private adoptedDaemons(): number[] {
+    const inNs = pidsInMountNs(this.ns.ns);
+    const comm = (pid: number) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      } catch {
+        return "";
+      }
+    };
+    const daemons = new Set(inNs.filter((p) => comm(p) === "nix-daemon"));
+    return [...daemons].filter((p) => p !== this.daemon?.pid && !daemons.has(procStat(p)?.ppid ?? -1));
+  }
+
   /** Stop the daemon and everything it spawned (workers, build hooks, their ssh). */
   async stopDaemon(): Promise<void> {
+    for (const pid of this.adoptedDaemons()) {
+      const tree = descendants(pid);
+      await Promise.all(tree.filter(isAlive).map((p) => stopPid(p, { graceMs: 1000 })));
+    }
     const d = this.daemon;
     if (!d) return;
     this.daemon = undefined;

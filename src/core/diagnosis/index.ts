@@ -1,0 +1,2 @@
+export * from "./nix.js";
+export * from "./ssh.js";
