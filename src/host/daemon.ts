@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
-import { readdir, readFile, readlink } from "node:fs/promises";
+import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import { CrossnixError } from "../errors.js";
 import { SYSTEM_PATHS } from "./paths.js";
 
@@ -31,10 +31,15 @@ async function readProc(pid: string, file: string): Promise<string | null> {
  */
 export async function findDaemonProcess(): Promise<DaemonProcess | null> {
   const pids = (await readdir("/proc").catch(() => [])).filter((p) => /^\d+$/.test(p));
+  // Only a daemon that reads the same /etc/nix as we write: one in a container or another mount
+  // namespace with its own /etc/nix is not ours to restart.
+  const ours = await stat(SYSTEM_PATHS.nixConfDir).catch(() => null);
   const daemons = new Map<string, string>();
   for (const pid of pids) {
-    const stat = await readProc(pid, "stat");
-    const match = stat && /^\d+ \((.*)\) \S+ (\d+)/.exec(stat);
+    const theirs = await stat(`/proc/${pid}/root${SYSTEM_PATHS.nixConfDir}`).catch(() => null);
+    if (ours && (theirs?.dev !== ours.dev || theirs?.ino !== ours.ino)) continue;
+    const statLine = await readProc(pid, "stat");
+    const match = statLine && /^\d+ \((.*)\) \S+ (\d+)/.exec(statLine);
     if (match?.[1] === "nix-daemon") daemons.set(pid, match[2]!);
   }
   for (const [pid, ppid] of daemons) {

@@ -28,6 +28,8 @@ export interface SshRunOptions {
   interactiveUser?: boolean;
   input?: string;
   signal?: AbortSignal;
+  /** Positional parameters for the script ($1, $2, …), quoted by the one quoting function. */
+  args?: string[];
 }
 
 export function sshArgv(target: SshTarget, knownHostsFile: string | null, options: SshRunOptions): string[] {
@@ -56,7 +58,7 @@ export async function sshRun(host: Host, target: SshTarget, script: string, opti
       knownHosts = path.join(dir, "known_hosts");
       await writeFile(knownHosts, `${target.hostKeyAlias ?? target.host} ${target.pinnedKey}\n`, { mode: 0o600 });
     }
-    const argv = [...sshArgv(target, knownHosts, options), "--", quoteCommand(["sh", "-c", script])];
+    const argv = [...sshArgv(target, knownHosts, options), "--", quoteCommand(["sh", "-c", script, "sh", ...(options.args ?? [])])];
     const env = { ...host.env };
     delete env["DISPLAY"];
     delete env["SSH_ASKPASS"];

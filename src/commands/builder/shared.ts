@@ -5,7 +5,6 @@ import type { Destination } from "../../core/destination.js";
 import { daemonSshTarget, findBuilder } from "../../core/fleet.js";
 import type { PlanCommand } from "../../core/plan.js";
 import type { ProbeFacts } from "../../core/probe.js";
-import { quoteArg } from "../../core/shell-quote.js";
 import { listHostBlocks, parseSshConfig } from "../../core/ssh-config.js";
 import { badInput, CrossnixError } from "../../errors.js";
 import { type ConfigState, loadConfigState } from "../../host/config-state.js";
@@ -81,8 +80,8 @@ export async function copyPublicKey(
   const run = await sshRun(
     ctx.host,
     { host: destination.host, user: destination.user, port: destination.port, pinnedKey: pinnedHostKey, hostKeyAlias: alias },
-    `${script.replaceAll("$1", quoteArg(publicKey))}`,
-    { timeoutSeconds: ctx.options.timeout, interactiveUser: true },
+    script,
+    { timeoutSeconds: ctx.options.timeout, interactiveUser: true, args: [publicKey] },
   );
   if (run.exitCode !== 0) {
     throw new CrossnixError("SSH", `could not install the key on ${destination.host}: ${run.stderr.trim().split("\n").at(-1) ?? ""}`, {
