@@ -15,7 +15,7 @@ import {
   descendants,
   type ExecResult,
   isAlive,
-  pidsInMountNs,
+  allPids,
   procStat,
   type Server,
   stopPid,
@@ -265,7 +265,9 @@ export class Sandbox {
    * by starting the same command line again, inside this namespace.
    */
   private adoptedDaemons(): number[] {
-    const inNs = pidsInMountNs(this.ns.ns);
+    // Recognised by what they read: /etc/nix resolving (through /proc/<pid>/root) to this
+    // sandbox's etc/nix — the same test crossnix applies before restarting a daemon.
+    const ours = fs.statSync(this.path("/etc/nix"));
     const comm = (pid: number) => {
       try {
         return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
@@ -273,7 +275,15 @@ export class Sandbox {
         return "";
       }
     };
-    const daemons = new Set(inNs.filter((p) => comm(p) === "nix-daemon"));
+    const readsOurEtc = (pid: number) => {
+      try {
+        const theirs = fs.statSync(`/proc/${pid}/root/etc/nix`);
+        return theirs.dev === ours.dev && theirs.ino === ours.ino;
+      } catch {
+        return false;
+      }
+    };
+    const daemons = new Set(allPids().filter((p) => comm(p) === "nix-daemon" && readsOurEtc(p)));
     return [...daemons].filter((p) => p !== this.daemon?.pid && !daemons.has(procStat(p)?.ppid ?? -1));
   }
 
