@@ -106,7 +106,10 @@ export async function main(argv: string[]): Promise<number> {
       },
     };
     const handler = (await load()).default;
-    const result = await handler(ctx, { args, options: command.opts() });
+    const dash = argv.indexOf("--");
+    const passthrough = dash >= 0 ? argv.slice(dash + 1) : [];
+    const operands = passthrough.length ? args.slice(0, Math.max(0, args.length - passthrough.length)) : args;
+    const result = await handler(ctx, { args: operands, options: command.opts(), passthrough });
     print(opts, result);
     exitCode = result.exitCode ?? 0;
   });

@@ -32,6 +32,8 @@ export interface CommandResult {
 export interface CommandInput {
   args: string[];
   options: Record<string, unknown>;
+  /** Everything after a literal `--`, untouched (e.g. arguments for nix). */
+  passthrough: string[];
 }
 
 export type Handler = (ctx: Context, input: CommandInput) => Promise<CommandResult>;

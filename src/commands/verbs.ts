@@ -11,6 +11,22 @@ export function registerVerbs(program: Command, lazy: LazyAction): void {
   registerBuilder(program, lazy);
   registerCi(program, lazy);
   program
+    .command("build [installables...]")
+    .description("build through the fleet: check every system has a healthy builder first, then say who built what")
+    .option("--system <system>", "system to build for, passed to nix as --system")
+    .option("--builder <name>", "build only on this builder (needs a user the Nix daemon trusts)")
+    .addHelpText(
+      "after",
+      `
+Everything after -- goes to nix build unchanged.
+
+Examples:
+  $ crossnix build .#packages.aarch64-linux.default
+  $ crossnix build --builder big -- -f default.nix hello
+  $ crossnix build -- --expr 'with import <nixpkgs> { system = "aarch64-linux"; }; hello' --impure`,
+    )
+    .action(lazy(() => import("./build.js")));
+  program
     .command("env")
     .description("print shell lines that use the registered builders in this shell only")
     .option("--shell <shell>", "sh or fish (default: from $SHELL)")

@@ -32,3 +32,21 @@ export async function probeBuilder(
   }
   return { ok: false, failure, seconds, stderr: run.stderr };
 }
+
+/** The cheapest check that Nix could use a builder: connect, verify the host key, authenticate. */
+export async function reachBuilder(
+  host: Host,
+  target: SshTarget,
+  options: { timeoutSeconds: number },
+): Promise<{ ok: true } | { ok: false; failure: SshFailure }> {
+  const run = await sshRun(host, target, "exit 0", { timeoutSeconds: options.timeoutSeconds });
+  if (run.exitCode === 0 && !run.timedOut) return { ok: true };
+  return {
+    ok: false,
+    failure: classifySshFailure(run.stderr, {
+      timedOut: run.timedOut,
+      ...(run.spawnError ? { spawnError: run.spawnError } : {}),
+      host: target.host,
+    }),
+  };
+}

@@ -1,0 +1,47 @@
+import { stripAnsi } from "../diagnosis/nix.js";
+
+/**
+ * What `nix build --dry-run` says must be built: "this derivation will be built:" or "these N
+ * derivations will be built:" followed by indented store paths (same wording 2.4 → 2.35).
+ */
+export function parseDryRun(stderr: string): { toBuild: string[]; toFetch: string[] } {
+  const toBuild: string[] = [];
+  const toFetch: string[] = [];
+  let section: string[] | null = null;
+  for (const raw of stripAnsi(stderr).split("\n")) {
+    if (/(?:derivation|derivations) will be built:$/.test(raw.trim())) section = toBuild;
+    else if (/(?:path|paths) will be fetched/.test(raw)) section = toFetch;
+    else if (section && /^\s+\/\S+/.test(raw)) section.push(raw.trim());
+    else if (raw.trim() !== "") section = null;
+  }
+  return { toBuild, toFetch };
+}
+
+export interface DerivationInfo {
+  system: string;
+  features: string[];
+}
+
+/**
+ * `nix show-derivation` / `nix derivation show` JSON. Keys are full store paths up to 2.32 and
+ * base names in newer releases, which also wrap the map in `{ derivations: … }`.
+ */
+export function parseShowDerivation(json: string, storeDir = "/nix/store"): Map<string, DerivationInfo> {
+  const parsed = JSON.parse(json) as Record<string, unknown>;
+  const map = (parsed["derivations"] && typeof parsed["derivations"] === "object" ? parsed["derivations"] : parsed) as Record<
+    string,
+    { system?: string; env?: Record<string, string>; structuredAttrs?: Record<string, unknown> }
+  >;
+  const out = new Map<string, DerivationInfo>();
+  for (const [key, drv] of Object.entries(map)) {
+    if (!drv || typeof drv !== "object" || typeof drv.system !== "string") continue;
+    const path = key.startsWith("/") ? key : `${storeDir}/${key}`;
+    const fromEnv = drv.env?.["requiredSystemFeatures"];
+    const fromStructured = drv.structuredAttrs?.["requiredSystemFeatures"];
+    const features = Array.isArray(fromStructured)
+      ? fromStructured.map(String)
+      : (fromEnv ?? "").split(/\s+/).filter(Boolean);
+    out.set(path, { system: drv.system, features });
+  }
+  return out;
+}
