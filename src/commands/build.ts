@@ -64,11 +64,14 @@ function currentUserTrusted(trustedUsers: string[]): boolean {
   return isTrustedUser(trustedUsers, user, groups);
 }
 
-function progressLine(style: Style, event: LogEvent, names: (machine: string) => string, showLogs: boolean): string | null {
+function progressLine(style: Style, event: LogEvent, names: (machine: string) => string, showLogs: boolean, tracker: NixLogTracker): string | null {
+  // Every goal opens a local build activity; a remote build opens a second one naming the machine.
+  const remotely = (drv: string) => tracker.builds.some((b) => b.drv === drv && b.machine !== "");
   switch (event.kind) {
     case "build-start":
-      return `${style.cyan("▸")} building ${drvName(event.drv)} on ${names(event.machine)}`;
+      return event.machine === "" ? null : `${style.cyan("▸")} building ${drvName(event.drv)} on ${names(event.machine)}`;
     case "build-end":
+      if (event.machine === "" && remotely(event.drv)) return null;
       return `${style.green("✓")} ${drvName(event.drv)} on ${names(event.machine)} (${event.seconds.toFixed(1)} s)`;
     case "substitute":
       return `${style.dim("↓")} fetching ${drvName(event.path)} from ${event.from}`;
@@ -148,7 +151,7 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
       pending = lines.pop() ?? "";
       for (const line of lines) {
         const event = tracker.feed(line, performance.now());
-        const text = event && !ctx.options.json ? progressLine(style, event, names, showLogs) : null;
+        const text = event && !ctx.options.json ? progressLine(style, event, names, showLogs, tracker) : null;
         if (text !== null) process.stderr.write(`${text}\n`);
       }
     },

@@ -110,7 +110,8 @@ export function planRemoveBuilder(inputs: PlanInputs, name: string, keyFilesToDe
   const aliasAfter = renderSshConfig(removeHostBlock(inputs.sshAliases.model, name, SSH_MARKER));
   plan.files.push(fileChange(inputs.sshAliases.path, inputs.sshAliases.text, aliasAfter, "ssh alias"));
   for (const key of keyFilesToDelete) {
-    plan.files.push({ path: key.path, before: key.text, after: null, reason: "key crossnix created", secret: true });
+    const secret = !key.path.endsWith(".pub");
+    plan.files.push({ path: key.path, before: key.text, after: null, reason: secret ? "private key crossnix created" : "its public key", secret });
   }
   return plan;
 }

@@ -44,12 +44,18 @@ export async function confirmAndApply(ctx: Context, plan: Plan): Promise<PlanOut
   return { plan: rendered, applied: true, noop, result };
 }
 
+/** The timestamped directory all of one apply's backups went to. */
+function backupDir(backups: string[]): string {
+  const match = /^(.*\/backups\/[^/]+)\//.exec(backups[0] ?? "");
+  return match ? `${match[1]}/` : backups.join(", ");
+}
+
 export function describeOutcome(outcome: PlanOutcome): string {
   if (outcome.noop) return "";
   if (!outcome.applied) return "Dry run: nothing was written.";
   const r = outcome.result;
   const lines = [`Applied: ${[...(r?.written ?? []), ...(r?.deleted ?? [])].length} file(s) changed.`];
   for (const c of r?.commands ?? []) lines.push(`${c.ok ? "ran" : "failed"}: ${c.command}${c.detail ? ` (${c.detail})` : ""}`);
-  if (r?.backups.length) lines.push(`Backups: ${r.backups.join(", ")}`);
+  if (r?.backups.length) lines.push(`Backups of the old files: ${backupDir(r.backups)}`);
   return lines.join("\n");
 }
