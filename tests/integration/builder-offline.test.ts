@@ -186,6 +186,27 @@ describe("builder add/list/disable/enable/remove on a fixture root", () => {
     expect(again.stdout).toContain("nothing to remove");
   });
 
+  it.each([
+    ["/etc/nix/machines", "ssh://ok x86_64-linux - eight\n", /\/etc\/nix\/machines:1:\d+: .*'unsigned int'.*'eight'/],
+    ["/etc/nix/nix.conf", "builders=@/etc/nix/machines\n", /\/etc\/nix\/nix\.conf:1:\d+: .*'builders=@\/etc\/nix\/machines'/],
+    ["/etc/ssh/ssh_config.d/crossnix.conf", "Host big\n  Port\n", /crossnix\.conf:2:\d+: .*'  Port'/],
+  ])("a malformed %s is reported at file:line:column with the text, exit 2, nothing written", async (file, text, message) => {
+    const real = path.join(root, file);
+    const saved = await readFile(real, "utf8").catch(() => null);
+    await mkdir(path.dirname(real), { recursive: true });
+    await writeFile(real, text);
+    try {
+      const before = await snapshot();
+      const run = await add("--yes");
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(await snapshot()).toEqual(before);
+    } finally {
+      if (saved === null) await rm(real);
+      else await writeFile(real, saved);
+    }
+  });
+
   it("--json keeps stdout to one document", async () => {
     const run = await add("--dry-run", "--json");
     expect(run.code).toBe(0);
