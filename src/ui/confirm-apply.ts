@@ -36,7 +36,8 @@ export async function confirmAndApply(ctx: Context, plan: Plan): Promise<PlanOut
   const blocked = await unwritableFiles(ctx.host, plan);
   let result: ApplyResult;
   if (blocked.length > 0 && ctx.host.uid !== 0) {
-    ctx.progress(`crossnix needs root to write ${blocked.join(", ")}; asking sudo`);
+    // Said always, not only as progress: the user is about to see a sudo prompt.
+    process.stderr.write(`crossnix needs root to write ${blocked.join(", ")}; asking sudo to apply the plan shown.\n`);
     result = await applyPlanWithSudo(ctx.host, plan, ctx.prompt.interactive);
   } else {
     result = await applyPlan(ctx.host, plan);
