@@ -1,5 +1,3 @@
-import { execFileSync } from "node:child_process";
-import os from "node:os";
 import type { Context, Handler } from "../context.js";
 import { type BuilderHealth, type CandidateBuilder, checkCoverage, type DerivationNeed } from "../core/build/coverage.js";
 import { drvName, type LogEvent, NixLogTracker } from "../core/build/nix-log.js";
@@ -10,6 +8,7 @@ import { formatEntry, isKnownSystem, normalizeStoreUri } from "../core/machines.
 import { badInput, CrossnixError } from "../errors.js";
 import { loadConfigState } from "../host/config-state.js";
 import { localCapability } from "../host/local-capability.js";
+import { currentUser } from "../host/user.js";
 import { derivationInfo, derivationsToBuild, runNix } from "../host/nix.js";
 import { reachBuilder } from "../host/probe.js";
 import { readProbeCache, writeProbeCache } from "../host/probe-cache.js";
@@ -55,15 +54,6 @@ async function forgetBuilders(builders: FleetBuilder[]): Promise<void> {
   await writeProbeCache(cache, now);
 }
 
-function currentUserTrusted(trustedUsers: string[]): boolean {
-  const user = os.userInfo().username;
-  let groups: string[] = [];
-  try {
-    groups = execFileSync("id", ["-Gn"], { encoding: "utf8" }).trim().split(/\s+/);
-  } catch {}
-  return isTrustedUser(trustedUsers, user, groups);
-}
-
 function progressLine(style: Style, event: LogEvent, names: (machine: string) => string, showLogs: boolean, tracker: NixLogTracker): string | null {
   // Every goal opens a local build activity; a remote build opens a second one naming the machine.
   const remotely = (drv: string) => tracker.builds.some((b) => b.drv === drv && b.machine !== "");
@@ -98,8 +88,9 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
     const chosen = findBuilder(state.fleet, name);
     if (!chosen) throw badInput("--builder", name, "no such builder", `known: ${state.fleet.map((b) => b.name).join(", ") || "none"}`);
     // A client's `builders` reaches the daemon only from a trusted user (daemon.cc, reference §2).
-    if (state.info.mode === "daemon" && !currentUserTrusted(local.trustedUsers)) {
-      throw new CrossnixError("PERMISSION", `--builder needs a user the Nix daemon trusts; ${os.userInfo().username} is not in trusted-users (${local.trustedUsers.join(" ")})`, {
+    const user = currentUser();
+    if (state.info.mode === "daemon" && !isTrustedUser(local.trustedUsers, user.name, user.groups)) {
+      throw new CrossnixError("PERMISSION", `--builder needs a user the Nix daemon trusts; ${user.name} is not in trusted-users (${local.trustedUsers.join(" ")})`, {
         hint: `run it with sudo, or build without --builder and let Nix choose among the configured builders`,
       });
     }

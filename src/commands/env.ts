@@ -1,5 +1,3 @@
-import { execFileSync } from "node:child_process";
-import os from "node:os";
 import type { Handler } from "../context.js";
 import { findBuilder, fleetFromMachines } from "../core/fleet.js";
 import { formatEntry, parseMachinesFile } from "../core/machines.js";
@@ -9,14 +7,7 @@ import { effectiveSetting } from "../core/settings.js";
 import { badInput, CrossnixError } from "../errors.js";
 import { detectHost } from "../host/detect.js";
 import { loadConfigLayers } from "../host/nix-config.js";
-
-function userGroups(): string[] {
-  try {
-    return execFileSync("id", ["-Gn"], { encoding: "utf8" }).trim().split(/\s+/);
-  } catch {
-    return [];
-  }
-}
+import { currentUser } from "../host/user.js";
 
 /** `@machines` for the whole fleet, or the chosen builders' entries inline (`;`-separated). */
 async function buildersValue(host: Host, machinesFile: string, names: string[] | undefined): Promise<string> {
@@ -35,12 +26,12 @@ const env: Handler = async (ctx, { options }) => {
   const shell = String(options["shell"] ?? (/fish$/.test(ctx.host.env["SHELL"] ?? "") ? "fish" : "sh"));
   if (shell !== "sh" && shell !== "fish") throw badInput("--shell", shell, "must be sh or fish");
   const info = await detectHost(ctx.host, { nixVersion: false });
-  const user = os.userInfo().username;
+  const { name: user, groups } = currentUser();
   const layers = await loadConfigLayers(ctx.host, { user: false });
   const trustedUsers = (effectiveSetting("trusted-users", layers, { "trusted-users": "root" }).value ?? "root").split(/\s+/);
   // A single-user install has no daemon to ignore anything; a daemon only honours `builders`
   // from trusted users (daemon.cc; silently ignored on Nix 2.4–2.21, reference §2).
-  const trusted = info.mode === "single-user" || isTrustedUser(trustedUsers, user, userGroups());
+  const trusted = info.mode === "single-user" || isTrustedUser(trustedUsers, user, groups);
   if (!trusted) {
     throw new CrossnixError(
       "PERMISSION",
