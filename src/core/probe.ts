@@ -31,10 +31,13 @@ export const PROBE_SCRIPT = [
   `  kv nix-version "$("$NIX" --version 2>/dev/null | head -n 1)"`,
   // `nix config show` replaced `nix show-config` in 2.20; try the new name first (reference §4).
   `  { "$NIX" --extra-experimental-features nix-command config show 2>/dev/null || "$NIX" --extra-experimental-features nix-command show-config 2>/dev/null; } | grep -E '^(system|extra-platforms|system-features|trusted-users|max-jobs|require-sigs) = ' | sed 's/^/conf-/'`,
-  // Trust as the remote daemon decides it; only 2.15+ reports it (reference §4).
-  `  "$NIX" --extra-experimental-features nix-command store info --json --store daemon 2>/dev/null | sed 's/^/store-info=/' || "$NIX" --extra-experimental-features nix-command store ping --json --store daemon 2>/dev/null | sed 's/^/store-info=/'`,
+  // Trust as the remote daemon decides it; only 2.15+ reports it (reference §4), and only a
+  // daemon can refuse trust, so single-user stores skip these (each nix start costs ~40 ms CPU).
+  `  if [ -S /nix/var/nix/daemon-socket/socket ]; then`,
+  `    kv daemon-socket yes`,
+  `    "$NIX" --extra-experimental-features nix-command store info --json --store daemon 2>/dev/null | sed 's/^/store-info=/' || "$NIX" --extra-experimental-features nix-command store ping --json --store daemon 2>/dev/null | sed 's/^/store-info=/'`,
+  `  fi`,
   `fi`,
-  `[ -S /nix/var/nix/daemon-socket/socket ] && kv daemon-socket yes`,
   `[ -w /nix/store ] && kv store-writable yes`,
   `kv cpus "$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null)"`,
   `kv disk "$(df -Pk /nix 2>/dev/null | tail -n 1)"`,
