@@ -33,6 +33,25 @@ Examples:
     .option("--builder <name>", "only this builder (repeatable; default: every builder in the machines file)", (v: string, p: string[] = []) => [...p, v])
     .addHelpText("after", `\nExamples:\n  $ eval "$(crossnix env)"\n  $ crossnix env --shell fish | source`)
     .action(lazy(() => import("./env.js")));
+  program
+    .command("doctor")
+    .description("check every way a remote build can break: local Nix, configuration, each builder as the daemon connects, a real build")
+    .option("--builder <name>", "check only this builder (local and configuration checks still run)")
+    .option("--fix", "apply the safe fixes as one plan: shows the diff, asks unless --yes (a changed host key is re-pinned only after you confirm it on a terminal)")
+    .option("--no-build", "skip the end-to-end builds")
+    .addHelpText(
+      "after",
+      `
+Each check has a stable id (e.g. builder.host-key), a status (ok, warn, fail, skip), what was seen
+and a fix. Run it as root (sudo) to see what the Nix daemon sees; exit 1 if a check fails.
+
+Examples:
+  $ sudo crossnix doctor
+  $ sudo crossnix doctor --builder big --no-build --timeout 5
+  $ sudo crossnix doctor --fix
+  $ crossnix doctor --json | jq '.checks[] | select(.status == "fail")'`,
+    )
+    .action(lazy(() => import("./doctor/index.js")));
   const internal = program.command("internal", { hidden: true }).description("crossnix's own plumbing");
   internal
     .command("apply-plan <file>")

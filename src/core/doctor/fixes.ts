@@ -1,0 +1,135 @@
+import type { FleetBuilder } from "../fleet.js";
+import { fingerprintSha256 } from "../known-hosts.js";
+import { addEntry, encodeHostKey, ensureBuildersIncludes, type MachineEntry, renderMachinesFile } from "../machines.js";
+import { type NixConf, renderNixConf, setSetting } from "../nixconf.js";
+import { emptyPlan, type Plan, type PlanCommand } from "../plan.js";
+import type { TolerantMachines } from "./machines.js";
+import type { AutoFix, Check } from "./types.js";
+
+export interface FixInputs {
+  /** The file crossnix writes settings to (detectHost's settingsFile). */
+  settings: { path: string; text: string | null; model: NixConf };
+  /** crossnix's machines file. */
+  machines: { path: string; text: string | null; parsed: TolerantMachines | null };
+  /** `builders` as the system files set it; null when they do not (Nix's default applies). */
+  systemBuilders: string | null;
+  readOnlyReason: string | null;
+  flavor: string;
+  daemonReload: PlanCommand | null;
+  fleet: FleetBuilder[];
+}
+
+export interface FixPlan {
+  plan: Plan;
+  /** Fixes that could not go into the plan, and why. */
+  notDone: string[];
+}
+
+/** The auto fixes of failed and warned checks, one per kind and builder. */
+export function autoFixes(checks: readonly Check[]): AutoFix[] {
+  const seen = new Set<string>();
+  const out: AutoFix[] = [];
+  for (const c of checks) {
+    const auto = c.fix?.auto;
+    if (!auto || (c.status !== "fail" && c.status !== "warn")) continue;
+    const key = JSON.stringify(auto.kind === "pin-host-key" ? { kind: auto.kind, builder: auto.builder } : auto);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(auto);
+  }
+  return out;
+}
+
+const PROGRAM = /^\/[A-Za-z0-9_./+@-]+$/;
+
+/** The store URI with `remote-program=<program>` (replacing any earlier one); other parameters kept. */
+export function withRemoteProgram(uri: string, program: string): string {
+  if (!PROGRAM.test(program)) throw new Error(`not a plain absolute path: '${program}'`);
+  const q = uri.indexOf("?");
+  const base = q === -1 ? uri : uri.slice(0, q);
+  const params = (q === -1 ? "" : uri.slice(q + 1)).split("&").filter((p) => p !== "" && !p.startsWith("remote-program="));
+  return `${base}?${[...params, `remote-program=${program}`].join("&")}`;
+}
+
+export function fingerprintOfLine(line: string | null): string {
+  if (!line) return "(none)";
+  const [type, key] = line.trim().split(/\s+/);
+  try {
+    return `${type} ${fingerprintSha256(key ?? "")}`;
+  } catch {
+    return "(invalid key)";
+  }
+}
+
+function snippetPrefix(flavor: string): string {
+  return flavor === "determinate" ? "determinateNix.customSettings" : "nix.settings";
+}
+
+/**
+ * One plan for every safe fix (DESIGN.md: every mutation is a plan). `pin-host-key` fixes must
+ * already be confirmed by a person; the caller passes only those.
+ */
+export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): FixPlan {
+  const plan = emptyPlan("Doctor's fixes");
+  const notDone: string[] = [];
+  let conf = inputs.settings.model;
+  const settingNotes: string[] = [];
+  let machines = inputs.machines.parsed?.model ?? null;
+  let machinesChanged = false;
+  let restart = false;
+
+  const setConf = (name: string, value: string, comment: string) => {
+    const nixValue = /^(?:true|false|\d+)$/.test(value) ? value : JSON.stringify(value);
+    if (inputs.readOnlyReason) settingNotes.push(`${snippetPrefix(inputs.flavor)}.${name} = ${nixValue};`);
+    // The comment only once: an earlier run may have left it behind a removed line.
+    else conf = setSetting(conf, name, value, renderNixConf(conf).includes(`# ${comment}\n`) ? undefined : comment);
+  };
+  const editEntry = (name: string, change: (e: MachineEntry) => MachineEntry, what: string) => {
+    const b = inputs.fleet.find((x) => x.managed && x.name === name && x.file === inputs.machines.path);
+    if (!b) return notDone.push(`${what}: '${name}' is not an entry crossnix manages in ${inputs.machines.path}; edit it yourself`);
+    if (inputs.readOnlyReason) return notDone.push(`${what}: ${inputs.readOnlyReason}`);
+    if (!machines || !inputs.machines.parsed?.lossless) {
+      return notDone.push(`${what}: ${inputs.machines.path} has invalid lines (see config.machines-file); fix them first`);
+    }
+    machines = addEntry(machines, change(b.entry), name);
+    machinesChanged = true;
+    return undefined;
+  };
+
+  for (const fix of fixes) {
+    switch (fix.kind) {
+      case "set-setting":
+        setConf(fix.name, fix.value, fix.comment);
+        break;
+      case "builders-include":
+        setConf("builders", ensureBuildersIncludes(inputs.systemBuilders, inputs.machines.path), "crossnix: Nix reads remote builders from the machines file");
+        break;
+      case "remote-program":
+        editEntry(fix.builder, (e) => ({ ...e, uri: withRemoteProgram(e.uri, fix.program) }), `remote-program for '${fix.builder}'`);
+        break;
+      case "pin-host-key":
+        editEntry(fix.builder, (e) => ({ ...e, hostKey: encodeHostKey(fix.served) }), `host key of '${fix.builder}'`);
+        break;
+      case "restart-daemon":
+        restart = true;
+        break;
+    }
+  }
+
+  const confAfter = renderNixConf(conf);
+  if (confAfter !== renderNixConf(inputs.settings.model)) {
+    plan.files.push({ path: inputs.settings.path, before: inputs.settings.text, after: confAfter, mode: 0o644, reason: "remote build settings" });
+    restart = true; // the daemon reads nix.conf only at start-up (reference §2)
+  }
+  if (machinesChanged && machines) {
+    plan.files.push({ path: inputs.machines.path, before: inputs.machines.text, after: renderMachinesFile(machines), mode: 0o644, reason: "machines entries" });
+  }
+  if (settingNotes.length) {
+    plan.notes.push(`${inputs.readOnlyReason}.\nAdd this to your configuration and rebuild:\n\n${settingNotes.join("\n")}`);
+  }
+  if (restart) {
+    if (inputs.daemonReload) plan.commands.push(inputs.daemonReload);
+    else plan.notes.push("Restart the Nix daemon so it reads the new settings.");
+  }
+  return { plan, notDone };
+}

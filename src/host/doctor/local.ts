@@ -1,0 +1,181 @@
+import { stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {
+  buildersItems,
+  buildersView,
+  type ConfigFacts,
+  type MachinesFacts,
+  machinesFilesToRead,
+} from "../../core/doctor/config.js";
+import type { LocalFacts } from "../../core/doctor/local.js";
+import { parseMachinesTolerant, type TolerantMachines } from "../../core/doctor/machines.js";
+import { type FleetBuilder, fleetFromMachines } from "../../core/fleet.js";
+import { listEntries } from "../../core/machines.js";
+import { type NixConf, parseNixConf } from "../../core/nixconf.js";
+import { shellQuoteForDisplay, type PlanCommand } from "../../core/plan.js";
+import { type ConfigLayer, systemConfigFile } from "../../core/settings.js";
+import { isCrossnixError } from "../../errors.js";
+import { detectHost, type HostInfo } from "../detect.js";
+import { succeeded } from "../exec.js";
+import type { Host } from "../host.js";
+import { loadConfigLayers } from "../nix-config.js";
+import { gatherDaemon } from "./daemon.js";
+
+export interface LocalGather {
+  info: HostInfo;
+  local: LocalFacts;
+  config: ConfigFacts;
+  /** The file crossnix writes settings to, parsed (for --fix). */
+  settings: { path: string; text: string | null; model: NixConf };
+  /** Every machines file read, by path. */
+  machines: Map<string, { text: string | null; parsed: TolerantMachines | null }>;
+  /** Entries of every machines file read, and inline entries of `builders`. */
+  fleet: FleetBuilder[];
+  daemonReload: PlanCommand | null;
+}
+
+function message(error: unknown): string {
+  if (isCrossnixError(error)) return error.hint ? `${error.message} (${error.hint})` : error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The person doctor speaks for: under sudo, the user who ran sudo (their ~/.config is what matters). */
+async function invokingUser(host: Host): Promise<{ name: string; home: string; groups: string[]; viaSudo: boolean }> {
+  const sudoUser = host.env["SUDO_USER"];
+  const viaSudo = host.uid === 0 && sudoUser !== undefined && sudoUser !== "" && sudoUser !== "root";
+  const name = viaSudo ? sudoUser! : (host.env["USER"] ?? os.userInfo().username);
+  let home = host.homeDir;
+  if (viaSudo) {
+    const lookup =
+      host.platform === "darwin"
+        ? await host.exec(["dscl", ".", "-read", `/Users/${name}`, "NFSHomeDirectory"], { timeoutMs: 5000 })
+        : await host.exec(["getent", "passwd", name], { timeoutMs: 5000 });
+    const found = host.platform === "darwin" ? /NFSHomeDirectory:\s*(\S+)/.exec(lookup.stdout)?.[1] : lookup.stdout.split(":")[5];
+    home = succeeded(lookup) && found ? found.trim() : host.platform === "darwin" ? `/Users/${name}` : `/home/${name}`;
+  }
+  const id = await host.exec(["id", "-Gn", name], { timeoutMs: 5000 });
+  const groups = succeeded(id) ? id.stdout.trim().split(/\s+/) : [];
+  return { name, home, groups, viaSudo };
+}
+
+/**
+ * The system layers as the daemon reads them. A missing include or a cycle makes Nix itself fail;
+ * doctor reports it and goes on with the top-level file alone.
+ */
+async function systemLayers(host: Host, errors: string[]): Promise<ConfigLayer[]> {
+  try {
+    return await loadConfigLayers(host, { user: false });
+  } catch (error) {
+    errors.push(message(error));
+    const file = systemConfigFile(host.env);
+    const text = await host.readText(file).catch(() => null);
+    return [{ source: file, kind: "system-file", conf: text === null ? null : parseNixConf(text, file) }];
+  }
+}
+
+/** The user's files and NIX_CONFIG, for the invoking user's home. */
+async function clientLayers(host: Host, home: string, errors: string[]): Promise<ConfigLayer[]> {
+  // loadConfigLayers always starts with the system file; pointing NIX_CONF_DIR at a directory
+  // that does not exist leaves only the user layers (their includes are resolved as Nix does).
+  const env = { ...host.env, NIX_CONF_DIR: "/nonexistent/crossnix-doctor" };
+  const userHost: Host = { ...host, env, homeDir: home };
+  try {
+    return (await loadConfigLayers(userHost)).filter((l) => l.kind !== "system-file");
+  } catch (error) {
+    errors.push(message(error));
+    return [];
+  }
+}
+
+async function mtimes(host: Host, layers: ConfigLayer[]): Promise<{ path: string; mtimeMs: number }[]> {
+  const out: { path: string; mtimeMs: number }[] = [];
+  for (const layer of layers) {
+    if (!layer.conf) continue;
+    const s = await stat(host.path(layer.source)).catch(() => null);
+    if (s) out.push({ path: layer.source, mtimeMs: s.mtimeMs });
+  }
+  return out;
+}
+
+async function readMachines(host: Host, file: string): Promise<MachinesFacts & { text: string | null }> {
+  try {
+    const text = await host.readText(file);
+    if (text === null) return { path: file, exists: false, readError: null, parsed: null, text: null };
+    return { path: file, exists: true, readError: null, parsed: parseMachinesTolerant(text, file), text };
+  } catch (error) {
+    return { path: file, exists: true, readError: message(error), parsed: null, text: null };
+  }
+}
+
+/** `reload` says how the daemon is restarted on this host (the command layer knows: builder/shared.ts). */
+export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promise<PlanCommand | null>): Promise<LocalGather> {
+  const info = await detectHost(host);
+  const daemonReload = await reload(info);
+  const reloadText = daemonReload ? daemonReload.argv.map(shellQuoteForDisplay).join(" ") : null;
+  const [user, daemon] = await Promise.all([invokingUser(host), gatherDaemon(host, info, reloadText)]);
+
+  const loadErrors: string[] = [];
+  const system = await systemLayers(host, loadErrors);
+  const client = await clientLayers(host, user.home, loadErrors);
+  const partial = { systemLayers: system, clientLayers: client, daemonEnv: daemon.env, user };
+  const view = buildersView(partial);
+
+  const machines = new Map<string, { text: string | null; parsed: TolerantMachines | null }>();
+  const machinesFacts: MachinesFacts[] = [];
+  for (const file of machinesFilesToRead(view, info.machinesFile)) {
+    const m = await readMachines(host, file);
+    machines.set(file, { text: m.text, parsed: m.parsed });
+    machinesFacts.push({ path: m.path, exists: m.exists, readError: m.readError, parsed: m.parsed });
+  }
+
+  const homes = [...new Set([user.home, host.homeDir])];
+  const userMachinesFiles: ConfigFacts["userMachinesFiles"] = [];
+  for (const home of homes) {
+    const file = path.posix.join(home, ".config/nix/machines");
+    const text = await host.readText(file).catch(() => null);
+    if (text !== null) userMachinesFiles.push({ path: file, entries: listEntries(parseMachinesTolerant(text, file).model).length });
+  }
+
+  const settingsText = await host.readText(info.settingsFile).catch(() => null);
+  const local: LocalFacts = {
+    platform: host.platform,
+    system: info.system,
+    uid: host.uid,
+    nix: { present: info.nix.present, version: info.nix.version?.nix ?? null, determinate: info.nix.version?.determinate ?? null, raw: info.nix.raw },
+    flavor: info.flavor,
+    flavorEvidence: info.flavorEvidence,
+    mode: info.mode,
+    settingsFile: info.settingsFile,
+    machinesFile: info.machinesFile,
+    readOnlyReason: info.readOnlyReason,
+    daemon,
+  };
+  const config: ConfigFacts = {
+    systemLayers: system,
+    clientLayers: client,
+    loadErrors,
+    user: { name: user.name, groups: user.groups, viaSudo: user.viaSudo },
+    clientRemoteSystems: host.env["NIX_REMOTE_SYSTEMS"],
+    daemonEnv: daemon.env,
+    fileTimes: await mtimes(host, system),
+    machines: machinesFacts,
+    userMachinesFiles,
+  };
+
+  const fleet = fleetFromMachines(
+    machinesFacts.flatMap((m) => (m.parsed ? [{ path: m.path, model: m.parsed.model }] : [])),
+  );
+  const { inline } = buildersItems(view.used.value, view.used.source);
+  fleet.push(...fleetFromMachines([{ path: inline.path, model: inline.model }]));
+
+  return {
+    info,
+    local,
+    config,
+    settings: { path: info.settingsFile, text: settingsText, model: parseNixConf(settingsText ?? "", info.settingsFile) },
+    machines,
+    fleet,
+    daemonReload,
+  };
+}
