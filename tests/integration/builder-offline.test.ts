@@ -189,7 +189,7 @@ describe("builder add/list/disable/enable/remove on a fixture root", () => {
   it.each([
     ["/etc/nix/machines", "ssh://ok x86_64-linux - eight\n", /\/etc\/nix\/machines:1:\d+: .*'unsigned int'.*'eight'/],
     ["/etc/nix/nix.conf", "builders=@/etc/nix/machines\n", /\/etc\/nix\/nix\.conf:1:\d+: .*'builders=@\/etc\/nix\/machines'/],
-    ["/etc/ssh/ssh_config.d/crossnix.conf", "Host big\n  Port\n", /crossnix\.conf:2:\d+: .*'  Port'/],
+    ["/etc/ssh/ssh_config.d/crossnix.conf", "Host big\n  Port\n", /crossnix\.conf:2:\d+: .*' {2}Port'/],
   ])("a malformed %s is reported at file:line:column with the text, exit 2, nothing written", async (file, text, message) => {
     const real = path.join(root, file);
     const saved = await readFile(real, "utf8").catch(() => null);
