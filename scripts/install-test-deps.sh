@@ -5,8 +5,11 @@
 # already done, so a re-run on a prepared machine takes well under a second and never calls apt.
 #
 # What it does:
-#   1. installs nix-bin openssh-server openssh-client qemu-user-static binfmt-support
+#   1. installs nix-bin openssh-server openssh-client qemu-user-static binfmt-support sudo
 #      (one `apt-get update` for the whole run, and only when something must be fetched);
+#      sudo is for `builder setup-remote` tests: builder users get passwordless sudo only inside
+#      their builder's mount namespace (a private /etc/sudoers.d); this script does not touch
+#      /etc/sudoers or /etc/sudoers.d;
 #   2. mounts binfmt_misc and enables qemu-aarch64 (real aarch64-linux builds via QEMU);
 #   3. puts Debian's static arm64 busybox at $CACHE/busybox-arm64/bin/busybox (the builder of
 #      the test bed's aarch64-linux derivation);
@@ -23,7 +26,7 @@ set -eu
 CACHE="${CROSSNIX_TESTBED_CACHE:-/var/cache/crossnix-testbed}"
 NUSERS="${CROSSNIX_TESTBED_BUILDER_USERS:-8}"
 BUSYBOX="$CACHE/busybox-arm64/bin/busybox"
-PACKAGES="nix-bin openssh-server openssh-client qemu-user-static binfmt-support"
+PACKAGES="nix-bin openssh-server openssh-client qemu-user-static binfmt-support sudo"
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 die() { printf 'install-test-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -24,6 +24,7 @@ import {
   waitUntil,
 } from "./proc.js";
 import { getRun, type Run } from "./run.js";
+import { hostHasSudo, journal, mainPid, type UnitPaths, unitPaths, writeSudoers, writeUnitFiles } from "./service.js";
 import { ensureUser, type UserInfo } from "./users.js";
 
 /**
@@ -80,6 +81,11 @@ export interface BuilderOptions {
   authorizeClient?: boolean;
   /** Extra lines for the builder's nix.conf. */
   nixConf?: string;
+  /**
+   * Passwordless sudo for the builder user, only inside the builder's namespace (its private
+   * /etc/sudoers.d). Default false: sudo is there but asks for a password the user does not have.
+   */
+  sudo?: boolean;
   /** Faults to start in. */
   faults?: Fault[];
 }
@@ -128,6 +134,8 @@ export class Builder {
   private readonly authorized: string[] = [];
   private readonly sshdDir: string;
   private readonly hostKeyFile: string;
+  private readonly unit: UnitPaths;
+  private sudoOn = false;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -152,6 +160,7 @@ export class Builder {
     this.homeDir = path.join(this.dir, "home");
     this.sshdDir = path.join(this.dir, "sshd");
     this.hostKeyFile = path.join(this.sshdDir, "host_ed25519_key");
+    this.unit = unitPaths(this.dir);
     this.systems = systems;
     this.features = features;
   }
@@ -173,9 +182,24 @@ export class Builder {
   get sshdPid(): number | undefined {
     return this.sshd && !this.sshd.hasExited ? this.sshd.pid : undefined;
   }
-  /** PID of the builder's root nix-daemon (multi-user / untrusted), if running. */
+  /**
+   * PID of the builder's root nix-daemon (multi-user / untrusted), if running: the MainPID of the
+   * supervised unit, so it changes when `systemctl restart nix-daemon` runs on the builder.
+   */
   get daemonPid(): number | undefined {
-    return this.daemon && !this.daemon.hasExited ? this.daemon.pid : undefined;
+    return this.daemon && !this.daemon.hasExited ? mainPid(this.unit) : undefined;
+  }
+  /** The unit's journal: "started <pid>" / "stopped <pid> (<status>)" lines, oldest first. */
+  daemonJournal(): string[] {
+    return journal(this.unit);
+  }
+  /** Host path of the builder's /etc/nix (its nix.conf is what a multi-user daemon reads). */
+  get etcNixDir(): string {
+    return path.join(this.dir, "etc-nix");
+  }
+  /** Whether the builder user has passwordless sudo in the namespace now. */
+  get sudo(): boolean {
+    return this.sudoOn;
   }
   /** PID of the process holding the builder's mount namespace. */
   get namespacePid(): number {
@@ -202,7 +226,11 @@ export class Builder {
     const etcNix = path.join(dir, "etc-nix");
     const sshdDir = path.join(dir, "sshd");
     const tmpDir = path.join(dir, "tmp");
+    const sudoersDir = path.join(dir, "sudoers.d");
     for (const d of [dir, nixDir, homeDir, etcNix, sshdDir, tmpDir]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+    if (o.sudo && !hostHasSudo()) throw new Error("builder option sudo needs Debian's sudo (run scripts/install-test-deps.sh)");
+    if (hostHasSudo()) writeSudoers(sudoersDir, account.name, false);
+    const unit = writeUnitFiles(dir);
 
     const address = `127.0.0.${index + 1}`;
     const port = basePort + index;
@@ -251,9 +279,20 @@ export class Builder {
         { source: nixDir, target: "/nix" },
         { source: homeDir, target: account.home },
         { source: etcNix, target: "/etc/nix" },
+        // The builder's own sudo rules and systemctl (service.ts); the machine's stay untouched.
+        ...(hostHasSudo() ? [{ source: sudoersDir, target: "/etc/sudoers.d" }] : []),
+        ...(fs.existsSync("/usr/bin/systemctl") ? [{ source: unit.systemctl, target: "/usr/bin/systemctl" }] : []),
       ],
       path.join(dir, "namespace.log"),
     );
+    if (!fs.existsSync("/usr/bin/systemctl")) {
+      // No file to bind over: lay the stand-in over /usr/bin (read-only overlay, namespace only).
+      const r = await ns.exec(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${path.dirname(unit.systemctl)}:/usr/bin`, "/usr/bin"]);
+      if (r.exitCode !== 0) {
+        await ns.destroy();
+        throw new Error(`builder b${index}: cannot put the systemctl stand-in on /usr/bin: ${r.stderr}`);
+      }
+    }
     const b = new Builder(
       run,
       index,
@@ -272,6 +311,7 @@ export class Builder {
       b.writeSshEnvironment();
       b.writeBashrc();
       b.writeNixConf();
+      if (o.sudo) b.setSudo(true);
       if (b.opts.multiUser) await b.startDaemon();
       await b.startSshd(readyTimeoutMs);
       for (const f of o.faults ?? []) await b.setFault(f, true);
@@ -380,11 +420,15 @@ export class Builder {
     return path.join(this.nixDir, "var/nix/daemon-socket/socket");
   }
 
-  /** Multi-user: the store belongs to root and a root nix-daemon serves it in the namespace. */
+  /**
+   * Multi-user: the store belongs to root and a root nix-daemon serves it in the namespace, under
+   * the supervisor that the builder's `systemctl restart nix-daemon` signals (service.ts).
+   */
   private async startDaemon(): Promise<void> {
     await check(["chown", "-hR", "0:0", this.nixDir]);
     fs.rmSync(this.daemonSocket, { force: true });
-    const d = await this.ns.startServer(["/usr/bin/nix-daemon"], {
+    const argv = ["/bin/sh", this.unit.supervisor, this.unit.stateDir, "/nix/var/nix/daemon-socket/socket", "--", "/usr/bin/nix-daemon"];
+    const d = await this.ns.startServer(argv, {
       cwd: "/",
       // No user-level nix.conf for the daemon: only the builder's /etc/nix/nix.conf counts.
       env: { PATH: STD_PATH, HOME: "/root", NIX_USER_CONF_FILES: "/dev/null", TMPDIR: this.tmpDir },
@@ -482,6 +526,15 @@ export class Builder {
         else for (const f of FILLERS) fs.rmSync(path.join(this.nixDir, f), { force: true });
         return;
     }
+  }
+
+  // ---- sudo ---------------------------------------------------------------------------------
+
+  /** Give (or take away) the builder user passwordless sudo, inside the builder's namespace only. */
+  setSudo(on: boolean): void {
+    if (!hostHasSudo()) throw new Error("sudo is not installed (run scripts/install-test-deps.sh)");
+    writeSudoers(path.join(this.dir, "sudoers.d"), this.user, on);
+    this.sudoOn = on;
   }
 
   // ---- keys ---------------------------------------------------------------------------------

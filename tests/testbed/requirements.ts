@@ -32,7 +32,8 @@ export function testbedProblems(): string[] {
   if (process.platform !== "linux") return ["the test bed needs Linux"];
   if (process.getuid?.() !== 0) problems.push("the integration tests must run as root");
   for (const p of PROGRAMS) if (!onPath(p)) problems.push(`${p} is not installed`);
-  for (const f of ["/usr/sbin/sshd", "/usr/bin/nix-daemon", "/usr/bin/nix"]) {
+  // sudo: builders can give their user passwordless sudo in their own namespace (service.ts).
+  for (const f of ["/usr/sbin/sshd", "/usr/bin/nix-daemon", "/usr/bin/nix", "/usr/bin/sudo", "/etc/sudoers.d"]) {
     if (!fs.existsSync(f)) problems.push(`${f} is missing`);
   }
   if (!fs.existsSync(path.join(BUSYBOX_DIR, "bin/busybox"))) problems.push(`${BUSYBOX_DIR}/bin/busybox is missing`);

@@ -212,8 +212,9 @@ async function cleanStaleRuns(): Promise<void> {
       state = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")) as State;
     } catch {}
     if (state) await reap(state);
-    // Never rm -rf across a mount point we failed to unmount.
-    if (mountsUnder(dir).length === 0) fs.rmSync(dir, { recursive: true, force: true });
+    // Never rm -rf across a mount point we failed to unmount. (maxRetries: a dying run may still
+    // be creating files in it, which makes rmdir fail with ENOTEMPTY.)
+    if (mountsUnder(dir).length === 0) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 

@@ -12,6 +12,7 @@ import { scanHostKeys, type SshTarget } from "../../host/ssh.js";
 import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
 import { planInputs } from "./plan-inputs.js";
 import { assertNameFree, copyPublicKey, trustHint, verifyAsDaemon } from "./shared.js";
+import { type RemoteSetupResult, setupRemoteTrust } from "./setup-remote.js";
 
 /** The host key the user expects: `--host-key` takes base64 of a key line, or the line itself. */
 function expectedHostKey(text: string): { keyType: string; key: string } {
@@ -72,13 +73,13 @@ function remoteProgramFor(request: BuilderRequest, facts: ProbeFacts | null): st
   });
 }
 
-function checkProbe(request: BuilderRequest, facts: ProbeFacts): void {
+function checkProbe(request: BuilderRequest, facts: ProbeFacts, trustPlanned = false): void {
   if (facts.shellNoise.trim() !== "") {
     throw new CrossnixError("SSH", `the login shell of ${facts.user}@${request.destination.host} prints to stdout, which breaks Nix's protocol: '${facts.shellNoise.trim().slice(0, 80)}'`, {
       hint: "make the shell's startup files silent for non-interactive sessions (e.g. guard echo with [ -t 1 ]); nothing was written",
     });
   }
-  if (facts.trusted === false) {
+  if (facts.trusted === false && !trustPlanned) {
     throw new CrossnixError("SSH", `${facts.user} is not a trusted user of the builder's Nix daemon, so it cannot build for this machine`, {
       hint: trustHint(request.destination, facts),
     });
@@ -99,6 +100,8 @@ const add: Handler = async (ctx, { args, options }) => {
   ctx.progress(`Host key ${hostKey.keyType} ${fingerprint}`);
 
   let facts: ProbeFacts | null = null;
+  let remoteSetup: RemoteSetupResult | null = null;
+  if (request.setupRemote && !request.probe) throw badInput("--setup-remote", "--no-probe", "setting up the builder needs an SSH session", "drop --no-probe");
   if (request.probe) {
     const { host, port, user } = request.destination;
     const target: SshTarget = {
@@ -117,7 +120,17 @@ const add: Handler = async (ctx, { args, options }) => {
       });
     }
     facts = outcome.facts;
-    checkProbe(request, facts);
+    // ---- --setup-remote: trust on the builder first (its own remote plan and confirmation) ----
+    if (request.setupRemote && facts.trusted !== true) {
+      remoteSetup = await setupRemoteTrust(ctx, { ...target, identity: null });
+      if (remoteSetup.status === "managed") throw new CrossnixError("CHECK_FAILED", remoteSetup.message, { hint: "then run this command again" });
+      if (remoteSetup.status === "applied" && !remoteSetup.verified) {
+        throw new CrossnixError("CHECK_FAILED", remoteSetup.message, { hint: "the builder was changed as shown; nothing was written here" });
+      }
+      if (remoteSetup.status !== "dry-run") facts = remoteSetup.facts;
+    }
+    checkProbe(request, facts, remoteSetup?.status === "dry-run");
+    // ---- end --setup-remote ----
   }
 
   const remoteProgram = remoteProgramFor(request, facts);
@@ -144,7 +157,7 @@ const add: Handler = async (ctx, { args, options }) => {
   }
   const outcome = await confirmAndApply(ctx, plan);
 
-  const after: string[] = [];
+  const after: string[] = remoteSetup && remoteSetup.status !== "dry-run" ? [remoteSetup.message] : [];
   let verified: boolean | null = null;
   if (outcome.applied || outcome.noop) {
     if (request.copyKey) {
@@ -166,6 +179,7 @@ const add: Handler = async (ctx, { args, options }) => {
     applied: outcome.applied,
     noop: outcome.noop,
     verified,
+    ...(remoteSetup ? { remoteSetup: { status: remoteSetup.status, user: remoteSetup.user, plan: remoteSetup.plan, backup: remoteSetup.backup, verified: remoteSetup.verified } } : {}),
   };
   const text = [describeOutcome(outcome), ...after].filter(Boolean).join("\n");
   return { json: summary, text, exitCode: verified === false ? 1 : 0 };
