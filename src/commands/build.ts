@@ -54,14 +54,11 @@ async function forgetBuilders(builders: FleetBuilder[]): Promise<void> {
   await writeProbeCache(cache, now);
 }
 
-function progressLine(style: Style, event: LogEvent, names: (machine: string) => string, showLogs: boolean, tracker: NixLogTracker): string | null {
-  // Every goal opens a local build activity; a remote build opens a second one naming the machine.
-  const remotely = (drv: string) => tracker.builds.some((b) => b.drv === drv && b.machine !== "");
+function progressLine(style: Style, event: LogEvent, names: (machine: string) => string, showLogs: boolean): string | null {
   switch (event.kind) {
     case "build-start":
-      return event.machine === "" ? null : `${style.cyan("▸")} building ${drvName(event.drv)} on ${names(event.machine)}`;
+      return `${style.cyan("▸")} building ${drvName(event.drv)} on ${names(event.machine)}`;
     case "build-end":
-      if (event.machine === "" && remotely(event.drv)) return null;
       return `${style.green("✓")} ${drvName(event.drv)} on ${names(event.machine)} (${event.seconds.toFixed(1)} s)`;
     case "substitute":
       return `${style.dim("↓")} fetching ${drvName(event.path)} from ${event.from}`;
@@ -100,12 +97,15 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
   }
 
   ctx.progress("Evaluating what must be built…");
-  const toBuild = await derivationsToBuild(ctx.host, installables, nixArgs);
+  // Reaching the builders overlaps with evaluation; it cannot wait to know which systems matter.
+  const healthPromise = builderHealth(ctx, candidates);
+  const toBuild = await derivationsToBuild(ctx.host, installables, nixArgs).catch(async (error: unknown) => {
+    await healthPromise;
+    throw error;
+  });
   const info = await derivationInfo(ctx.host, state.info.nix.version?.nix ?? null, toBuild);
   const needs: DerivationNeed[] = toBuild.map((drv) => ({ drv, system: info.get(drv)?.system ?? state.info.system, features: info.get(drv)?.features ?? [] }));
-
-  const relevant = candidates.filter((b) => needs.some((n) => b.entry.systems.includes(n.system)));
-  const health = await builderHealth(ctx, relevant);
+  const health = await healthPromise;
   const coverage = checkCoverage(
     needs,
     candidates.map<CandidateBuilder>((b) => ({
@@ -142,19 +142,14 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
       pending = lines.pop() ?? "";
       for (const line of lines) {
         const event = tracker.feed(line, performance.now());
-        const text = event && !ctx.options.json ? progressLine(style, event, names, showLogs, tracker) : null;
+        const text = event && !ctx.options.json ? progressLine(style, event, names, showLogs) : null;
         if (text !== null) process.stderr.write(`${text}\n`);
       }
     },
   });
   if (pending) tracker.feed(pending, performance.now());
   const seconds = (performance.now() - started) / 1000;
-  // Nix opens a local build activity for every goal and, when the hook takes it, a second one
-  // naming the machine: report the machine's.
-  const remote = new Set(tracker.builds.filter((b) => b.machine !== "").map((b) => b.drv));
-  const builds = tracker.builds
-    .filter((b) => b.machine !== "" || !remote.has(b.drv))
-    .map((b) => ({ drv: b.drv, builder: names(b.machine), seconds: b.seconds }));
+  const builds = tracker.builds.map((b) => ({ drv: b.drv, builder: names(b.machine), seconds: b.seconds }));
   const substituted = tracker.substituted.map((s) => s.path);
 
   if (run.exitCode !== 0) {

@@ -29,8 +29,9 @@ export const PROBE_SCRIPT = [
   `NIX=$(command -v nix); [ -n "$NIX" ] || for d in ${NIX_BIN_CANDIDATES.map((d) => `"${d}"`).join(" ")}; do [ -x "$d/nix" ] && NIX="$d/nix" && break; done`,
   `if [ -n "$NIX" ]; then`,
   `  kv nix-version "$("$NIX" --version 2>/dev/null | head -n 1)"`,
-  // `nix config show` replaced `nix show-config` in 2.20; try the new name first (reference §4).
-  `  { "$NIX" --extra-experimental-features nix-command config show 2>/dev/null || "$NIX" --extra-experimental-features nix-command show-config 2>/dev/null; } | grep -E '^(system|extra-platforms|system-features|trusted-users|max-jobs|require-sigs) = ' | sed 's/^/conf-/'`,
+  // `nix config show` replaced `nix show-config` in 2.20, which stays as a deprecated alias
+  // (reference §4): the old name first costs nothing on new Nix and saves a failing start on old.
+  `  { "$NIX" --extra-experimental-features nix-command show-config 2>/dev/null || "$NIX" --extra-experimental-features nix-command config show 2>/dev/null; } | grep -E '^(system|extra-platforms|system-features|trusted-users|max-jobs|require-sigs) = ' | sed 's/^/conf-/'`,
   // Trust as the remote daemon decides it; only 2.15+ reports it (reference §4), and only a
   // daemon can refuse trust, so single-user stores skip these (each nix start costs ~40 ms CPU).
   `  if [ -S /nix/var/nix/daemon-socket/socket ]; then`,

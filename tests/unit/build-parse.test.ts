@@ -63,6 +63,23 @@ describe("checkCoverage", () => {
 });
 
 describe("NixLogTracker", () => {
+  it("times a remote build by its goal activity, not the hand-over that stays open (Nix 2.8)", () => {
+    const t = new NixLogTracker();
+    const at = (o: object) => `@nix ${JSON.stringify(o)}`;
+    t.feed(at({ action: "start", id: 10, type: 105, fields: ["/nix/store/h-a.drv", "", 1, 1] }), 0);
+    expect(t.feed(at({ action: "start", id: 11, type: 105, fields: ["/nix/store/h-a.drv", "ssh-ng://one", 1, 1] }), 100)).toMatchObject({ kind: "build-start", machine: "ssh-ng://one" });
+    expect(t.feed(at({ action: "stop", id: 10 }), 1100)).toEqual({ kind: "build-end", drv: "/nix/store/h-a.drv", machine: "ssh-ng://one", seconds: 1.1 });
+    expect(t.feed(at({ action: "stop", id: 11 }), 9000)).toBeNull();
+    expect(t.builds).toEqual([{ drv: "/nix/store/h-a.drv", machine: "ssh-ng://one", seconds: 1.1 }]);
+  });
+
+  it("a local build is attributed to the empty machine", () => {
+    const t = new NixLogTracker();
+    const at = (o: object) => `@nix ${JSON.stringify(o)}`;
+    expect(t.feed(at({ action: "start", id: 1, type: 105, fields: ["/nix/store/h-b.drv", "", 1, 1] }), 0)).toBeNull();
+    expect(t.feed(at({ action: "stop", id: 1 }), 500)).toEqual({ kind: "build-end", drv: "/nix/store/h-b.drv", machine: "", seconds: 0.5 });
+  });
+
   it("times builds by machine and collects substitutions and messages", () => {
     const t = new NixLogTracker();
     const at = (o: object) => `@nix ${JSON.stringify(o)}`;

@@ -39,13 +39,30 @@ export interface BuildRecord {
   seconds: number | null;
 }
 
+/**
+ * Nix opens a build activity with an empty machine for every derivation goal and, when the build
+ * hook takes it, a second one naming the machine. The goal's activity brackets the real build;
+ * the machine's one may stay open until the whole `nix build` ends (seen with Nix 2.8). So a
+ * derivation is timed by its goal activity and attributed to the machine named by the other.
+ */
 export class NixLogTracker {
   private readonly activities = new Map<number, Activity>();
+  private readonly byDrv = new Map<string, BuildRecord>();
   readonly builds: BuildRecord[] = [];
   readonly substituted: { path: string; from: string }[] = [];
   readonly copied: { path: string; from: string; to: string }[] = [];
   /** Error and warning texts (ANSI stripped), for diagnosis. */
   readonly messages: string[] = [];
+
+  private record(drv: string): BuildRecord {
+    let record = this.byDrv.get(drv);
+    if (!record) {
+      record = { drv, machine: "", seconds: null };
+      this.byDrv.set(drv, record);
+      this.builds.push(record);
+    }
+    return record;
+  }
 
   feed(line: string, nowMs: number): LogEvent | null {
     if (!line.startsWith("@nix ")) {
@@ -66,9 +83,11 @@ export class NixLogTracker {
         if (object.id === undefined || object.type === undefined) return null;
         this.activities.set(object.id, { type: object.type, fields, startedMs: nowMs });
         if (object.type === ACT_BUILD) {
-          const record: BuildRecord = { drv: String(fields[0] ?? ""), machine: String(fields[1] ?? ""), seconds: null };
-          this.builds.push(record);
-          return { kind: "build-start", drv: record.drv, machine: record.machine };
+          const record = this.record(String(fields[0] ?? ""));
+          const machine = String(fields[1] ?? "");
+          if (machine === "") return null;
+          record.machine = machine;
+          return { kind: "build-start", drv: record.drv, machine };
         }
         if (object.type === ACT_SUBSTITUTE) {
           const entry = { path: String(fields[0] ?? ""), from: String(fields[1] ?? "") };
@@ -85,11 +104,14 @@ export class NixLogTracker {
         if (!activity) return null;
         this.activities.delete(object.id!);
         if (activity.type !== ACT_BUILD) return null;
-        const drv = String(activity.fields[0] ?? "");
-        const record = this.builds.findLast((b) => b.drv === drv && b.seconds === null);
+        const record = this.record(String(activity.fields[0] ?? ""));
         const seconds = (nowMs - activity.startedMs) / 1000;
-        if (record) record.seconds = seconds;
-        return { kind: "build-end", drv, machine: String(activity.fields[1] ?? ""), seconds };
+        const goal = String(activity.fields[1] ?? "") === "";
+        // The machine's activity only times a build when there is no goal activity at all.
+        if (!goal && record.seconds !== null) return null;
+        if (!goal && [...this.activities.values()].some((a) => a.type === ACT_BUILD && a.fields[0] === record.drv)) return null;
+        record.seconds = seconds;
+        return { kind: "build-end", drv: record.drv, machine: record.machine, seconds };
       }
       case "result": {
         if (object.type !== RES_BUILD_LOG_LINE || object.id === undefined) return null;
