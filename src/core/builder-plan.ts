@@ -1,5 +1,6 @@
 import {
   addEntry,
+  decodeHostKey,
   ensureBuildersIncludes,
   formatEntry,
   listEntries,
@@ -21,6 +22,7 @@ export interface PlanInputs {
   machines: { path: string; text: string | null; model: MachinesFile };
   settings: { path: string; text: string | null; model: NixConf };
   sshAliases: { path: string; text: string | null; model: SshConfig };
+  knownHosts: { path: string; text: string | null };
   effectiveBuilders: { value: string | null };
   effectiveUseSubstitutes: string | null;
   readOnlyReason: string | null;
@@ -67,7 +69,13 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
       description: "create a dedicated key for the Nix daemon",
     });
   }
-  const aliasAfter = renderSshConfig(upsertHostBlock(inputs.sshAliases.model, builder.name, aliasOptions(builder), SSH_MARKER));
+  const options = aliasOptions(builder);
+  if (builder.entry.hostKey) {
+    options.push(["GlobalKnownHostsFile", inputs.knownHosts.path]);
+    const pinned = pinInKnownHosts(inputs.knownHosts.text ?? "", builder.name, decodeHostKey(builder.entry.hostKey).trim());
+    plan.files.push(fileChange(inputs.knownHosts.path, inputs.knownHosts.text, pinned, `pinned host key of '${builder.name}'`));
+  }
+  const aliasAfter = renderSshConfig(upsertHostBlock(inputs.sshAliases.model, builder.name, options, SSH_MARKER));
   plan.files.push(fileChange(inputs.sshAliases.path, inputs.sshAliases.text, aliasAfter, `ssh alias '${builder.name}'`));
 
   if (inputs.readOnlyReason) {
@@ -109,6 +117,10 @@ export function planRemoveBuilder(inputs: PlanInputs, name: string, keyFilesToDe
   }
   const aliasAfter = renderSshConfig(removeHostBlock(inputs.sshAliases.model, name, SSH_MARKER));
   plan.files.push(fileChange(inputs.sshAliases.path, inputs.sshAliases.text, aliasAfter, "ssh alias"));
+  if (inputs.knownHosts.text !== null) {
+    const after = pinInKnownHosts(inputs.knownHosts.text, name, null);
+    plan.files.push(fileChange(inputs.knownHosts.path, inputs.knownHosts.text, after, "pinned host key"));
+  }
   for (const key of keyFilesToDelete) {
     const secret = !key.path.endsWith(".pub");
     plan.files.push({ path: key.path, before: key.text, after: null, reason: secret ? "private key crossnix created" : "its public key", secret });
@@ -121,6 +133,19 @@ export function planToggleBuilder(inputs: PlanInputs, name: string, enabled: boo
   const after = renderMachinesFile(setEntryEnabled(inputs.machines.model, name, enabled));
   plan.files.push(fileChange(inputs.machines.path, inputs.machines.text, after, enabled ? "restore entry" : "comment entry out"));
   return plan;
+}
+
+/**
+ * The known_hosts text with `alias`'s line replaced by `alias <key line>` (or removed when null).
+ * Recorded under the alias because the alias block says `HostKeyAlias <alias>`; every other line
+ * stays as it was.
+ */
+export function pinInKnownHosts(text: string, alias: string, keyLine: string | null): string {
+  const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
+  const at = lines.findIndex((l) => l.split(/\s+/)[0] === alias);
+  const kept = lines.filter((l) => l.split(/\s+/)[0] !== alias);
+  if (keyLine !== null) kept.splice(at === -1 ? kept.length : at, 0, `${alias} ${keyLine}`);
+  return kept.length ? `${kept.join("\n")}\n` : "";
 }
 
 const nixString = (s: string) => JSON.stringify(s);

@@ -12,6 +12,8 @@ export const SYSTEM_PATHS = {
   /** Default of the `builders` setting is `@/etc/nix/machines` (globals.cc, reference §2). */
   machines: "/etc/nix/machines",
   keysDir: "/etc/nix/crossnix",
+  /** Pinned host keys under each alias, named by the alias's GlobalKnownHostsFile, for plain `ssh <alias>`. */
+  knownHosts: "/etc/nix/crossnix/known_hosts",
   stateDir: "/etc/nix/crossnix",
   lockFile: "/etc/nix/crossnix/.lock",
   backupsDir: "/etc/nix/crossnix/backups",

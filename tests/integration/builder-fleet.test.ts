@@ -80,6 +80,13 @@ describe.skipIf(!ready)("builders on the test bed", () => {
     expect([b1.user, b2.user]).toContain(x86.output?.user);
   });
 
+  it("plain `ssh <name>` as root works, with the pinned key and nothing weakened", async () => {
+    const run = await sandbox.run(["ssh", "-o", "BatchMode=yes", "one", "echo", "hello-from-$(id -un)"]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe(`hello-from-${b1.user}`);
+    expect(sandbox.readFile("/etc/nix/crossnix/known_hosts")).toContain(`one ${b1.hostKey.split(" ").slice(0, 2).join(" ")}`);
+  });
+
   it("re-adding is a no-op", async () => {
     const before = etc();
     const run = await crossnix(["builder", "add", `${b1.user}@${b1.address}:${b1.port}`, "--name", "one", "--yes"]);

@@ -1,3 +1,4 @@
+import { SYSTEM_PATHS } from "../../host/paths.js";
 import type { Context, Handler } from "../../context.js";
 import { buildersView } from "../../core/doctor/config.js";
 import { type AutoFix, anyFailed, autoFixes, type Check, checkJson, fingerprintOfLine, planDoctorFixes, summarize } from "../../core/doctor/index.js";
@@ -78,6 +79,7 @@ const doctor: Handler = async (ctx, { options }) => {
     flavor: g.info.flavor,
     daemonReload: g.daemonReload,
     fleet: g.fleet,
+    knownHosts: { path: SYSTEM_PATHS.knownHosts, text: await ctx.host.readText(SYSTEM_PATHS.knownHosts) },
   });
   const skipped = [...unpinned, ...notDone];
   const skippedText = skipped.map((s) => `Not fixed: ${s}.`).join("\n");

@@ -1,3 +1,4 @@
+import { pinInKnownHosts } from "../builder-plan.js";
 import type { FleetBuilder } from "../fleet.js";
 import { fingerprintSha256 } from "../known-hosts.js";
 import { addEntry, encodeHostKey, ensureBuildersIncludes, type MachineEntry, renderMachinesFile } from "../machines.js";
@@ -17,6 +18,8 @@ export interface FixInputs {
   flavor: string;
   daemonReload: PlanCommand | null;
   fleet: FleetBuilder[];
+  /** crossnix's known_hosts for plain `ssh <alias>`; kept in step with a re-pinned key. */
+  knownHosts?: { path: string; text: string | null };
 }
 
 export interface FixPlan {
@@ -77,6 +80,7 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
   let machines = inputs.machines.parsed?.model ?? null;
   let machinesChanged = false;
   let restart = false;
+  let knownHostsAfter: string | null = null;
 
   const setConf = (name: string, value: string, comment: string) => {
     const nixValue = /^(?:true|false|\d+)$/.test(value) ? value : JSON.stringify(value);
@@ -109,6 +113,9 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
         break;
       case "pin-host-key":
         editEntry(fix.builder, (e) => ({ ...e, hostKey: encodeHostKey(fix.served) }), `host key of '${fix.builder}'`);
+        if (inputs.knownHosts?.text) {
+          knownHostsAfter = pinInKnownHosts(knownHostsAfter ?? inputs.knownHosts.text, fix.builder, fix.served.trim());
+        }
         break;
       case "restart-daemon":
         restart = true;
@@ -123,6 +130,9 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
   }
   if (machinesChanged && machines) {
     plan.files.push({ path: inputs.machines.path, before: inputs.machines.text, after: renderMachinesFile(machines), mode: 0o644, reason: "machines entries" });
+  }
+  if (knownHostsAfter !== null && inputs.knownHosts && machinesChanged) {
+    plan.files.push({ path: inputs.knownHosts.path, before: inputs.knownHosts.text, after: knownHostsAfter, mode: 0o644, reason: "pinned host keys for ssh <alias>" });
   }
   if (settingNotes.length) {
     plan.notes.push(`${inputs.readOnlyReason}.\nAdd this to your configuration and rebuild:\n\n${settingNotes.join("\n")}`);
