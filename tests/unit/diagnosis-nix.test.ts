@@ -62,9 +62,9 @@ describe("nothing recognised", () => {
 
 describe("§5.1 host key not accepted by root (ssh stderr inside Nix's message)", () => {
   it("ssh:// appends ssh's stderr to 'cannot build on' (2.1+, #2030)", () => {
-    const d = one("cannot build on 'ssh://nix@172.31.15.194': error: cannot connect to 'nix@172.31.15.194': Host key verification failed.");
+    const d = one("cannot build on 'ssh://nix@127.0.31.194': error: cannot connect to 'nix@127.0.31.194': Host key verification failed.");
     expect(d.cause).toBe("host-key-unknown");
-    expect(d.builder).toBe("ssh://nix@172.31.15.194");
+    expect(d.builder).toBe("ssh://nix@127.0.31.194");
     expect(d.evidence).toContain("Host key verification failed.");
     expect(d.fix).toMatch(/crossnix builder add/);
   });
@@ -131,7 +131,7 @@ describe("§5.2 failed to start SSH connection (2.15+)", () => {
       one("cannot build on 'ssh://nix@nope.lan': error: failed to start SSH connection to 'nix@nope.lan': ssh: Could not resolve hostname nope.lan: Name or service not known").cause,
     ).toBe("dns");
     expect(
-      one("cannot build on 'ssh://b': error: failed to start SSH connection to 'b': ssh: connect to host 10.0.0.9 port 22: Connection timed out").cause,
+      one("cannot build on 'ssh://b': error: failed to start SSH connection to 'b': ssh: connect to host 127.0.0.9 port 22: Connection timed out").cause,
     ).toBe("timeout");
   });
 
@@ -769,9 +769,9 @@ describe("the build itself failed", () => {
 describe("Nix 2.0", () => {
   it("unable to open SSH connection to '…': …; trying other available machines...", () => {
     const d = one(
-      "unable to open SSH connection to 'ssh://root@172.31.15.194': cannot connect to 'root@172.31.15.194'; trying other available machines...",
+      "unable to open SSH connection to 'ssh://root@127.0.31.194': cannot connect to 'root@127.0.31.194'; trying other available machines...",
     );
-    expect(d).toMatchObject({ cause: "remote-connection-closed", builder: "ssh://root@172.31.15.194", nixVersions: "2.0" });
+    expect(d).toMatchObject({ cause: "remote-connection-closed", builder: "ssh://root@127.0.31.194", nixVersions: "2.0" });
   });
 });
 

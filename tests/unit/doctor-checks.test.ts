@@ -473,10 +473,10 @@ describe("builder checks", () => {
   });
 
   it("nix-version: a port in the store URI fails before Nix 2.31; old Nix with ssh-ng and substitutes warns", () => {
-    const port = builderFrom("ssh-ng://nix@10.0.0.5:2222 x86_64-linux");
+    const port = builderFrom("ssh-ng://nix@127.0.0.5:2222 x86_64-linux");
     const check = nixVersionCheck(port, builderFacts(), { ...BCTX, localNixVersion: "2.8.0" });
     expect(check.status).toBe("fail");
-    expect(check.observed).toContain('"Could not resolve hostname 10.0.0.5:2222"');
+    expect(check.observed).toContain('"Could not resolve hostname 127.0.0.5:2222"');
     expect(nixVersionCheck(port, builderFacts(), BCTX).status).toBe("ok");
     expect(nixVersionCheck(one, builderFacts({}, { nixVersion: "2.3.16" }), BCTX).status).toBe("warn");
   });

@@ -107,7 +107,7 @@ describe("known_hosts", () => {
     const text = [
       "# comment",
       "",
-      `  builder,10.0.0.2 ${ed().keyType} ${ed().key} root@builder`,
+      `  builder,127.0.10.2 ${ed().keyType} ${ed().key} root@builder`,
       `[127.0.0.2]:2201 ${ec().keyType} ${ec().key}`,
       `@cert-authority *.example.com ${ed().keyType} ${ed().key}`,
       `@revoked revoked.example ${ec().keyType} ${ec().key}`,
@@ -119,7 +119,7 @@ describe("known_hosts", () => {
     expect(k.lines.map((l) => l.entry?.hosts ?? null)).toEqual([
       null,
       null,
-      "builder,10.0.0.2",
+      "builder,127.0.10.2",
       "[127.0.0.2]:2201",
       "*.example.com",
       "revoked.example",
@@ -154,7 +154,7 @@ describe("known_hosts", () => {
 
   it("finds keys by name, port, wildcard and negation, like ssh", () => {
     const text = [
-      `builder,10.0.0.2 ${ed().keyType} ${ed().key}`,
+      `builder,127.0.10.2 ${ed().keyType} ${ed().key}`,
       `[builder]:2222 ${ec().keyType} ${ec().key}`,
       `*.lan,!secret.lan ${ec().keyType} ${ec().key}`,
       `node? ${ed().keyType} ${ed().key}`,
@@ -164,7 +164,7 @@ describe("known_hosts", () => {
     const k = parseKnownHosts(text, "kh");
     expect(findHostKeys(k, "builder")).toEqual([{ keyType: ed().keyType, key: ed().key, line: 1 }]);
     expect(findHostKeys(k, "BUILDER", 22)).toHaveLength(1);
-    expect(findHostKeys(k, "10.0.0.2")).toHaveLength(1);
+    expect(findHostKeys(k, "127.0.10.2")).toHaveLength(1);
     expect(findHostKeys(k, "builder", 2222)).toEqual([{ keyType: ec().keyType, key: ec().key, line: 2 }]);
     expect(findHostKeys(k, "builder", 2223)).toEqual([]);
     expect(findHostKeys(k, "a.lan").map((h) => h.line)).toEqual([3]);

@@ -68,7 +68,7 @@ describe("parsing", () => {
       "Include ~/.ssh/conf.d/*",
       "",
       "Host builder b2 !skip",
-      "    HostName 10.0.0.2",
+      "    HostName 127.0.10.2",
       "\tPort=2222",
       "  User = nix # trailing comment",
       '  IdentityFile "/keys/with space/id"',
@@ -87,7 +87,7 @@ describe("parsing", () => {
       ["include", ["~/.ssh/conf.d/*"], "~/.ssh/conf.d/*"],
       null,
       ["host", ["builder", "b2", "!skip"], "builder b2 !skip"],
-      ["hostname", ["10.0.0.2"], "10.0.0.2"],
+      ["hostname", ["127.0.10.2"], "127.0.10.2"],
       ["port", ["2222"], "2222"],
       ["user", ["nix"], "nix"],
       ["identityfile", ["/keys/with space/id"], "/keys/with space/id"],
@@ -222,14 +222,14 @@ describe("parsing", () => {
 });
 
 describe("alias blocks", () => {
-  const options = { hostName: "10.0.0.2", port: 2222, user: "nix", identityFile: "/etc/nix/crossnix/b1_ed25519" };
+  const options = { hostName: "127.0.10.2", port: 2222, user: "nix", identityFile: "/etc/nix/crossnix/b1_ed25519" };
 
   it("renders the crossnix block", () => {
     expect(renderAliasBlock("b1", options, MARKER)).toBe(
       [
         "Host b1",
         "  # managed by crossnix",
-        "  HostName 10.0.0.2",
+        "  HostName 127.0.10.2",
         "  Port 2222",
         "  User nix",
         "  IdentityFile /etc/nix/crossnix/b1_ed25519",
@@ -245,7 +245,7 @@ describe("alias blocks", () => {
 
   it("is what the real ssh resolves for the alias", () => {
     const resolved = sshResolve(renderAliasBlock("b1", options, MARKER), "b1");
-    expect(resolved.get("hostname")).toEqual(["10.0.0.2"]);
+    expect(resolved.get("hostname")).toEqual(["127.0.10.2"]);
     expect(resolved.get("port")).toEqual(["2222"]);
     expect(resolved.get("user")).toEqual(["nix"]);
     expect(resolved.get("identityfile")).toEqual(["/etc/nix/crossnix/b1_ed25519"]);
@@ -298,10 +298,10 @@ describe("alias blocks", () => {
 describe("upsert and remove", () => {
   const user = "# my config\nHost work\n  HostName work.example\n  User me\n";
   const opts: [string, string][] = [
-    ["HostName", "10.0.0.2"],
+    ["HostName", "127.0.10.2"],
     ["HostKeyAlias", "b1"],
   ];
-  const block = "Host b1\n  # managed by crossnix\n  HostName 10.0.0.2\n  HostKeyAlias b1\n";
+  const block = "Host b1\n  # managed by crossnix\n  HostName 127.0.10.2\n  HostKeyAlias b1\n";
 
   it("appends a new block after a blank line, and creates an empty file's only block", () => {
     expect(upsert("", "b1", opts)).toBe(block);
@@ -312,8 +312,8 @@ describe("upsert and remove", () => {
 
   it("replaces only its own block, keeping every other byte", () => {
     const before = `${user}\n${block}\n# about next\nHost next\n  User n\n`;
-    const after = upsert(before, "b1", [["HostName", "10.0.0.9"]]);
-    expect(after).toBe(`${user}\nHost b1\n  # managed by crossnix\n  HostName 10.0.0.9\n\n# about next\nHost next\n  User n\n`);
+    const after = upsert(before, "b1", [["HostName", "127.0.0.9"]]);
+    expect(after).toBe(`${user}\nHost b1\n  # managed by crossnix\n  HostName 127.0.0.9\n\n# about next\nHost next\n  User n\n`);
   });
 
   it("is a no-op (same object) when the block is already right", () => {
