@@ -5,7 +5,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertTestbedReady, type Builder, BUSYBOX_DIR, clientIdentity, createSandbox, newNonce, type Sandbox, startBuilders } from "../testbed/index.js";
 import { useTestBed } from "../testbed/vitest.js";
-import { CLI, REPO } from "../helpers/cli.js";
+import { crossnixIn } from "../helpers/sandbox-cli.js";
+import { REPO } from "../helpers/cli.js";
 
 const ready = useTestBed();
 const KEY = "/etc/nix/testbed_client_ed25519";
@@ -20,8 +21,7 @@ interface BuildJson {
 describe.skipIf(!ready)("crossnix build through the fleet", () => {
   let builders: Builder[];
   let sandbox: Sandbox;
-  const crossnix = (args: string[], user?: string) =>
-    sandbox.run([process.execPath, CLI, ...args], { env: { NO_COLOR: "1" }, timeoutMs: 120_000, ...(user ? { user } : {}) });
+  const crossnix = (args: string[], user?: string) => crossnixIn(sandbox, args, user ? { user } : {});
   const fleetArgs = (attr: string, nonce = newNonce()) => ["--", "-f", FLEET, attr, "--argstr", "nonce", nonce, "--arg", "busybox", BUSYBOX_DIR];
 
   beforeAll(async () => {

@@ -13,7 +13,7 @@ import {
   startBuilders,
 } from "../testbed/index.js";
 import { useTestBed } from "../testbed/vitest.js";
-import { CLI } from "../helpers/cli.js";
+import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();
 const CLIENT_KEY = "/etc/nix/testbed_client_ed25519";
@@ -23,8 +23,7 @@ describe.skipIf(!ready)("builders on the test bed", () => {
   let b2: Builder;
   let sandbox: Sandbox;
 
-  const crossnix = (args: string[], input?: string) =>
-    sandbox.run([process.execPath, CLI, ...args], { env: { NO_COLOR: "1" }, timeoutMs: 60_000, ...(input ? { input } : {}) });
+  const crossnix = (args: string[], input?: string) => crossnixIn(sandbox, args, input ? { input } : {});
   const etc = () => ({
     machines: sandbox.exists("/etc/nix/machines") ? sandbox.readFile("/etc/nix/machines") : null,
     conf: sandbox.readFile("/etc/nix/nix.conf"),

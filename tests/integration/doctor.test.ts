@@ -14,7 +14,7 @@ import {
   startBuilders,
 } from "../testbed/index.js";
 import { useTestBed } from "../testbed/vitest.js";
-import { CLI } from "../helpers/cli.js";
+import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();
 const CLIENT_KEY = "/etc/nix/testbed_client_ed25519";
@@ -36,11 +36,7 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
   let sandbox: Sandbox;
 
   const crossnix = (args: string[], options: { input?: string; env?: Record<string, string> } = {}) =>
-    sandbox.run([process.execPath, CLI, ...args], {
-      env: { NO_COLOR: "1", ...options.env },
-      timeoutMs: 60_000,
-      ...(options.input !== undefined ? { input: options.input } : {}),
-    });
+    crossnixIn(sandbox, args, options);
   const doctor = async (...args: string[]) => {
     const run = await crossnix(["doctor", "--json", ...args]);
     let checks: JsonCheck[] = [];

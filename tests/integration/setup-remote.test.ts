@@ -5,7 +5,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../helpers/cli.js";
 import {
   assertTestbedReady,
   type Builder,
@@ -18,6 +17,7 @@ import {
   startBuilders,
 } from "../testbed/index.js";
 import { useTestBed } from "../testbed/vitest.js";
+import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();
 
@@ -26,12 +26,7 @@ describe.skipIf(!ready)("builder setup-remote on the test bed", () => {
   let b2: Builder;
   let sandbox: Sandbox;
 
-  const crossnix = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) =>
-    sandbox.run([process.execPath, CLI, ...args], {
-      env: { NO_COLOR: "1", ...opts.env },
-      timeoutMs: 90_000,
-      ...(opts.input !== undefined ? { input: opts.input } : {}),
-    });
+  const crossnix = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) => crossnixIn(sandbox, args, opts);
   const dest = (b: Builder) => `${b.user}@${b.address}:${b.port}`;
   const confPath = (b: Builder) => path.join(b.etcNixDir, "nix.conf");
   const conf = (b: Builder) => fs.readFileSync(confPath(b), "utf8");

@@ -1,0 +1,14 @@
+import type { Sandbox, SandboxRunOptions } from "../testbed/index.js";
+import { CLI } from "./cli.js";
+
+/**
+ * Runs the built crossnix inside the test bed's sandbox root, where /etc/nix, /etc/ssh and
+ * /root/.ssh are the sandbox's own at their real paths (as root unless `user` is given).
+ */
+export function crossnixIn(sandbox: Sandbox, args: string[], options: Omit<SandboxRunOptions, "cwd"> = {}) {
+  return sandbox.run([process.execPath, CLI, ...args], {
+    timeoutMs: 120_000,
+    ...options,
+    env: { NO_COLOR: "1", ...options.env },
+  });
+}
