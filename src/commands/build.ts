@@ -2,7 +2,7 @@ import type { Context, Handler } from "../context.js";
 import { type BuilderHealth, type CandidateBuilder, checkCoverage, type DerivationNeed } from "../core/build/coverage.js";
 import { drvName, type LogEvent, NixLogTracker } from "../core/build/nix-log.js";
 import { diagnoseNixOutput } from "../core/diagnosis/nix.js";
-import { isTrustedUser } from "../core/env-script.js";
+import { isTrustedUser } from "../core/trust.js";
 import { daemonSshTarget, type FleetBuilder, findBuilder } from "../core/fleet.js";
 import { formatEntry, isKnownSystem, normalizeStoreUri } from "../core/machines.js";
 import { badInput, CrossnixError } from "../errors.js";

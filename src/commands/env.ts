@@ -2,11 +2,11 @@ import type { Handler } from "../context.js";
 import { findBuilder, fleetFromMachines } from "../core/fleet.js";
 import { formatEntry, parseMachinesFile } from "../core/machines.js";
 import type { Host } from "../host/host.js";
-import { isTrustedUser, renderEnvScript, type ShellKind } from "../core/env-script.js";
-import { effectiveSetting } from "../core/settings.js";
+import { renderEnvScript, type ShellKind } from "../core/env-script.js";
+import { isTrustedUser } from "../core/trust.js";
 import { badInput, CrossnixError } from "../errors.js";
 import { detectHost } from "../host/detect.js";
-import { loadConfigLayers } from "../host/nix-config.js";
+import { localCapability } from "../host/local-capability.js";
 import { currentUser } from "../host/user.js";
 
 /** `@machines` for the whole fleet, or the chosen builders' entries inline (`;`-separated). */
@@ -27,8 +27,7 @@ const env: Handler = async (ctx, { options }) => {
   if (shell !== "sh" && shell !== "fish") throw badInput("--shell", shell, "must be sh or fish");
   const info = await detectHost(ctx.host, { nixVersion: false });
   const { name: user, groups } = currentUser();
-  const layers = await loadConfigLayers(ctx.host, { user: false });
-  const trustedUsers = (effectiveSetting("trusted-users", layers, { "trusted-users": "root" }).value ?? "root").split(/\s+/);
+  const { trustedUsers } = await localCapability(ctx.host, info);
   // A single-user install has no daemon to ignore anything; a daemon only honours `builders`
   // from trusted users (daemon.cc; silently ignored on Nix 2.4–2.21, reference §2).
   const trusted = info.mode === "single-user" || isTrustedUser(trustedUsers, user, groups);

@@ -27,8 +27,3 @@ export function renderEnvScript(request: EnvRequest): { lines: string[]; nixConf
   return { lines, nixConfig };
 }
 
-/** Whether a user is in `trusted-users` (names, `@group`, `*`); root always is. */
-export function isTrustedUser(trustedUsers: string[], user: string, groups: string[]): boolean {
-  if (user === "root") return true;
-  return trustedUsers.some((t) => t === "*" || t === user || (t.startsWith("@") && groups.includes(t.slice(1))));
-}

@@ -1,4 +1,5 @@
 import { parseNixVersion } from "./nix-version.js";
+import { trustsUser } from "./trust.js";
 
 /**
  * One SSH round trip gathers every fact about a builder. The script runs in the remote user's
@@ -139,6 +140,6 @@ function decideTrust(
       : { trusted: null, source: null };
   }
   if (trustedUsers.length === 0) return { trusted: null, source: null };
-  const trusted = trustedUsers.some((t) => t === "*" || t === user || (t.startsWith("@") && groups.includes(t.slice(1))));
+  const trusted = trustsUser(trustedUsers, user, groups);
   return { trusted, source: "trusted-users" };
 }

@@ -1,6 +1,7 @@
 import { CrossnixError } from "../errors.js";
 import { getSetting, listIncludes, parseNixConf, renderNixConf, setSetting, validateNixConf } from "./nixconf.js";
 import { describePlan, emptyPlan, type FileChange, type Plan, type PlanCommand, type RenderedPlan } from "./plan.js";
+import { isGeneratedLink, trustsUser } from "./trust.js";
 import { PROBE_SCRIPT, type ProbeFacts, parseProbeOutput } from "./probe.js";
 
 /**
@@ -117,16 +118,6 @@ export function parseRemoteFacts(stdout: string): RemoteFacts | null {
     launchd,
     sudo: values.get("sudo")?.trim() || null,
   };
-}
-
-/** Whether a `trusted-users` list admits the user: by name, through one of its groups (`@g`), or `*`. */
-export function trustsUser(trustedUsers: readonly string[], user: string, groups: readonly string[]): boolean {
-  return trustedUsers.some((t) => t === "*" || t === user || (t.startsWith("@") && groups.includes(t.slice(1))));
-}
-
-/** A link that NixOS or nix-darwin generates: into the store, or through /etc/static. */
-export function isGeneratedLink(target: string | null): boolean {
-  return target !== null && /^\/(nix\/store|etc\/static)\//.test(target);
 }
 
 /** Who generates the builder's Nix configuration, when something does. */

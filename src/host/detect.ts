@@ -1,4 +1,5 @@
 import path from "node:path";
+import { isGeneratedLink } from "../core/trust.js";
 import { type NixVersion, nixSystemFor, parseNixVersion } from "../core/nix-version.js";
 import { succeeded } from "./exec.js";
 import type { Host } from "./host.js";
@@ -33,11 +34,6 @@ const LAUNCHD_LABELS = {
   determinate: "systems.determinate.nix-daemon",
   upstream: "org.nixos.nix-daemon",
 } as const;
-
-/** A path that resolves into the Nix store (or nix-darwin's /etc/static) is generated, not editable. */
-function isGeneratedLink(target: string | null): boolean {
-  return target !== null && (target.startsWith("/nix/store/") || target.startsWith("/etc/static/"));
-}
 
 export async function detectNixVersion(host: Host): Promise<{ version: NixVersion | null; raw: string | null }> {
   const run = await host.exec(["nix", "--version"], { timeoutMs: 10_000, env: host.env });

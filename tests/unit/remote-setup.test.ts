@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { trustsUser } from "../../src/core/trust.js";
 import { describe, expect, it } from "vitest";
 import { PROBE_BEGIN, PROBE_END } from "../../src/core/probe.js";
 import {
@@ -19,7 +20,6 @@ import {
   ROOT_SCRIPT,
   sudoArgs,
   type TrustDecision,
-  trustsUser,
   withUser,
 } from "../../src/core/remote-setup.js";
 import { CrossnixError } from "../../src/errors.js";

@@ -1,4 +1,4 @@
-import { isTrustedUser } from "../env-script.js";
+import { isTrustedUser } from "../trust.js";
 import { listEntries, listIncludes } from "../machines.js";
 import { syntaxErrors } from "../nixconf.js";
 import {
