@@ -9,16 +9,15 @@ export interface DaemonProcess {
   argv: string[];
   env: Record<string, string>;
   cwd: string;
-  /** Where its stdout/stderr went (a log file it appends to), or "ignore". */
-  stdout: number | "ignore";
-  stderr: number | "ignore";
+  /** The log files its stdout/stderr append to, or null (a terminal, a pipe, /dev/null). */
+  stdout: string | null;
+  stderr: string | null;
 }
 
-/** Reopens the daemon's log file for the new process, so its messages keep landing there. */
-async function outputOf(pid: string, fd: number): Promise<number | "ignore"> {
+async function logFileOf(pid: string, fd: number): Promise<string | null> {
   const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => null);
-  if (!target?.startsWith("/") || target.endsWith(" (deleted)") || target.startsWith("/dev/")) return "ignore";
-  return openSync(target, "a");
+  if (!target?.startsWith("/") || target.endsWith(" (deleted)") || target.startsWith("/dev/")) return null;
+  return target;
 }
 
 async function readProc(pid: string, file: string): Promise<string | null> {
@@ -53,7 +52,7 @@ export async function findDaemonProcess(): Promise<DaemonProcess | null> {
         .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
     );
     const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => "/");
-    return { pid: Number(pid), argv, env, cwd, stdout: await outputOf(pid, 1), stderr: await outputOf(pid, 2) };
+    return { pid: Number(pid), argv, env, cwd, stdout: await logFileOf(pid, 1), stderr: await logFileOf(pid, 2) };
   }
   return null;
 }
@@ -86,7 +85,9 @@ export async function restartDaemonProcess(daemon: DaemonProcess, timeoutMs = 10
     }
   }
   const [file, ...args] = daemon.argv;
-  const child = spawn(file!, args, { env: daemon.env, cwd: daemon.cwd, detached: true, stdio: ["ignore", daemon.stdout, daemon.stderr] });
+  // The new daemon keeps writing to the old one's log files.
+  const output = (log: string | null) => (log ? openSync(log, "a") : "ignore");
+  const child = spawn(file!, args, { env: daemon.env, cwd: daemon.cwd, detached: true, stdio: ["ignore", output(daemon.stdout), output(daemon.stderr)] });
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new CrossnixError("EXEC", `could not start ${daemon.argv.join(" ")} again`);

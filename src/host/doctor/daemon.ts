@@ -1,4 +1,4 @@
-import { closeSync, constants } from "node:fs";
+import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import type { DaemonFacts } from "../../core/doctor/local.js";
@@ -87,8 +87,6 @@ async function gatherDaemonProcess(host: Host, info: HostInfo, reloadCommand: st
     // Needs root (it reads other users' /proc entries); without it, fall back to ps.
     const daemon = await findDaemonProcess().catch(() => null);
     if (daemon) {
-      // findDaemonProcess opens the daemon's log files for a restart; doctor only looks.
-      for (const fd of [daemon.stdout, daemon.stderr]) if (typeof fd === "number") closeSync(fd);
       facts.pid = daemon.pid;
       facts.env = daemon.env;
       facts.startedAt = await linuxStartTime(host, daemon.pid);
