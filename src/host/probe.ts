@@ -1,5 +1,6 @@
 import { classifySshFailure, type SshFailure } from "../core/diagnosis/ssh.js";
 import { PROBE_SCRIPT, type ProbeFacts, parseProbeOutput } from "../core/probe.js";
+import type { ExecResult } from "./exec.js";
 import type { Host } from "./host.js";
 import { type SshTarget, sshRun } from "./ssh.js";
 
@@ -21,11 +22,7 @@ export async function probeBuilder(
   const seconds = run.durationMs / 1000;
   const facts = run.exitCode === 0 && !run.timedOut ? parseProbeOutput(run.stdout) : null;
   if (facts) return { ok: true, facts, seconds };
-  const failure = classifySshFailure(run.stderr, {
-    timedOut: run.timedOut,
-    ...(run.spawnError ? { spawnError: run.spawnError } : {}),
-    host: target.hostKeyAlias ?? target.host,
-  });
+  const failure = sshFailureOf(run, target.hostKeyAlias ?? target.host);
   if (failure.cause === "unknown" && run.exitCode !== 255) {
     failure.summary = `the probe script failed on the builder (exit ${run.exitCode})`;
     failure.fix = "run the command by hand with ssh -v to see why";
@@ -41,12 +38,9 @@ export async function reachBuilder(
 ): Promise<{ ok: true } | { ok: false; failure: SshFailure }> {
   const run = await sshRun(host, target, "exit 0", { timeoutSeconds: options.timeoutSeconds });
   if (run.exitCode === 0 && !run.timedOut) return { ok: true };
-  return {
-    ok: false,
-    failure: classifySshFailure(run.stderr, {
-      timedOut: run.timedOut,
-      ...(run.spawnError ? { spawnError: run.spawnError } : {}),
-      host: target.host,
-    }),
-  };
+  return { ok: false, failure: sshFailureOf(run, target.host) };
+}
+
+function sshFailureOf(run: ExecResult, host: string): SshFailure {
+  return classifySshFailure(run.stderr, { timedOut: run.timedOut, ...(run.spawnError ? { spawnError: run.spawnError } : {}), host });
 }

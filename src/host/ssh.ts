@@ -85,10 +85,12 @@ export async function scanHostKeys(
   address: string,
   port: number | null,
   timeoutSeconds: number,
+  /** A hard deadline for the whole scan (doctor's per-builder budget); default timeout + 2 s. */
+  deadlineMs = (timeoutSeconds + 2) * 1000,
 ): Promise<{ keys: ScannedKey[]; result: ExecResult }> {
   const argv = ["ssh-keyscan", "-T", String(Math.max(1, Math.ceil(timeoutSeconds))), "-t", "ed25519,ecdsa,rsa"];
   if (port) argv.push("-p", String(port));
   argv.push(address);
-  const result = await host.exec(argv, { timeoutMs: (timeoutSeconds + 2) * 1000 });
+  const result = await host.exec(argv, { timeoutMs: deadlineMs });
   return { keys: parseKeyscanOutput(result.stdout).map((k) => ({ keyType: k.keyType, key: k.key })), result };
 }

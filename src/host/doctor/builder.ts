@@ -4,11 +4,10 @@ import { connect } from "node:net";
 import type { BuilderFacts, ConnectFacts, IdentityFacts, ProbeResult, SshView } from "../../core/doctor/builder.js";
 import { classifySshFailure } from "../../core/diagnosis/ssh.js";
 import { daemonSshTarget, type FleetBuilder } from "../../core/fleet.js";
-import { parseKeyscanOutput } from "../../core/known-hosts.js";
 import { PROBE_SCRIPT, parseProbeOutput } from "../../core/probe.js";
 import { succeeded } from "../exec.js";
 import type { Host } from "../host.js";
-import { sshRun } from "../ssh.js";
+import { scanHostKeys, sshRun } from "../ssh.js";
 
 /** Below this, starting another network step cannot finish within --timeout. */
 const MIN_STEP_MS = 300;
@@ -109,9 +108,7 @@ export function connectAndReadBanner(hostName: string, port: number, ms: number)
 }
 
 async function keyscan(host: Host, view: SshView, ms: number): Promise<BuilderFacts["keyscan"]> {
-  const seconds = Math.max(1, Math.floor(ms / 1000));
-  const run = await host.exec(["ssh-keyscan", "-T", String(seconds), "-t", "ed25519,ecdsa,rsa", "-p", String(view.port), view.hostName], { timeoutMs: ms });
-  const keys = parseKeyscanOutput(run.stdout).map((k) => ({ keyType: k.keyType, key: k.key }));
+  const { keys, result: run } = await scanHostKeys(host, view.hostName, view.port, Math.max(1, Math.floor(ms / 1000)), ms);
   const error = keys.length
     ? null
     : run.timedOut
