@@ -2,6 +2,8 @@ import type { Handler } from "../../context.js";
 import { daemonSshTarget, type FleetBuilder } from "../../core/fleet.js";
 import type { SshFailure } from "../../core/diagnosis/ssh.js";
 import type { ProbeFacts } from "../../core/probe.js";
+import { type BuilderFacts, loginShellCheck, remoteProgramCheck, systemsCheck, trustCheck } from "../../core/doctor/builder.js";
+import { nixSystemFor } from "../../core/nix-version.js";
 import { CrossnixError } from "../../errors.js";
 import { loadConfigState } from "../../host/config-state.js";
 import { type ProbeOutcome, probeBuilder } from "../../host/probe.js";
@@ -12,24 +14,30 @@ function gib(bytes: number | null): string {
   return bytes === null ? "?" : `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }
 
-/** What a person must do about a healthy connection that Nix would still trip over. */
-export function probeWarnings(builder: FleetBuilder, facts: ProbeFacts): string[] {
-  const warnings: string[] = [];
-  if (facts.shellNoise.trim()) warnings.push(`login shell prints to stdout ('${facts.shellNoise.trim().slice(0, 40)}'): breaks Nix's protocol`);
-  if (facts.trusted === false) warnings.push(`${facts.user} is not trusted by the builder's Nix daemon (trusted-users = ${facts.trustedUsers.join(" ") || "root"})`);
-  const program = builder.protocol === "ssh" ? "nix-store" : "nix-daemon";
-  const onPath = builder.protocol === "ssh" ? facts.onPath.nixStore : facts.onPath.nixDaemon;
-  if (!onPath && !builder.remoteProgram) {
-    const candidate = facts.candidates[0];
-    warnings.push(
-      candidate
-        ? `${program} is not on the non-interactive PATH: set remote-program=${candidate}/${program}`
-        : `${program} not found on the builder`,
-    );
-  }
-  const missing = builder.entry.systems.filter((s: string) => !facts.systems.includes(s));
-  if (missing.length) warnings.push(`entry lists ${missing.join(", ")} but the builder reports ${facts.systems.join(", ")}`);
-  return warnings;
+/**
+ * What Nix would still trip over on a builder that answered: doctor's own checks of the probed
+ * facts (remote program, login shell, trust, systems), so both commands say the same thing.
+ */
+export function probeWarnings(builder: FleetBuilder, facts: ProbeFacts, localSystem: string): string[] {
+  const probed: BuilderFacts = {
+    ssh: null,
+    sshError: null,
+    connect: null,
+    keyscan: null,
+    identities: [],
+    probe: { ok: true, facts, remoteProgramExecutable: null, seconds: 0 },
+    notRunReason: null,
+    timeoutSeconds: 0,
+  };
+  const context = { localSystem, localNixVersion: null, useSubstitutes: true, mode: "daemon" as const, user: "root" };
+  return [
+    remoteProgramCheck(builder, probed),
+    loginShellCheck(builder, probed),
+    trustCheck(builder, probed),
+    systemsCheck(builder, probed, context),
+  ]
+    .filter((c) => c.status === "fail" || c.status === "warn")
+    .map((c) => c.observed);
 }
 
 const probe: Handler = async (ctx, { args }) => {
@@ -44,6 +52,7 @@ const probe: Handler = async (ctx, { args }) => {
   const chosen = args.length ? state.fleet.filter((b) => args.includes(b.name)) : state.fleet.filter((b) => b.enabled);
   if (chosen.length === 0) return { json: { builders: [] }, text: "No enabled builders to probe." };
   ctx.progress(`Probing ${chosen.length} builder(s) as the Nix daemon connects…`);
+  const localSystem = nixSystemFor(ctx.host.platform, ctx.host.arch);
   // Every builder at once: the slowest (or a hung one, cut at --timeout) sets the total time.
   const outcomes: ProbeOutcome[] = await Promise.all(
     chosen.map((b) => probeBuilder(ctx.host, daemonSshTarget(b), { timeoutSeconds: ctx.options.timeout })),
@@ -54,7 +63,7 @@ const probe: Handler = async (ctx, { args }) => {
   const results: Result[] = chosen.map((builder, i) => {
     const outcome = outcomes[i]!;
     return outcome.ok
-      ? { name: builder.name, ok: true, seconds: outcome.seconds, facts: outcome.facts, warnings: probeWarnings(builder, outcome.facts) }
+      ? { name: builder.name, ok: true, seconds: outcome.seconds, facts: outcome.facts, warnings: probeWarnings(builder, outcome.facts, localSystem) }
       : { name: builder.name, ok: false, seconds: outcome.seconds, error: outcome.failure };
   });
   const style = makeStyle(ctx.options.color);
