@@ -151,7 +151,7 @@ const add: Handler = async (ctx, { args, options }) => {
     ssh: { hostName: request.destination.host, port: request.destination.port, user: request.destination.user, identityFile: identity },
     createKeyAt: keyExists ? null : ctx.host.path(identity),
   };
-  const plan = planAddBuilder(await planInputs(ctx.host, state), builder);
+  const plan = planAddBuilder(await planInputs(ctx.host, state, { settingsMayChange: true }), builder);
   if (remoteProgram && !request.remoteProgram) {
     plan.notes.push(`nix-daemon is not on the builder's non-interactive PATH; using remote-program=${remoteProgram}.`);
   }

@@ -4,7 +4,11 @@ import type { Host } from "../../host/host.js";
 import { SYSTEM_PATHS } from "../../host/paths.js";
 import { daemonReloadCommand } from "./shared.js";
 
-export async function planInputs(host: Host, state: ConfigState): Promise<PlanInputs> {
+/**
+ * Only `add` can change settings, so only it needs to know how to restart the daemon (on Linux
+ * without systemd that means scanning /proc): remove, enable and disable skip it.
+ */
+export async function planInputs(host: Host, state: ConfigState, options: { settingsMayChange: boolean }): Promise<PlanInputs> {
   return {
     machines: state.machines,
     settings: state.settings,
@@ -14,6 +18,6 @@ export async function planInputs(host: Host, state: ConfigState): Promise<PlanIn
     effectiveUseSubstitutes: state.effectiveUseSubstitutes,
     readOnlyReason: state.info.readOnlyReason,
     flavor: state.info.flavor,
-    daemonReload: await daemonReloadCommand(host, state),
+    daemonReload: options.settingsMayChange ? await daemonReloadCommand(host, state) : null,
   };
 }

@@ -25,7 +25,7 @@ const remove: Handler = async (ctx, { args }) => {
       if (text !== null) keys.push({ path, text });
     }
   }
-  const plan = planRemoveBuilder(await planInputs(ctx.host, state), name, keys);
+  const plan = planRemoveBuilder(await planInputs(ctx.host, state, { settingsMayChange: false }), name, keys);
   const outcome = await confirmAndApply(ctx, plan);
   const text = outcome.noop ? `No builder named '${name}'; nothing to remove.` : describeOutcome(outcome);
   return { json: { name, plan: outcome.plan, applied: outcome.applied, noop: outcome.noop }, text };

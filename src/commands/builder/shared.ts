@@ -13,7 +13,6 @@ import type { Host } from "../../host/host.js";
 import { SYSTEM_PATHS } from "../../host/paths.js";
 import { probeBuilder } from "../../host/probe.js";
 import { sshRun } from "../../host/ssh.js";
-import { SSH_MARKER } from "../../core/builder-plan.js";
 
 /** ssh config files whose Host blocks a new alias must not shadow or be shadowed by. */
 async function sshConfigFiles(host: Host): Promise<string[]> {
@@ -46,8 +45,6 @@ export async function assertNameFree(host: Host, state: ConfigState, name: strin
   const taken = state.fleet.find((b) => !b.managed && b.authority.host === name);
   if (taken) throw badInput("--name", name, `an entry at ${taken.file}:${taken.line} already uses that host`, "choose another --name");
 }
-
-export { SSH_MARKER };
 
 /** How to make the daemon re-read its settings here, or null when nobody can. */
 export async function daemonReloadCommand(host: Host, state: ConfigState): Promise<PlanCommand | null> {

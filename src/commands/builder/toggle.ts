@@ -16,7 +16,7 @@ function toggle(enabled: boolean): Handler {
         hint: known.length ? `known: ${known.join(", ")}` : "add one with: crossnix builder add user@host",
       });
     }
-    const plan = planToggleBuilder(await planInputs(ctx.host, state), name, enabled);
+    const plan = planToggleBuilder(await planInputs(ctx.host, state, { settingsMayChange: false }), name, enabled);
     const outcome = await confirmAndApply(ctx, plan);
     const text = outcome.noop ? `'${name}' is already ${enabled ? "enabled" : "disabled"}.` : describeOutcome(outcome);
     return { json: { name, enabled, plan: outcome.plan, applied: outcome.applied, noop: outcome.noop }, text };
