@@ -40,17 +40,7 @@ import {
 } from "../../src/core/doctor/config.js";
 import { daemonSshCheck, nixDaemonCheck, nixInstalledCheck, privilegesCheck } from "../../src/core/doctor/local.js";
 import { fingerprintSha256 } from "../../src/core/known-hosts.js";
-
-/** A syntactically valid ssh-ed25519 public key (type-prefixed 32-byte blob). */
-function ed25519Key(seed: number): string {
-  const type = Buffer.from("ssh-ed25519");
-  const blob = Buffer.alloc(4 + type.length + 4 + 32);
-  blob.writeUInt32BE(type.length, 0);
-  type.copy(blob, 4);
-  blob.writeUInt32BE(32, 4 + type.length);
-  blob.fill(seed, 8 + type.length);
-  return blob.toString("base64");
-}
+import { ed25519Key } from "../helpers/keys.js";
 
 const KEY_A = ed25519Key(1);
 const KEY_B = ed25519Key(2);

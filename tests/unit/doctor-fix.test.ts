@@ -10,16 +10,7 @@ import { parseNixConf } from "../../src/core/nixconf.js";
 import { parseSshG } from "../../src/host/doctor/builder.js";
 import { renderDoctorReport } from "../../src/ui/doctor-report.js";
 import { makeStyle } from "../../src/ui/style.js";
-
-function ed25519Key(seed: number): string {
-  const type = Buffer.from("ssh-ed25519");
-  const blob = Buffer.alloc(4 + type.length + 4 + 32);
-  blob.writeUInt32BE(type.length, 0);
-  type.copy(blob, 4);
-  blob.writeUInt32BE(32, 4 + type.length);
-  blob.fill(seed, 8 + type.length);
-  return blob.toString("base64");
-}
+import { ed25519Key } from "../helpers/keys.js";
 
 const KEY_A = ed25519Key(1);
 const KEY_B = ed25519Key(2);
