@@ -17,7 +17,10 @@
 #      daemon-socket dir, store init) and stops a systemd-managed nix-daemon, because the test
 #      bed runs its own daemon on /nix/var/nix/daemon-socket/socket;
 #   5. creates the test bed's users (cxclient, cxb1..cxb8) so the first test run is faster
-#      (the test bed would create them itself otherwise), and /root/.ssh (bind-mount target).
+#      (the test bed would create them itself otherwise);
+#   6. makes sure / is traversable by other users (Nix's build users and the test bed's users
+#      run programs below it; a root file system unpacked from a 0700 directory is not).
+# The test bed creates its own mount targets (/etc/nix, /root/.ssh, …) and removes them after.
 #
 # Environment: CROSSNIX_TESTBED_CACHE (default /var/cache/crossnix-testbed),
 #              CROSSNIX_TESTBED_BUILDER_USERS (default 8).
@@ -200,6 +203,12 @@ while [ "$i" -le "$NUSERS" ]; do
 	ensure_user "cxb$i" "/home/cxb$i" /bin/bash ""
 	i=$((i + 1))
 done
-[ -d /root/.ssh ] || install -d -m 0700 /root/.ssh
+
+# ---------------------------------------------------------------------------------------------
+# Build users (nixbld*) and the test bed's users must reach /bin/sh, /usr/bin/nix, … .
+if [ "$(( $(stat -c '%a' /) % 10 & 1 ))" -eq 0 ]; then
+	say "chmod o+x / (it was $(stat -c '%a' /): no other user could run anything)"
+	chmod o+x /
+fi
 
 say "done"

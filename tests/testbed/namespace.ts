@@ -31,7 +31,7 @@ const SETPRIV = systemProgram("setpriv");
 export interface Bind {
   /** Host path. */
   source: string;
-  /** Path inside the namespace (must exist on the host). */
+  /** Path inside the namespace; a missing directory is created (and removed after the run). */
   target: string;
 }
 
@@ -50,6 +50,8 @@ export class MountNamespace {
   ) {}
 
   static async create(run: Run, label: string, binds: readonly Bind[], logFile: string): Promise<MountNamespace> {
+    // A bind mount needs its target to exist; on a fresh machine /etc/nix, /root/.ssh, … do not.
+    for (const b of binds) if (!fs.existsSync(b.target)) run.ensureDir(b.target);
     const script = [
       "set -e",
       ...binds.map((b) => `mount --bind ${shq(b.source)} ${shq(b.target)}`),

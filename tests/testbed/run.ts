@@ -27,6 +27,8 @@ interface State {
   namespaces: TrackedNs[];
   mounts: string[];
   socketFiles: string[];
+  /** Directories this run created on the machine (mount targets), parents first; removed when empty. */
+  createdDirs: string[];
 }
 
 /** Something with an orderly shutdown (a builder, the sandbox). */
@@ -45,7 +47,7 @@ export class Run {
     private readonly lock: ChildProcess,
   ) {
     this.dir = dir;
-    this.state = { runnerPid: process.pid, procs: [], namespaces: [], mounts: [], socketFiles: [] };
+    this.state = { runnerPid: process.pid, procs: [], namespaces: [], mounts: [], socketFiles: [], createdDirs: [] };
     this.save();
   }
 
@@ -90,6 +92,22 @@ export class Run {
     this.state.mounts = this.state.mounts.filter((m) => m !== p);
     this.save();
   }
+  /**
+   * Makes sure a directory exists on the machine (a bind-mount target such as /etc/nix on a
+   * machine without Nix), recording every component it had to create so that stopAll() — or the
+   * next run, after a crash — removes them again.
+   */
+  ensureDir(p: string, mode = 0o755): void {
+    const missing: string[] = [];
+    for (let d = path.resolve(p); !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+    for (const d of missing) {
+      fs.mkdirSync(d, { mode });
+      fs.chmodSync(d, mode);
+      this.state.createdDirs.push(d);
+      this.save();
+    }
+  }
+
   trackSocketFile(p: string): void {
     if (!this.state.socketFiles.includes(p)) this.state.socketFiles.push(p);
     this.save();
@@ -259,6 +277,7 @@ async function reap(state: State): Promise<void> {
     } catch {}
   }
   state.socketFiles = [];
+  removeCreatedDirs(state);
 }
 
 function reapSync(state: State): void {
@@ -279,6 +298,19 @@ function reapSync(state: State): void {
   while (Date.now() < until && state.namespaces.some((n) => nsMembers(n).length > 0)) {}
   // Socket files are left for the next run, which can check whether someone answers on them.
   unmountAll(state);
+  removeCreatedDirs(state);
+}
+
+/** Removes the directories the run created, deepest first, as long as they are empty. */
+function removeCreatedDirs(state: State): void {
+  for (const d of [...(state.createdDirs ?? [])].reverse()) {
+    try {
+      if (mountsUnder(d).length === 0) fs.rmdirSync(d);
+    } catch {
+      // Not empty (something else put files there since) or already gone: leave it.
+    }
+  }
+  state.createdDirs = [];
 }
 
 function unmountAll(state: State): void {

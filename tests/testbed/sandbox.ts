@@ -122,9 +122,8 @@ export class Sandbox {
       }
     }
 
-    // Bind targets must exist on the host. /root/.ssh is what `ssh` itself would create.
-    fs.mkdirSync("/root/.ssh", { recursive: true, mode: 0o700 });
-    fs.mkdirSync("/nix/var/nix/daemon-socket", { recursive: true, mode: 0o755 });
+    // The daemon's socket directory (MountNamespace creates the bind targets themselves).
+    run.ensureDir("/nix/var/nix/daemon-socket");
 
     const mapping: Array<readonly [string, string]> = [
       ["/etc/nix", etcNix],
