@@ -64,6 +64,15 @@ export function badInput(field: string, value: unknown, why: string, hint?: stri
   });
 }
 
+/** A builder name that names no builder: the same code, text and exit 2 from every command. */
+export function noSuchBuilder(names: string[], known: string[]): CrossnixError {
+  return new CrossnixError("NOT_FOUND", `no builder named ${names.map((n) => `'${n}'`).join(", ")}`, {
+    hint: `known: ${known.join(", ") || "none (add one with: crossnix builder add user@host)"}`,
+    exitCode: 2,
+    detail: { names, known },
+  });
+}
+
 /** A malformed file, located like Nix's own messages: file:line:column and the offending text. */
 export function parseError(
   file: string,

@@ -5,7 +5,8 @@ import { diagnoseNixOutput } from "../core/diagnosis/nix.js";
 import { isTrustedUser } from "../core/trust.js";
 import { daemonSshTarget, type FleetBuilder, findBuilder } from "../core/fleet.js";
 import { formatEntry, isKnownSystem, normalizeStoreUri } from "../core/machines.js";
-import { badInput, CrossnixError } from "../errors.js";
+import { checkBuilderName } from "../core/builder-name.js";
+import { badInput, CrossnixError, noSuchBuilder } from "../errors.js";
 import { loadConfigState } from "../host/config-state.js";
 import { localCapability } from "../host/local-capability.js";
 import { currentUser } from "../host/user.js";
@@ -73,6 +74,7 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
   const started = performance.now();
   const system = options["system"] === undefined ? null : String(options["system"]);
   if (system !== null && !isKnownSystem(system)) throw badInput("--system", system, "not a Nix system double", "e.g. aarch64-linux");
+  const builderName = options["builder"] === undefined ? null : checkBuilderName("--builder", String(options["builder"]));
   const installables = args.length || passthrough.length ? args : ["."];
   const state = await loadConfigState(ctx.host);
   if (!state.info.nix.present) throw new CrossnixError("NIX", "nix is not installed or not on PATH", { hint: "install Determinate Nix" });
@@ -80,10 +82,9 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
   const nixArgs = [...passthrough, ...(system ? ["--system", system] : [])];
 
   let candidates = state.fleet.filter((b) => b.enabled);
-  if (options["builder"] !== undefined) {
-    const name = String(options["builder"]);
-    const chosen = findBuilder(state.fleet, name);
-    if (!chosen) throw badInput("--builder", name, "no such builder", `known: ${state.fleet.map((b) => b.name).join(", ") || "none"}`);
+  if (builderName !== null) {
+    const chosen = findBuilder(state.fleet, builderName);
+    if (!chosen) throw noSuchBuilder([builderName], state.fleet.map((b) => b.name));
     // A client's `builders` reaches the daemon only from a trusted user (daemon.cc, reference §2).
     const user = currentUser();
     if (state.info.mode === "daemon" && !isTrustedUser(local.trustedUsers, user.name, user.groups)) {

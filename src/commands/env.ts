@@ -4,7 +4,8 @@ import { formatEntry, parseMachinesFile } from "../core/machines.js";
 import type { Host } from "../host/host.js";
 import { renderEnvScript, type ShellKind } from "../core/env-script.js";
 import { isTrustedUser } from "../core/trust.js";
-import { badInput, CrossnixError } from "../errors.js";
+import { checkBuilderName } from "../core/builder-name.js";
+import { badInput, CrossnixError, noSuchBuilder } from "../errors.js";
 import { detectHost } from "../host/detect.js";
 import { localCapability } from "../host/local-capability.js";
 import { currentUser } from "../host/user.js";
@@ -16,7 +17,7 @@ async function buildersValue(host: Host, machinesFile: string, names: string[] |
   return names
     .map((name) => {
       const builder = findBuilder(fleet, name);
-      if (!builder) throw badInput("--builder", name, `no such builder in ${machinesFile}`, `known: ${fleet.map((b) => b.name).join(", ") || "none"}`);
+      if (!builder) throw noSuchBuilder([name], fleet.map((b) => b.name));
       return formatEntry(builder.entry);
     })
     .join(" ; ");
@@ -25,6 +26,7 @@ async function buildersValue(host: Host, machinesFile: string, names: string[] |
 const env: Handler = async (ctx, { options }) => {
   const shell = String(options["shell"] ?? (/fish$/.test(ctx.host.env["SHELL"] ?? "") ? "fish" : "sh"));
   if (shell !== "sh" && shell !== "fish") throw badInput("--shell", shell, "must be sh or fish");
+  const names = ((options["builder"] as string[] | undefined) ?? []).map((name) => checkBuilderName("--builder", name));
   const info = await detectHost(ctx.host, { nixVersion: false });
   const { name: user, groups } = currentUser();
   const { trustedUsers } = await localCapability(ctx.host, info);
@@ -43,7 +45,7 @@ const env: Handler = async (ctx, { options }) => {
   const { lines, nixConfig } = renderEnvScript({
     shell: shell as ShellKind,
     existingNixConfig: ctx.host.env["NIX_CONFIG"] ?? null,
-    builders: await buildersValue(ctx.host, info.machinesFile, options["builder"] as string[] | undefined),
+    builders: await buildersValue(ctx.host, info.machinesFile, names),
     legacyRemoteSystemsSet: ctx.host.env["NIX_REMOTE_SYSTEMS"] !== undefined,
   });
   return { json: { shell, trusted, variables: { NIX_CONFIG: nixConfig }, lines }, text: lines.join("\n") };

@@ -115,8 +115,11 @@ export function planRemoveBuilder(inputs: PlanInputs, name: string, keyFilesToDe
     const machinesAfter = renderMachinesFile(removeEntry(inputs.machines.model, name));
     plan.files.push(fileChange(inputs.machines.path, inputs.machines.text, machinesAfter, "machines entry"));
   }
+  // Removing writes only files that change: a builder never added must not leave an empty alias file.
   const aliasAfter = renderSshConfig(removeHostBlock(inputs.sshAliases.model, name, SSH_MARKER));
-  plan.files.push(fileChange(inputs.sshAliases.path, inputs.sshAliases.text, aliasAfter, "ssh alias"));
+  if (aliasAfter !== (inputs.sshAliases.text ?? "")) {
+    plan.files.push(fileChange(inputs.sshAliases.path, inputs.sshAliases.text, aliasAfter, "ssh alias"));
+  }
   if (inputs.knownHosts.text !== null) {
     const after = pinInKnownHosts(inputs.knownHosts.text, name, null);
     plan.files.push(fileChange(inputs.knownHosts.path, inputs.knownHosts.text, after, "pinned host key"));

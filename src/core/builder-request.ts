@@ -1,5 +1,6 @@
 import { badInput } from "../errors.js";
-import { BUILDER_NAME, type BuilderProtocol, type Destination, defaultBuilderName, parseDestination } from "./destination.js";
+import { checkBuilderName } from "./builder-name.js";
+import { type BuilderProtocol, type Destination, defaultBuilderName, parseDestination } from "./destination.js";
 import { isKnownSystem } from "./machines.js";
 
 /** `builder add`'s input, validated: every bad value is an exit-2 error naming the field. */
@@ -39,10 +40,7 @@ function features(field: string, values: string[]): string[] {
 export function parseBuilderRequest(destinationText: string, options: Record<string, unknown>): BuilderRequest {
   const destination = parseDestination(destinationText);
 
-  const name = options["name"] === undefined ? defaultBuilderName(destination) : String(options["name"]);
-  if (!BUILDER_NAME.test(name)) {
-    throw badInput("--name", name, "use letters, digits, '.', '_' and '-' (it becomes an ssh alias and a file name)");
-  }
+  const name = checkBuilderName("--name", options["name"] === undefined ? defaultBuilderName(destination) : String(options["name"]));
 
   const protocolText = options["protocol"] === undefined ? (destination.protocol ?? "ssh-ng") : String(options["protocol"]);
   if (protocolText !== "ssh-ng" && protocolText !== "ssh") throw badInput("--protocol", protocolText, "must be ssh-ng or ssh");

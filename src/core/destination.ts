@@ -58,9 +58,6 @@ export function parseDestination(text: string): Destination {
   return { protocol, user, host, port };
 }
 
-/** A builder name doubles as its ssh alias: keep it to characters ssh_config and file names accept. */
-export const BUILDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
 export function defaultBuilderName(destination: Destination): string {
   const base = destination.host.replace(/[^A-Za-z0-9.-]/g, "-").replace(/^[.-]+/, "");
   return `${base || "builder"}${destination.port && destination.port !== 22 ? `-${destination.port}` : ""}`;

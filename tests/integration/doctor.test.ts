@@ -167,7 +167,7 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
     expect(new Set(checks.filter((c) => c.group === "builder").map((c) => c.builder))).toEqual(new Set(["two"]));
     const unknown = await crossnix(["doctor", "--builder", "nope"]);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.stderr).toContain("invalid --builder 'nope': no such builder");
+    expect(unknown.stderr).toContain("no builder named 'nope'");
   });
 
   it("a daemon without ssh on its PATH fails nix.daemon-ssh; builds are not attempted", async () => {

@@ -6,7 +6,7 @@ import { decodeHostKey, encodeHostKey, type MachineEntry } from "../../core/mach
 import type { ProbeFacts } from "../../core/probe.js";
 import { badInput, CrossnixError } from "../../errors.js";
 import { type ConfigState, loadConfigState } from "../../host/config-state.js";
-import { SYSTEM_PATHS } from "../../host/paths.js";
+import { dedicatedKeyPath } from "../../host/key-paths.js";
 import { probeBuilder } from "../../host/probe.js";
 import { scanHostKeys, type SshTarget } from "../../host/ssh.js";
 import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
@@ -91,7 +91,7 @@ const add: Handler = async (ctx, { args, options }) => {
   const state = await loadConfigState(ctx.host);
   await assertNameFree(ctx.host, state, request.name);
 
-  const identity = request.identity ?? `${SYSTEM_PATHS.keysDir}/${request.name}_ed25519`;
+  const identity = request.identity ?? dedicatedKeyPath(request.name);
   const keyExists = await ctx.host.exists(identity);
   if (request.identity && !keyExists) throw badInput("--identity", request.identity, "no such file");
 

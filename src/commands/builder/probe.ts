@@ -4,7 +4,8 @@ import type { SshFailure } from "../../core/diagnosis/ssh.js";
 import type { ProbeFacts } from "../../core/probe.js";
 import { type BuilderFacts, loginShellCheck, remoteProgramCheck, systemsCheck, trustCheck } from "../../core/doctor/builder.js";
 import { nixSystemFor } from "../../core/nix-version.js";
-import { CrossnixError } from "../../errors.js";
+import { checkBuilderName } from "../../core/builder-name.js";
+import { noSuchBuilder } from "../../errors.js";
 import { loadConfigState } from "../../host/config-state.js";
 import { type ProbeOutcome, probeBuilder } from "../../host/probe.js";
 import { makeStyle } from "../../ui/style.js";
@@ -41,14 +42,10 @@ export function probeWarnings(builder: FleetBuilder, facts: ProbeFacts, localSys
 }
 
 const probe: Handler = async (ctx, { args }) => {
+  for (const name of args) checkBuilderName("builder name", name);
   const state = await loadConfigState(ctx.host, { nixVersion: false });
   const unknown = args.filter((name) => !state.fleet.some((b) => b.name === name));
-  if (unknown.length) {
-    throw new CrossnixError("NOT_FOUND", `no builder named ${unknown.map((n) => `'${n}'`).join(", ")}`, {
-      hint: `known: ${state.fleet.map((b) => b.name).join(", ") || "none"}`,
-      exitCode: 2,
-    });
-  }
+  if (unknown.length) throw noSuchBuilder(unknown, state.fleet.map((b) => b.name));
   const chosen = args.length ? state.fleet.filter((b) => args.includes(b.name)) : state.fleet.filter((b) => b.enabled);
   if (chosen.length === 0) return { json: { builders: [] }, text: "No enabled builders to probe." };
   ctx.progress(`Probing ${chosen.length} builder(s) as the Nix daemon connects…`);

@@ -1,23 +1,18 @@
 import type { Handler } from "../../context.js";
 import { planRemoveBuilder } from "../../core/builder-plan.js";
-import { CrossnixError } from "../../errors.js";
+import { checkBuilderName } from "../../core/builder-name.js";
 import { loadConfigState } from "../../host/config-state.js";
-import { SYSTEM_PATHS } from "../../host/paths.js";
+import { dedicatedKeyPath } from "../../host/key-paths.js";
 import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
+import { managedBuilder } from "./managed.js";
 import { planInputs } from "./plan-inputs.js";
 
 const remove: Handler = async (ctx, { args }) => {
-  const name = args[0] ?? "";
+  const name = checkBuilderName("builder name", args[0] ?? "");
   const state = await loadConfigState(ctx.host, { nixVersion: false });
-  const builder = state.fleet.find((b) => b.managed && b.name === name);
-  const foreign = state.fleet.find((b) => !b.managed && b.name === name);
-  if (!builder && foreign) {
-    throw new CrossnixError("CONFLICT", `'${name}' at ${foreign.file}:${foreign.line} was not written by crossnix, so crossnix leaves it alone`, {
-      hint: `edit ${foreign.file} yourself`,
-    });
-  }
+  const builder = managedBuilder(state, name);
   // Only the dedicated key crossnix generated is deleted; a key given with --identity is the user's.
-  const dedicated = `${SYSTEM_PATHS.keysDir}/${name}_ed25519`;
+  const dedicated = dedicatedKeyPath(name);
   const keys: { path: string; text: string }[] = [];
   if (!builder || builder.entry.sshKey === dedicated) {
     for (const path of [dedicated, `${dedicated}.pub`]) {

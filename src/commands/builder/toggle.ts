@@ -1,21 +1,18 @@
 import type { Handler } from "../../context.js";
 import { planToggleBuilder } from "../../core/builder-plan.js";
-import { CrossnixError } from "../../errors.js";
+import { checkBuilderName } from "../../core/builder-name.js";
+import { noSuchBuilder } from "../../errors.js";
 import { loadConfigState } from "../../host/config-state.js";
 import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
+import { managedBuilder, managedNames } from "./managed.js";
 import { planInputs } from "./plan-inputs.js";
 
 function toggle(enabled: boolean): Handler {
   return async (ctx, { args }) => {
-    const name = args[0] ?? "";
+    const name = checkBuilderName("builder name", args[0] ?? "");
     const state = await loadConfigState(ctx.host, { nixVersion: false });
-    const builder = state.fleet.find((b) => b.managed && b.name === name);
-    if (!builder) {
-      const known = state.fleet.filter((b) => b.managed).map((b) => b.name);
-      throw new CrossnixError("NOT_FOUND", `no builder named '${name}' that crossnix manages`, {
-        hint: known.length ? `known: ${known.join(", ")}` : "add one with: crossnix builder add user@host",
-      });
-    }
+    const builder = managedBuilder(state, name);
+    if (!builder) throw noSuchBuilder([name], managedNames(state));
     const plan = planToggleBuilder(await planInputs(ctx.host, state, { settingsMayChange: false }), name, enabled);
     const outcome = await confirmAndApply(ctx, plan);
     const text = outcome.noop ? `'${name}' is already ${enabled ? "enabled" : "disabled"}.` : describeOutcome(outcome);

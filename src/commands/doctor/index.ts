@@ -1,4 +1,5 @@
 import { SYSTEM_PATHS } from "../../host/paths.js";
+import { checkBuilderName } from "../../core/builder-name.js";
 import type { Context, Handler } from "../../context.js";
 import { buildersView } from "../../core/doctor/config.js";
 import { type AutoFix, anyFailed, autoFixes, type Check, checkJson, fingerprintOfLine, planDoctorFixes, summarize } from "../../core/doctor/index.js";
@@ -46,7 +47,7 @@ async function confirmPins(ctx: Context, pins: Extract<AutoFix, { kind: "pin-hos
 
 const doctor: Handler = async (ctx, { options }) => {
   const opts: DoctorOptions = {
-    builder: typeof options["builder"] === "string" ? options["builder"] : null,
+    builder: options["builder"] === undefined ? null : checkBuilderName("--builder", String(options["builder"])),
     build: options["build"] !== false,
   };
   const report = await runDoctor(ctx, opts);

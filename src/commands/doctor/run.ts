@@ -12,7 +12,7 @@ import { daemonSshCheck, nixDaemonCheck, nixFlavorCheck, nixInstalledCheck, priv
 import { type Check, check } from "../../core/doctor/types.js";
 import { type FleetBuilder, findBuilder } from "../../core/fleet.js";
 import { effectiveSetting } from "../../core/settings.js";
-import { badInput } from "../../errors.js";
+import { noSuchBuilder } from "../../errors.js";
 import { daemonReloadCommand } from "../builder/shared.js";
 import { gatherBuilder } from "../../host/doctor/builder.js";
 import { runE2eBuild } from "../../host/doctor/e2e.js";
@@ -67,7 +67,7 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
   let chosen: FleetBuilder[];
   if (options.builder !== null) {
     const found = findBuilder(g.fleet, options.builder);
-    if (!found) throw badInput("--builder", options.builder, "no such builder", `known: ${g.fleet.map((b) => b.name).join(", ") || "none"}`);
+    if (!found) throw noSuchBuilder([options.builder], g.fleet.map((b) => b.name));
     chosen = [found];
   } else {
     chosen = g.fleet;
