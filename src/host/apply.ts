@@ -1,3 +1,4 @@
+// The plan runner's apply step: lock, journal, backups, atomic writes, roll back on failure.
 import { writeFile, unlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -5,7 +6,11 @@ import { fileURLToPath } from "node:url";
 import { CrossnixError } from "../errors.js";
 import { effectiveChanges, type FileChange, type Plan, shellQuoteForDisplay } from "../core/plan.js";
 import { describeFailure, succeeded } from "./exec.js";
-import { acquireLock, backupFile, canWrite, removeFileDurably, writeFileAtomic } from "./files.js";
+import { encodeLossless } from "../core/bytes.js";
+import { crashPoint } from "./crash-points.js";
+import { backupFile, canWrite, removeFileDurably, tempPathFor, writeFileAtomic } from "./files.js";
+import { type Journal, recordHistory, recoverInterrupted, removeJournal, rollBack, sha256, writeJournal } from "./journal.js";
+import { acquireLock } from "./lock.js";
 import type { Host } from "./host.js";
 import { readTextOrNull } from "./host.js";
 import { SYSTEM_PATHS } from "./paths.js";
@@ -15,40 +20,88 @@ export interface ApplyResult {
   deleted: string[];
   backups: string[];
   commands: { command: string; ok: boolean; detail?: string }[];
+  /** The history record's id (for `crossnix undo`), when system files changed. */
+  id?: string;
+}
+
+export interface ApplyOptions {
+  /** One line for the user (waiting for the lock, an interrupted run rolled back). */
+  notice?: (line: string) => void;
+  /** The command line, recorded in the journal and history. */
+  command?: string[];
+  lockWaitMs?: number;
 }
 
 /**
- * Applies a plan under the crossnix lock. Every file is first checked against the `before` the
- * plan was computed from (someone else may have edited it meanwhile); then each is backed up and
- * replaced atomically; then the commands run in order.
+ * Applies a plan wholly or not at all, under the machine-wide crossnix lock:
+ * 1. take the lock (waiting for a live holder); roll back a plan a dead run left half-applied;
+ * 2. check every file against the `before` the plan was computed from;
+ * 3. back up every file, then journal the plan (before the first change);
+ * 4. replace each file atomically; on any failure put back the ones already replaced;
+ * 5. run the commands; 6. record the plan in history and drop the journal.
  */
-export async function applyPlan(host: Host, plan: Plan): Promise<ApplyResult> {
+export async function applyPlan(host: Host, plan: Plan, options: ApplyOptions = {}): Promise<ApplyResult> {
   const changes = effectiveChanges(plan);
-  const lock = needsSystemLock(plan) ? await acquireLock(host.path(SYSTEM_PATHS.lockFile)) : { release: async () => {} };
+  const notice = options.notice ?? ((line: string) => process.stderr.write(`crossnix: ${line}\n`));
+  if (!needsSystemLock(plan)) return applyRepoFiles(changes);
+  const lock = await acquireLock(host.path(SYSTEM_PATHS.lockFile), {
+    notice,
+    purpose: plan.title,
+    ...(options.lockWaitMs !== undefined ? { waitMs: options.lockWaitMs } : {}),
+  });
   try {
-    for (const change of changes) {
-      const current = await readTextOrNull(realPathOf(host, change));
-      if (current !== change.before) {
-        throw new CrossnixError("CONFLICT", `${change.path} changed while crossnix was planning; nothing was written`, {
-          hint: "run the command again",
-        });
-      }
-    }
-    const stamp = host.now().toISOString().replace(/[:.]/g, "-");
-    const backupRoot = host.path(path.join(SYSTEM_PATHS.backupsDir, stamp));
-    const result: ApplyResult = { written: [], deleted: [], backups: [], commands: [] };
-    for (const change of changes) {
+    crashPoint("locked");
+    const recovered = await recoverInterrupted(host);
+    if (recovered) notice(recovered);
+    await assertUnchangedSincePlanning(host, changes);
+
+    const started = host.now();
+    const id = `${started.toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
+    const backupRoot = host.path(path.join(SYSTEM_PATHS.backupsDir, id));
+    const journal: Journal = {
+      id,
+      pid: process.pid,
+      title: plan.title,
+      command: options.command ?? [],
+      startedAt: started.toISOString(),
+      backupDir: backupRoot,
+      files: [],
+    };
+    const result: ApplyResult = { written: [], deleted: [], backups: [], commands: [], id };
+    for (const [index, change] of changes.entries()) {
       const real = realPathOf(host, change);
-      const backup = change.repoFile ? null : await backupFile(real, change.path, backupRoot);
+      const backup = change.repoFile ? null : await ioStep(change.path, () => backupFile(real, change.path, backupRoot));
+      crashPoint(`backup:${index}`);
       if (backup) result.backups.push(backup);
-      if (change.after === null) {
-        await removeFileDurably(real);
-        result.deleted.push(change.path);
-      } else {
-        await writeFileAtomic(real, change.after, change.mode);
-        result.written.push(change.path);
-      }
+      journal.files.push({
+        path: change.path,
+        real,
+        backup,
+        beforeSha: sha256(change.before === null ? null : encodeLossless(change.before)),
+        afterSha: sha256(change.after === null ? null : encodeLossless(change.after)),
+        tmp: tempPathFor(real, index),
+      });
     }
+    await ioStep(SYSTEM_PATHS.journal, () => writeJournal(host, journal));
+    crashPoint("journal");
+
+    for (const [index, change] of changes.entries()) {
+      const entry = journal.files[index] as Journal["files"][number];
+      try {
+        if (change.after === null) {
+          await removeFileDurably(entry.real);
+          result.deleted.push(change.path);
+        } else {
+          await writeFileAtomic(entry.real, change.after, change.mode, entry.tmp, () => crashPoint(`temp:${index}`));
+          result.written.push(change.path);
+        }
+      } catch (error) {
+        throw await undoAfterFailure(host, journal, change.path, error);
+      }
+      crashPoint(`rename:${index}`);
+    }
+
+    crashPoint("commands");
     for (const command of plan.commands) {
       const shown = command.argv.map(shellQuoteForDisplay).join(" ");
       const run = await host.exec(command.argv, { timeoutMs: 120_000 });
@@ -57,14 +110,115 @@ export async function applyPlan(host: Host, plan: Plan): Promise<ApplyResult> {
       } else if (command.optional) {
         result.commands.push({ command: shown, ok: false, detail: describeFailure(run) });
       } else {
+        await recordHistory(host, journal, "applied", `${command.description} failed`).catch(() => {});
+        await removeJournal(host);
         throw new CrossnixError("EXEC", `${command.description} failed: ${describeFailure(run)}`, {
-          hint: `the files were written (backups in ${backupRoot}); run '${shown}' by hand once the cause is fixed`,
+          hint: `the files were written (backups in ${backupRoot}); run '${shown}' by hand once the cause is fixed, or 'crossnix undo' to put them back`,
         });
       }
     }
+    await recordHistory(host, journal, "applied");
+    await removeJournal(host);
+    crashPoint("finished");
     return result;
   } finally {
     await lock.release();
+  }
+}
+
+async function assertUnchangedSincePlanning(host: Host, changes: FileChange[]): Promise<void> {
+  for (const change of changes) {
+    const current = await readTextOrNull(realPathOf(host, change));
+    if (current !== change.before) {
+      throw new CrossnixError("CONFLICT", `${change.path} changed while crossnix was planning; nothing was written`, {
+        hint: "run the command again",
+      });
+    }
+  }
+}
+
+/** Files in the user's own repository: no lock, no backups (version control keeps history). */
+async function applyRepoFiles(changes: FileChange[]): Promise<ApplyResult> {
+  for (const change of changes) {
+    if ((await readTextOrNull(change.path)) !== change.before) {
+      throw new CrossnixError("CONFLICT", `${change.path} changed while crossnix was planning; nothing was written`, {
+        hint: "run the command again",
+      });
+    }
+  }
+  const result: ApplyResult = { written: [], deleted: [], backups: [], commands: [] };
+  for (const change of changes) {
+    if (change.after === null) {
+      await removeFileDurably(change.path);
+      result.deleted.push(change.path);
+    } else {
+      await writeFileAtomic(change.path, change.after, change.mode);
+      result.written.push(change.path);
+    }
+  }
+  return result;
+}
+
+/** Runs one I/O step; an OS error becomes an IO error naming the file and the reason (nothing changed yet). */
+async function ioStep<T>(file: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw ioError(file, error, "nothing was changed");
+  }
+}
+
+/** A write failed mid-plan: put back what was already replaced, then describe the failure. */
+async function undoAfterFailure(host: Host, journal: Journal, file: string, error: unknown): Promise<CrossnixError> {
+  try {
+    const { restored, leftAlone } = await rollBack(journal);
+    await recordHistory(host, journal, "rolled back", `${file}: ${osReason(error)}`).catch(() => {});
+    await removeJournal(host);
+    const undone = restored.length ? `the files already written were put back (${restored.join(", ")})` : "nothing was changed";
+    const extra = leftAlone.length ? `; changed by someone else meanwhile, left alone: ${leftAlone.join(", ")}` : "";
+    return ioError(file, error, undone + extra);
+  } catch (rollbackError) {
+    return new CrossnixError("IO", `cannot write ${file}: ${osReason(error)}; rolling back failed too: ${osReason(rollbackError)}`, {
+      hint: `the journal ${SYSTEM_PATHS.journal} is kept; the next crossnix run rolls the plan back, and the backups are in ${journal.backupDir}`,
+    });
+  }
+}
+
+function ioError(file: string, error: unknown, consequence: string): CrossnixError {
+  if (error instanceof CrossnixError) return error;
+  return new CrossnixError("IO", `cannot write ${file}: ${osReason(error)}; ${consequence}`, {
+    hint: hintFor(error),
+    cause: error,
+  });
+}
+
+function osReason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  const reasons: Record<string, string> = {
+    ENOSPC: "no space left on the device",
+    EROFS: "the file system is read-only",
+    ENOTDIR: "a part of the path is a file, not a directory",
+    EISDIR: "it is a directory",
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EEXIST: "a file is already there",
+    EDQUOT: "disk quota exceeded",
+    ELOOP: "it is a symbolic link",
+  };
+  return (e.code && reasons[e.code] ? `${reasons[e.code]} (${e.code})` : e.message) ?? String(error);
+}
+
+function hintFor(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return "free some space and run the command again";
+    case "EROFS":
+      return "crossnix cannot change a read-only file system; on nix-darwin or NixOS set the option in your configuration instead";
+    case "ENOTDIR":
+      return "move the file that stands where a directory should be, then run the command again";
+    default:
+      return "fix the cause and run the command again";
   }
 }
 

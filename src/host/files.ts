@@ -1,22 +1,30 @@
+// Durable file primitives for the plan runner: atomic replace, backups, directory creation.
 import { constants } from "node:fs";
-import { access, chmod, chown, copyFile, mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import { access, chmod, chown, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { CrossnixError } from "../errors.js";
+import { encodeLossless } from "../core/bytes.js";
 
 /**
  * Replaces `realPath` with `contents` so that a crash at any instant leaves either the old or the
- * new file: write a temp file in the same directory, fsync it, give it the old file's mode and
- * owner, rename it over the old one, fsync the directory.
+ * new file: write `tmp` (a name the caller chose and journaled) in the same directory, fsync it,
+ * give it the old file's mode and owner, rename it over the old one, fsync the directory.
+ * `afterTemp` runs between the complete temp file and the rename (crash points in tests).
  */
-export async function writeFileAtomic(realPath: string, contents: string, newFileMode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  realPath: string,
+  contents: string | Uint8Array,
+  newFileMode = 0o644,
+  tmp = tempPathFor(realPath),
+  afterTemp: () => void = () => {},
+): Promise<void> {
   const dir = path.dirname(realPath);
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await makeDirs(dir);
   const existing = await stat(realPath).catch(() => null);
   const mode = existing ? existing.mode & 0o7777 : newFileMode;
-  const tmp = path.join(dir, `.${path.basename(realPath)}.crossnix-${process.pid}-${Date.now()}.tmp`);
+  const bytes = typeof contents === "string" ? encodeLossless(contents) : contents;
   const handle = await open(tmp, "wx", mode);
   try {
-    await handle.writeFile(contents, "utf8");
+    await handle.writeFile(bytes);
     await handle.sync();
   } catch (error) {
     await handle.close();
@@ -24,6 +32,7 @@ export async function writeFileAtomic(realPath: string, contents: string, newFil
     throw error;
   }
   await handle.close();
+  afterTemp();
   try {
     await chmod(tmp, mode); // open()'s mode is filtered by the umask
     if (existing && process.getuid?.() === 0) await chown(tmp, existing.uid, existing.gid);
@@ -33,6 +42,29 @@ export async function writeFileAtomic(realPath: string, contents: string, newFil
     throw error;
   }
   await fsyncDir(dir);
+}
+
+/** A temp file name beside `realPath` that names this process (stray ones are found by the journal). */
+export function tempPathFor(realPath: string, index = 0): string {
+  return path.join(path.dirname(realPath), `.${path.basename(realPath)}.crossnix-${process.pid}-${Date.now()}-${index}.tmp`);
+}
+
+/**
+ * mkdir -p whose new directories are 0755 whatever the umask: the daemon and every user must be
+ * able to read /etc/ssh/ssh_config.d and /etc/nix.
+ */
+export async function makeDirs(dir: string, mode = 0o755): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; !(await stat(d).catch(() => null)); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (path.dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    await mkdir(d).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
+    await chmod(d, mode);
+  }
 }
 
 export async function removeFileDurably(realPath: string): Promise<void> {
@@ -54,14 +86,25 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Copies an existing file into the backup directory, keeping its absolute path below it. */
+/**
+ * Copies an existing file into the backup directory, keeping its absolute path below it and its
+ * mode. The copy is created exclusively and never through a symlink (O_EXCL | O_NOFOLLOW), so a
+ * link planted in the backup directory cannot redirect it. Returns null when there is no file.
+ */
 export async function backupFile(realPath: string, systemPath: string, backupRoot: string): Promise<string | null> {
   const existing = await stat(realPath).catch(() => null);
   if (!existing) return null;
   const target = path.join(backupRoot, systemPath);
   await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-  await copyFile(realPath, target);
-  await chmod(target, existing.mode & 0o777);
+  const bytes = await readFile(realPath);
+  const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    await handle.writeFile(bytes);
+    await handle.chmod(existing.mode & 0o7777);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   return target;
 }
 
@@ -84,58 +127,5 @@ export async function canWrite(realPath: string): Promise<boolean> {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "ENOENT";
-  }
-}
-
-export interface Lock {
-  release(): Promise<void>;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * An exclusive lock file holding the owner's PID. A lock whose owner died is taken over; a live
- * owner is waited for up to `waitMs`, then the caller gets a LOCKED error naming it.
- */
-export async function acquireLock(realPath: string, waitMs = 15_000): Promise<Lock> {
-  await mkdir(path.dirname(realPath), { recursive: true, mode: 0o755 });
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      const handle = await open(realPath, "wx", 0o644);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return { release: () => unlink(realPath).catch(() => {}) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const owner = Number.parseInt((await readSmall(realPath)) ?? "", 10);
-    if (!Number.isInteger(owner) || !processAlive(owner)) {
-      await unlink(realPath).catch(() => {});
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new CrossnixError("LOCKED", `another crossnix (pid ${owner}) is changing the configuration`, {
-        hint: `wait for it to finish; the lock is ${realPath}`,
-      });
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function readSmall(realPath: string): Promise<string | null> {
-  const handle = await open(realPath, "r").catch(() => null);
-  if (!handle) return null;
-  try {
-    return (await handle.readFile("utf8")).trim();
-  } finally {
-    await handle.close();
   }
 }

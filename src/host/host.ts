@@ -1,5 +1,6 @@
 import { readFile, readlink, stat } from "node:fs/promises";
 import os from "node:os";
+import { decodeLossless } from "../core/bytes.js";
 import { CrossnixError } from "../errors.js";
 import { type Exec, exec } from "./exec.js";
 import { resolveSystemPath, rootDir } from "./paths.js";
@@ -59,9 +60,10 @@ export function createHost(env: NodeJS.ProcessEnv = process.env): Host {
   };
 }
 
+/** A file's text, every byte kept (see core/bytes.ts), or null when it does not exist. */
 export async function readTextOrNull(realPath: string): Promise<string | null> {
   try {
-    return await readFile(realPath, "utf8");
+    return decodeLossless(await readFile(realPath));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return null;

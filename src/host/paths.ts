@@ -17,6 +17,10 @@ export const SYSTEM_PATHS = {
   stateDir: "/etc/nix/crossnix",
   lockFile: "/etc/nix/crossnix/.lock",
   backupsDir: "/etc/nix/crossnix/backups",
+  /** The plan being applied; present after a run only if that run died mid-apply. */
+  journal: "/etc/nix/crossnix/journal.json",
+  /** One record per applied (or rolled back) plan. */
+  historyDir: "/etc/nix/crossnix/history",
   sshConfigDir: "/etc/ssh/ssh_config.d",
   sshAliasFile: "/etc/ssh/ssh_config.d/crossnix.conf",
   sshSystemConfig: "/etc/ssh/ssh_config",

@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyPlan } from "../../src/core/plan.js";
 import { applyPlan } from "../../src/host/apply.js";
-import { acquireLock, writeFileAtomic } from "../../src/host/files.js";
+import { writeFileAtomic } from "../../src/host/files.js";
+import { acquireLock } from "../../src/host/lock.js";
 import { createHost } from "../../src/host/host.js";
 
 let root: string;
@@ -79,22 +80,48 @@ describe("applyPlan", () => {
 });
 
 describe("lock", () => {
-  it("waits for a live owner and names it on timeout", async () => {
+  it("makes a second taker wait with a message, then fail naming the holder", async () => {
     const lockFile = path.join(root, "lock");
-    const held = await acquireLock(lockFile);
-    await expect(acquireLock(lockFile, 200)).rejects.toMatchObject({ code: "LOCKED" });
+    const held = await acquireLock(lockFile, { purpose: "first run" });
+    const notices: string[] = [];
+    await expect(acquireLock(lockFile, { waitMs: 300, notice: (l) => notices.push(l) })).rejects.toMatchObject({
+      code: "LOCKED",
+      message: expect.stringContaining(`pid ${process.pid} (first run)`),
+    });
+    expect(notices.join("\n")).toMatch(/waiting for another crossnix/);
     await held.release();
-    const again = await acquireLock(lockFile, 200);
+    const again = await acquireLock(lockFile, { waitMs: 300 });
+    expect(again.tookOverFrom).toBeNull();
     await again.release();
   });
 
-  it("takes over a lock whose owner is dead", async () => {
+  it("a waiting taker gets the lock as soon as the holder releases it", async () => {
+    const lockFile = path.join(root, "lock");
+    const held = await acquireLock(lockFile);
+    const waiting = acquireLock(lockFile, { waitMs: 30_000 });
+    await held.release();
+    const lock = await waiting;
+    await lock.release();
+  });
+
+  it("takes over the lock of a holder that died, saying whose it was", async () => {
     const dead = spawn("true");
     await new Promise((r) => dead.on("close", r));
     const lockFile = path.join(root, "lock");
-    await writeFile(lockFile, `${dead.pid}\n`);
-    const lock = await acquireLock(lockFile, 200);
-    expect((await readFile(lockFile, "utf8")).trim()).toBe(String(process.pid));
+    await writeFile(lockFile, `pid ${dead.pid} (builder add)\n`);
+    const notices: string[] = [];
+    const lock = await acquireLock(lockFile, { waitMs: 200, notice: (l) => notices.push(l) });
+    expect(lock.tookOverFrom).toBe(`pid ${dead.pid} (builder add)`);
+    expect(notices).toEqual([`took over the lock left by pid ${dead.pid} (builder add), which is no longer running`]);
+    expect((await readFile(lockFile, "utf8")).trim()).toBe(`pid ${process.pid}`);
     await lock.release();
+  });
+
+  it("refuses a lock path that is a directory or a symlink, without a stack trace", async () => {
+    await mkdir(path.join(root, "dir"));
+    await expect(acquireLock(path.join(root, "dir"))).rejects.toMatchObject({ code: "IO", message: expect.stringContaining("Is a directory") });
+    await symlink(path.join(root, "elsewhere"), path.join(root, "link"));
+    await expect(acquireLock(path.join(root, "link"))).rejects.toMatchObject({ code: "IO" });
+    await expect(stat(path.join(root, "elsewhere"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 });
