@@ -83,6 +83,20 @@ function reportError(error: unknown, json: boolean, color: boolean): number {
   return 1;
 }
 
+/** crossnix's own arguments: everything before a literal `--` (after it, they are nix's). */
+function ownArgs(argv: string[]): string[] {
+  const dash = argv.indexOf("--");
+  return dash >= 0 ? argv.slice(0, dash) : argv;
+}
+
+/** A parse failure (missing argument, unknown option or command, bad option value) as crossnix's error. */
+function usageError(error: CommanderError): CrossnixError {
+  return new CrossnixError("USAGE", error.message.replace(/^error:\s*/, ""), {
+    hint: "run 'crossnix --help' for usage",
+    detail: { parser: error.code },
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   // `crossnix builder list | head` closes the pipe early; that is not an error.
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -117,13 +131,15 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return exitCode;
   } catch (error) {
+    const wantsJson = options?.json ?? ownArgs(argv).includes("--json");
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
       if (error.code === "commander.help" || error.code === "commander.executeSubCommandAsync") return 0;
-      return 2; // commander already printed the message and the "did you mean" hint
+      // commander already printed the message and the "did you mean" hint on stderr.
+      if (wantsJson) process.stdout.write(`${JSON.stringify({ error: usageError(error).toJSON() }, null, 2)}\n`);
+      return 2;
     }
-    const wantsJson = options?.json ?? argv.includes("--json");
-    const color = options?.color ?? colorWanted(!argv.includes("--no-color"), process.env, process.stderr);
+    const color = options?.color ?? colorWanted(!ownArgs(argv).includes("--no-color"), process.env, process.stderr);
     return reportError(error, wantsJson, color);
   }
 }

@@ -37,4 +37,19 @@ describe("crossnix entry point", () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("must be a positive number of seconds");
   });
+
+  it.each([
+    [["--json", "builder", "remove"], /missing required argument 'name'/],
+    [["--json", "--frobnicate"], /unknown option '--frobnicate'/],
+    [["--json", "buider", "list"], /unknown command 'buider'/],
+    [["--json", "--timeout", "-3", "builder", "list"], /must be a positive number of seconds/],
+    [["builder", "list", "--json", "--nope"], /unknown option '--nope'/],
+  ])("with --json a usage error %j prints one JSON error document on stdout, exit 2", async (args, message) => {
+    const run = await runCli(args);
+    expect(run.code).toBe(2);
+    const doc = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+    expect(doc.error.code).toBe("USAGE");
+    expect(doc.error.message).toMatch(message);
+    expect(run.stderr).toMatch(message);
+  });
 });
