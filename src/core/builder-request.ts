@@ -2,6 +2,7 @@ import { badInput } from "../errors.js";
 import { checkBuilderName } from "./builder-name.js";
 import { type BuilderProtocol, type Destination, defaultBuilderName, parseDestination } from "./destination.js";
 import { isKnownSystem } from "./machines.js";
+import { checkRemoteProgram } from "./remote-program.js";
 
 /** `builder add`'s input, validated: every bad value is an exit-2 error naming the field. */
 export interface BuilderRequest {
@@ -73,10 +74,7 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
     speedFactor = value;
   }
 
-  const remoteProgram = options["remoteProgram"] === undefined ? null : String(options["remoteProgram"]);
-  if (remoteProgram !== null && (!remoteProgram.startsWith("/") || /[\s?&#]/.test(remoteProgram))) {
-    throw badInput("--remote-program", remoteProgram, "must be an absolute path without spaces, '?', '&' or '#'");
-  }
+  const remoteProgram = options["remoteProgram"] === undefined ? null : checkRemoteProgram("--remote-program", String(options["remoteProgram"]));
 
   const identity = options["identity"] === undefined ? null : String(options["identity"]);
   if (identity !== null && /\s/.test(identity)) {

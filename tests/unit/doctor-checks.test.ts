@@ -437,6 +437,15 @@ describe("builder checks", () => {
     expect(remoteProgramCheck(set, builderFacts({ probe: { ok: true, facts: probeFacts(), remoteProgramExecutable: false, seconds: 0.1 } })).status).toBe("fail");
   });
 
+  it("remote program: a reported Nix directory that cannot go into a store URI is named, not offered as a fix", () => {
+    const one = builderFrom(ONE);
+    const f = builderFacts({}, { onPath: { nixDaemon: null, nixStore: null }, candidates: ["/x&y=$(id)"] });
+    const check = remoteProgramCheck(one, f);
+    expect(check.status).toBe("fail");
+    expect(check.fix?.auto).toBeUndefined();
+    expect(check.fix?.description).toContain("--remote-program");
+  });
+
   it("login shell noise, untrusted user, low disk", () => {
     expect(loginShellCheck(one, builderFacts({}, { shellNoise: "Welcome!\n" })).observed).toContain("prints 'Welcome!' before running any command");
     const untrusted = trustCheck(one, builderFacts({}, { trusted: false, trustSource: "trusted-users", trustedUsers: ["root"] }));

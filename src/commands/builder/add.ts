@@ -4,6 +4,7 @@ import { type BuilderRequest, parseBuilderRequest } from "../../core/builder-req
 import { fingerprintSha256, parsePublicKeyLine, preferredHostKey } from "../../core/known-hosts.js";
 import { decodeHostKey, encodeHostKey, type MachineEntry } from "../../core/machines.js";
 import type { ProbeFacts } from "../../core/probe.js";
+import { probedRemoteProgram } from "../../core/remote-program.js";
 import { badInput, CrossnixError } from "../../errors.js";
 import { type ConfigState, loadConfigState } from "../../host/config-state.js";
 import { dedicatedKeyPath } from "../../host/key-paths.js";
@@ -62,15 +63,7 @@ async function learnHostKey(ctx: Context, request: BuilderRequest, state: Config
 
 function remoteProgramFor(request: BuilderRequest, facts: ProbeFacts | null): string | null {
   if (request.remoteProgram) return request.remoteProgram;
-  if (!facts) return null;
-  const program = request.protocol === "ssh-ng" ? "nix-daemon" : "nix-store";
-  const onPath = request.protocol === "ssh-ng" ? facts.onPath.nixDaemon : facts.onPath.nixStore;
-  if (onPath) return null;
-  const candidate = facts.candidates[0];
-  if (candidate) return `${candidate}/${program}`;
-  throw new CrossnixError("SSH", `${program} is not on the builder's non-interactive PATH and no Nix installation was found`, {
-    hint: "install Nix on the builder, or pass --remote-program <absolute path of nix-daemon>",
-  });
+  return facts ? probedRemoteProgram(request.protocol, facts) : null;
 }
 
 function checkProbe(request: BuilderRequest, facts: ProbeFacts, trustPlanned = false): void {

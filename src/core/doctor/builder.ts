@@ -3,6 +3,7 @@ import type { FleetBuilder } from "../fleet.js";
 import { fingerprintSha256, preferredHostKey } from "../known-hosts.js";
 import { atLeast } from "../nix-version.js";
 import type { ProbeFacts } from "../probe.js";
+import { isPlainRemoteProgram } from "../remote-program.js";
 import { type Check, type CheckFix, type CheckStatus, check, formatBytes } from "./types.js";
 
 /** What `ssh -G` says ssh will really use for a builder (as root, when doctor runs as root). */
@@ -339,14 +340,17 @@ export function remoteProgramCheck(b: FleetBuilder, f: BuilderFacts): Check {
   if (!facts || !f.probe?.ok) return noProbe(b, id, title, f);
   const program = b.protocol === "ssh" ? "nix-store" : "nix-daemon";
   const onPath = b.protocol === "ssh" ? facts.onPath.nixStore : facts.onPath.nixDaemon;
-  const candidate = facts.candidates[0] ? `${facts.candidates[0]}/${program}` : null;
+  const found = facts.candidates.map((dir) => `${dir}/${program}`);
+  const candidate = found.find(isPlainRemoteProgram) ?? null;
   const fixWith = (why: string): CheckFix | undefined =>
     candidate
       ? {
           description: `${why}: set remote-program=${candidate} on the entry${b.managed ? "" : ` (append ?remote-program=${candidate} to its store URI at ${b.file}:${b.line})`}`,
           ...(b.managed ? { auto: { kind: "remote-program" as const, builder: b.name, program: candidate } } : {}),
         }
-      : { description: `${why}: install Nix on the builder` };
+      : found[0]
+        ? { description: `${why}: the builder reports Nix at '${found[0]}', which cannot go into a store URI safely; pass the real path with --remote-program, or set remote-program by hand after checking it` }
+        : { description: `${why}: install Nix on the builder` };
   if (b.remoteProgram) {
     if (f.probe.remoteProgramExecutable !== false) return builderCheck(b, id, "ok", title, `remote-program=${b.remoteProgram} is executable on the builder`);
     return builderCheck(b, id, "fail", title, `remote-program=${b.remoteProgram} does not exist or is not executable on the builder`, fixWith("point it at the builder's Nix"));

@@ -4,6 +4,7 @@ import { fingerprintSha256 } from "../known-hosts.js";
 import { addEntry, encodeHostKey, ensureBuildersIncludes, type MachineEntry, renderMachinesFile } from "../machines.js";
 import { type NixConf, renderNixConf, setSetting } from "../nixconf.js";
 import { emptyPlan, type Plan, type PlanCommand } from "../plan.js";
+import { checkRemoteProgram } from "../remote-program.js";
 import type { TolerantMachines } from "./machines.js";
 import type { AutoFix, Check } from "./types.js";
 
@@ -43,11 +44,9 @@ export function autoFixes(checks: readonly Check[]): AutoFix[] {
   return out;
 }
 
-const PROGRAM = /^\/[A-Za-z0-9_./+@-]+$/;
-
 /** The store URI with `remote-program=<program>` (replacing any earlier one); other parameters kept. */
 export function withRemoteProgram(uri: string, program: string): string {
-  if (!PROGRAM.test(program)) throw new Error(`not a plain absolute path: '${program}'`);
+  checkRemoteProgram("remote-program", program);
   const q = uri.indexOf("?");
   const base = q === -1 ? uri : uri.slice(0, q);
   const params = (q === -1 ? "" : uri.slice(q + 1)).split("&").filter((p) => p !== "" && !p.startsWith("remote-program="));
