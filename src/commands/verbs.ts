@@ -56,6 +56,7 @@ Examples:
   internal
     .command("apply-plan <file>")
     .description("apply a plan file written by crossnix (used through sudo)")
+    .option("--sha256 <digest>", "SHA-256 of the plan file, as the unprivileged crossnix wrote it")
     .action(lazy(() => import("./internal/apply-plan.js")));
   internal
     .command("restart-daemon")

@@ -1,5 +1,5 @@
 // The plan runner's apply step: lock, journal, backups, atomic writes, roll back on failure.
-import { writeFile, unlink } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,7 @@ import { crashPoint } from "./crash-points.js";
 import { backupFile, canWrite, removeFileDurably, tempPathFor, writeFileAtomic } from "./files.js";
 import { type Journal, recordHistory, recoverInterrupted, removeJournal, rollBack, sha256, writeJournal } from "./journal.js";
 import { acquireLock } from "./lock.js";
+import { planDigest } from "./plan-handoff.js";
 import type { Host } from "./host.js";
 import { readTextOrNull } from "./host.js";
 import { SYSTEM_PATHS } from "./paths.js";
@@ -19,7 +20,8 @@ export interface ApplyResult {
   written: string[];
   deleted: string[];
   backups: string[];
-  commands: { command: string; ok: boolean; detail?: string }[];
+  /** `skipped`: not run because CROSSNIX_ROOT confines crossnix to its files (e.g. no daemon restart). */
+  commands: { command: string; ok: boolean; skipped?: boolean; detail?: string }[];
   /** The history record's id (for `crossnix undo`), when system files changed. */
   id?: string;
 }
@@ -104,6 +106,10 @@ export async function applyPlan(host: Host, plan: Plan, options: ApplyOptions = 
     crashPoint("commands");
     for (const command of plan.commands) {
       const shown = command.argv.map(shellQuoteForDisplay).join(" ");
+      if (confinedToRoot(host)) {
+        result.commands.push({ command: shown, ok: false, skipped: true, detail: `skipped: CROSSNIX_ROOT=${host.root} confines crossnix to files there` });
+        continue;
+      }
       const run = await host.exec(command.argv, { timeoutMs: 120_000 });
       if (succeeded(run)) {
         result.commands.push({ command: shown, ok: true });
@@ -124,6 +130,14 @@ export async function applyPlan(host: Host, plan: Plan, options: ApplyOptions = 
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Under CROSSNIX_ROOT every command would act on the real machine (restart its daemon, …), so none
+ * runs; CROSSNIX_TEST_RUN_COMMANDS=1 lets the plan runner's own tests run harmless ones.
+ */
+function confinedToRoot(host: Host): boolean {
+  return host.root !== "/" && host.env["CROSSNIX_TEST_RUN_COMMANDS"] !== "1";
 }
 
 async function assertUnchangedSincePlanning(host: Host, changes: FileChange[]): Promise<void> {
@@ -249,13 +263,17 @@ export async function unwritableFiles(host: Host, plan: Plan): Promise<string[]>
  * internal apply-plan <file>`, which applies exactly that plan (it re-checks every `before`).
  */
 export async function applyPlanWithSudo(host: Host, plan: Plan, interactive: boolean): Promise<ApplyResult> {
-  const planFile = path.join(os.tmpdir(), `crossnix-plan-${process.pid}-${Date.now()}.json`);
-  await writeFile(planFile, JSON.stringify(plan), { mode: 0o600, flag: "wx" });
+  const dir = await mkdtemp(path.join(os.tmpdir(), "crossnix-plan-"));
+  const planFile = path.join(dir, "plan.json");
+  const bytes = Buffer.from(JSON.stringify(plan));
+  await writeFile(planFile, bytes, { mode: 0o600, flag: "wx" });
   const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
   const env = host.root === "/" ? [] : [`CROSSNIX_ROOT=${host.root}`];
   const argv = ["sudo", ...(interactive ? [] : ["-n"]), ...(env.length ? ["env", ...env] : []), process.execPath, cli];
   try {
-    const run = await host.exec([...argv, "internal", "apply-plan", planFile, "--json"], { timeoutMs: 10 * 60_000 });
+    const run = await host.exec([...argv, "internal", "apply-plan", "--sha256", planDigest(bytes), "--json", "--", planFile], {
+      timeoutMs: 10 * 60_000,
+    });
     if (!succeeded(run)) {
       const parsed = safeJson(run.stdout) as { error?: { message?: string; hint?: string } } | undefined;
       throw new CrossnixError("PERMISSION", parsed?.error?.message ?? `sudo could not apply the plan: ${describeFailure(run)}`, {
@@ -264,7 +282,7 @@ export async function applyPlanWithSudo(host: Host, plan: Plan, interactive: boo
     }
     return (safeJson(run.stdout) as { result: ApplyResult }).result;
   } finally {
-    await unlink(planFile).catch(() => {});
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }
 

@@ -1,4 +1,6 @@
+import { statSync } from "node:fs";
 import path from "node:path";
+import { badInput } from "../errors.js";
 
 /**
  * Every system path crossnix reads or writes goes through here, so `CROSSNIX_ROOT` (a directory
@@ -34,10 +36,27 @@ export const SYSTEM_PATHS = {
 
 export type SystemPathName = keyof typeof SYSTEM_PATHS;
 
-/** The directory standing in for `/` ("/" when unset). */
+/**
+ * The directory standing in for `/` ("/" when unset). Set but empty, relative or not a directory is
+ * bad input: `CROSSNIX_ROOT=$TYPO crossnix …` must not quietly mean the real machine.
+ */
 export function rootDir(env: NodeJS.ProcessEnv = process.env): string {
   const root = env["CROSSNIX_ROOT"];
-  return root && root !== "" ? path.resolve(root) : "/";
+  if (root === undefined) return "/";
+  const problem =
+    root === "" ? "is set but empty" : !path.isAbsolute(root) ? "is not an absolute path" : !isDirectory(root) ? "is not an existing directory" : null;
+  if (problem) {
+    throw badInput("CROSSNIX_ROOT", root, problem, "unset it to work on this machine, or point it at a directory standing in for /");
+  }
+  return path.resolve(root);
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Map an absolute system path (as users and config files see it) to where it really lives. */

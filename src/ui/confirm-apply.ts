@@ -56,7 +56,10 @@ export function describeOutcome(outcome: PlanOutcome): string {
   if (!outcome.applied) return "Dry run: nothing was written.";
   const r = outcome.result;
   const lines = [`Applied: ${[...(r?.written ?? []), ...(r?.deleted ?? [])].length} file(s) changed.`];
-  for (const c of r?.commands ?? []) lines.push(`${c.ok ? "ran" : "failed"}: ${c.command}${c.detail ? ` (${c.detail})` : ""}`);
+  for (const c of r?.commands ?? []) {
+    const verb = c.skipped ? "not run" : c.ok ? "ran" : "failed";
+    lines.push(`${verb}: ${c.command}${c.detail ? ` (${c.detail})` : ""}`);
+  }
   if (r?.backups.length) lines.push(`Backups of the old files: ${backupDir(r.backups)}`);
   return lines.join("\n");
 }

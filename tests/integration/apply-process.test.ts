@@ -2,12 +2,14 @@
 // crossnix kills itself (CROSSNIX_TEST_CRASH_AT) or stops itself (CROSSNIX_TEST_STOP_AT) exactly
 // there, and the test checks what a dead run leaves and what the next run makes of it.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeLossless } from "../../src/core/bytes.js";
 import { emptyPlan, type Plan } from "../../src/core/plan.js";
+import { planDigest } from "../../src/host/plan-handoff.js";
 import { CLI } from "../helpers/cli.js";
 
 let root: string;
@@ -47,7 +49,7 @@ async function seed(dir: string): Promise<string> {
     plan.files.push({ path: file, before: old ? decodeLossless(old) : null, after: NEW[file] ?? null, reason: "" });
   }
   const planFile = path.join(dir, "plan.json");
-  await writeFile(planFile, JSON.stringify(plan));
+  await writeFile(planFile, JSON.stringify(plan), { mode: 0o600 });
   return planFile;
 }
 
@@ -58,7 +60,8 @@ interface Ended {
 }
 
 function applyIn(dir: string, planFile: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [CLI, "internal", "apply-plan", planFile], {
+  const digest = planDigest(readFileSync(planFile));
+  const child = spawn(process.execPath, [CLI, "internal", "apply-plan", "--sha256", digest, "--", planFile], {
     env: { ...process.env, NO_COLOR: "1", CROSSNIX_ROOT: dir, ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });

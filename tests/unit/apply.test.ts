@@ -68,14 +68,32 @@ describe("applyPlan", () => {
   });
 
   it("runs commands after the files and reports a failing optional one", async () => {
+    const host = createHost({ ...process.env, CROSSNIX_ROOT: root, CROSSNIX_TEST_RUN_COMMANDS: "1" });
     const plan = emptyPlan("t");
     plan.commands.push({ argv: ["false"], description: "optional", optional: true });
     plan.commands.push({ argv: ["true"], description: "ok" });
-    const result = await applyPlan(hostFor(), plan);
+    const result = await applyPlan(host, plan);
     expect(result.commands.map((c) => c.ok)).toEqual([false, true]);
     const failing = emptyPlan("t");
     failing.commands.push({ argv: ["false"], description: "reload" });
-    await expect(applyPlan(hostFor(), failing)).rejects.toMatchObject({ code: "EXEC" });
+    await expect(applyPlan(host, failing)).rejects.toMatchObject({ code: "EXEC" });
+  });
+
+  it("under CROSSNIX_ROOT runs no command (they would act on the real machine) and says so", async () => {
+    const marker = path.join(root, "ran");
+    const plan = emptyPlan("t");
+    plan.commands.push({ argv: ["touch", marker], description: "restart the Nix daemon" });
+    const result = await applyPlan(hostFor(), plan);
+    expect(result.commands).toEqual([
+      { command: `touch ${marker}`, ok: false, skipped: true, detail: `skipped: CROSSNIX_ROOT=${root} confines crossnix to files there` },
+    ]);
+    await expect(stat(marker)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("refuses a CROSSNIX_ROOT that is empty, relative or missing instead of meaning /", () => {
+    for (const bad of ["", "relative/dir", path.join(root, "missing")]) {
+      expect(() => createHost({ ...process.env, CROSSNIX_ROOT: bad })).toThrow(expect.objectContaining({ code: "BAD_INPUT", exitCode: 2 }));
+    }
   });
 });
 
