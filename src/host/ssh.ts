@@ -44,7 +44,9 @@ export function sshArgv(target: SshTarget, knownHostsFile: string | null, option
   // The daemon cannot answer prompts (build-remote unsets DISPLAY and SSH_ASKPASS): neither do we.
   if (!options.interactiveUser) argv.push("-o", "BatchMode=yes");
   argv.push("-o", `ConnectTimeout=${Math.max(1, Math.ceil(options.timeoutSeconds))}`);
-  argv.push(target.host);
+  // `--` first: a host read from a file ("-oProxyCommand=…") is a destination, never an option.
+  // After it, OpenSSH parses no more options, so the remote command follows the host directly.
+  argv.push("--", target.host);
   return argv;
 }
 
@@ -58,7 +60,7 @@ export async function sshRun(host: Host, target: SshTarget, script: string, opti
       knownHosts = path.join(dir, "known_hosts");
       await writeFile(knownHosts, `${target.hostKeyAlias ?? target.host} ${target.pinnedKey}\n`, { mode: 0o600 });
     }
-    const argv = [...sshArgv(target, knownHosts, options), "--", quoteCommand(["sh", "-c", script, "sh", ...(options.args ?? [])])];
+    const argv = [...sshArgv(target, knownHosts, options), quoteCommand(["sh", "-c", script, "sh", ...(options.args ?? [])])];
     const env = { ...host.env };
     delete env["DISPLAY"];
     delete env["SSH_ASKPASS"];
@@ -90,7 +92,7 @@ export async function scanHostKeys(
 ): Promise<{ keys: ScannedKey[]; result: ExecResult }> {
   const argv = ["ssh-keyscan", "-T", String(Math.max(1, Math.ceil(timeoutSeconds))), "-t", "ed25519,ecdsa,rsa"];
   if (port) argv.push("-p", String(port));
-  argv.push(address);
+  argv.push("--", address);
   const result = await host.exec(argv, { timeoutMs: deadlineMs });
   return { keys: parseKeyscanOutput(result.stdout).map((k) => ({ keyType: k.keyType, key: k.key })), result };
 }

@@ -89,9 +89,22 @@ function entryKey(b: FleetBuilder, f: BuilderFacts): string | null {
   return b.entry.sshKey ?? f.identities.find((i) => i.exists)?.path ?? null;
 }
 
+/**
+ * Nix passes `[user@]host` to ssh as its first argument, with no `--` before it: one starting with
+ * '-' is read as an option (`-oProxyCommand=…` runs a command as the daemon's user, root).
+ */
+export function destinationIsOption(b: FleetBuilder): boolean {
+  return `${b.authority.user ? `${b.authority.user}@` : ""}${b.authority.host}`.startsWith("-");
+}
+
 export function connectCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const id = "builder.connect";
   const title = "Connect";
+  if (destinationIsOption(b)) {
+    return builderCheck(b, id, "fail", title, `the destination of ${b.uri} starts with '-': ssh reads it as an option (it can run a command), so crossnix runs nothing for it`, {
+      description: `remove or correct the entry at ${b.file}:${b.line}; a host or user never starts with '-'`,
+    });
+  }
   if (!f.ssh) {
     return builderCheck(b, id, "fail", title, `ssh -G ${b.authority.host} failed: ${f.sshError ?? "no output"}`, {
       description: "install the OpenSSH client and fix the ssh configuration it complains about",

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { connect } from "node:net";
-import type { BuilderFacts, ConnectFacts, IdentityFacts, ProbeResult, SshView } from "../../core/doctor/builder.js";
+import { type BuilderFacts, type ConnectFacts, destinationIsOption, type IdentityFacts, type ProbeResult, type SshView } from "../../core/doctor/builder.js";
 import { classifySshFailure } from "../../core/diagnosis/ssh.js";
 import { daemonSshTarget, type FleetBuilder } from "../../core/fleet.js";
 import { PROBE_SCRIPT, parseProbeOutput } from "../../core/probe.js";
@@ -44,7 +44,7 @@ async function sshView(host: Host, b: FleetBuilder): Promise<{ view: SshView | n
   const argv = ["ssh", "-G"];
   if (b.authority.user) argv.push("-l", b.authority.user);
   if (b.authority.port) argv.push("-p", String(b.authority.port));
-  argv.push(b.authority.host);
+  argv.push("--", b.authority.host);
   const run = await host.exec(argv, { timeoutMs: 5000, env: host.env });
   if (!succeeded(run)) return { view: null, error: run.spawnError ?? (run.stderr.trim().split("\n").at(-1) || `exit ${run.exitCode}`) };
   const view = parseSshG(run.stdout, host.homeDir);
@@ -169,6 +169,11 @@ async function probe(host: Host, b: FleetBuilder, ms: number): Promise<ProbeResu
  * banner first, then the host-key scan and the login probe at once.
  */
 export async function gatherBuilder(host: Host, b: FleetBuilder, options: { timeoutSeconds: number }): Promise<BuilderFacts> {
+  if (destinationIsOption(b)) {
+    // Nix itself would hand it to ssh as an option (e.g. -oProxyCommand=…): run nothing for it.
+    const why = "its destination starts with '-' (see builder.connect)";
+    return { ssh: null, sshError: why, connect: null, keyscan: null, identities: [], probe: null, notRunReason: why, timeoutSeconds: options.timeoutSeconds };
+  }
   const deadline = performance.now() + options.timeoutSeconds * 1000;
   const left = () => Math.max(0, deadline - performance.now());
   const { view, error } = await sshView(host, b);

@@ -50,11 +50,11 @@ async function invokingUser(host: Host): Promise<{ name: string; home: string; g
     const lookup =
       host.platform === "darwin"
         ? await host.exec(["dscl", ".", "-read", `/Users/${name}`, "NFSHomeDirectory"], { timeoutMs: 5000 })
-        : await host.exec(["getent", "passwd", name], { timeoutMs: 5000 });
+        : await host.exec(["getent", "passwd", "--", name], { timeoutMs: 5000 });
     const found = host.platform === "darwin" ? /NFSHomeDirectory:\s*(\S+)/.exec(lookup.stdout)?.[1] : lookup.stdout.split(":")[5];
     home = succeeded(lookup) && found ? found.trim() : host.platform === "darwin" ? `/Users/${name}` : `/home/${name}`;
   }
-  const id = await host.exec(["id", "-Gn", name], { timeoutMs: 5000 });
+  const id = await host.exec(["id", "-Gn", "--", name], { timeoutMs: 5000 });
   const groups = succeeded(id) ? id.stdout.trim().split(/\s+/) : [];
   return { name, home, groups, viaSudo };
 }
