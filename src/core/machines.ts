@@ -1,12 +1,25 @@
 /**
- * The Nix machines file and the `builders` setting value (reference §1, §2): a lossless model,
- * crossnix's tagged edits, and the entry grammar. Split across src/core/machines/.
+ * The Nix machines file and the `builders` setting value (docs/nix-machines-file.md): a lossless
+ * model, crossnix's tagged edits, the entry grammar of each Nix version, and `@file` includes.
+ * Split across src/core/machines/.
  */
 export {
   type BuildersItem,
   ensureBuildersIncludes,
   parseBuildersValue,
 } from "./machines/builders.js";
+export {
+  allDialects,
+  dialectRange,
+  FRACTIONAL_SPEED_SINCE,
+  type MachinesDialect,
+  machinesDialect,
+  NEWEST_DIALECT,
+  nearestWholeSpeedFactor,
+  newerDialects,
+  speedFactorRefusal,
+  speedFactorWritable,
+} from "./machines/dialect.js";
 export {
   decodeHostKey,
   effectiveMaxJobs,
@@ -34,3 +47,13 @@ export {
   renderMachinesFile,
   setEntryEnabled,
 } from "./machines/file.js";
+export { parseMachinesTolerant, type TolerantMachines } from "./machines/tolerant.js";
+export {
+  type IncludeProblem,
+  type IncludeSite,
+  type MachinesRead,
+  type MachinesSource,
+  type MachinesTree,
+  reachableFiles,
+  readMachinesTree,
+} from "./machines/tree.js";

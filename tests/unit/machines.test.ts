@@ -422,12 +422,13 @@ describe("builders setting value", () => {
     expect(ensureBuildersIncludes(null, path)).toBe("@/etc/nix/machines");
     expect(ensureBuildersIncludes("", path)).toBe("@/etc/nix/machines");
     expect(ensureBuildersIncludes("  ;  ", path)).toBe("@/etc/nix/machines");
-    expect(ensureBuildersIncludes("ssh://a x86_64-linux", path)).toBe("ssh://a x86_64-linux ; @/etc/nix/machines");
-    expect(ensureBuildersIncludes("@/other ; ", path)).toBe("@/other ; @/etc/nix/machines");
+    // The '@' follows the ';' directly: Nix before 2.29 does not trim before looking for '@'.
+    expect(ensureBuildersIncludes("ssh://a x86_64-linux", path)).toBe("ssh://a x86_64-linux ;@/etc/nix/machines");
+    expect(ensureBuildersIncludes("@/other ; ", path)).toBe("@/other ;@/etc/nix/machines");
     expect(ensureBuildersIncludes("ssh://a # note", path)).toBe("ssh://a # note\n@/etc/nix/machines");
     expect(ensureBuildersIncludes("ssh://a;@ /etc/nix/machines ", path)).toBe("ssh://a;@ /etc/nix/machines ");
-    expect(ensureBuildersIncludes("@/etc/nix/machines;a;@/etc/nix/machines;b", path)).toBe("@/etc/nix/machines ; a ; b");
-    expect(ensureBuildersIncludes("@/etc/nix/machines.d/x", path)).toBe("@/etc/nix/machines.d/x ; @/etc/nix/machines");
+    expect(ensureBuildersIncludes("@/etc/nix/machines;a;@/etc/nix/machines;b", path)).toBe("@/etc/nix/machines ;a ;b");
+    expect(ensureBuildersIncludes("@/etc/nix/machines.d/x", path)).toBe("@/etc/nix/machines.d/x ;@/etc/nix/machines");
   });
 
   it("rejects a machines path Nix would misread", () => {

@@ -1,7 +1,8 @@
 import { badInput, CrossnixError, parseError } from "../../errors.js";
+import { dialectRange, FRACTIONAL_SPEED_SINCE, type MachinesDialect, NEWEST_DIALECT, nearestWholeSpeedFactor } from "./dialect.js";
 
 /**
- * One machine specification as Nix reads it (reference §1, `parseBuilderLine`). A field that is
+ * One machine specification as Nix reads it (docs/nix-machines-file.md#fields, `parseBuilderLine`). A field that is
  * absent or `-` is null / []: the defaults (local system, 1 job, speed 1, no features) are Nix's
  * to apply, so rendering keeps the user's choice of leaving them unset.
  */
@@ -11,8 +12,9 @@ export interface MachineEntry {
   /** [] when '-' or absent: Nix then uses the *local* `system`, not the remote's. */
   systems: string[];
   sshKey: string | null;
+  /** The number Nix reads from the column (docs/nix-machines-file.md#numbers). */
   maxJobs: number | null;
-  /** As written. Nix treats 0 as 1 (see effectiveSpeedFactor). */
+  /** The number Nix reads from the column, before it treats 0 as 1 (see effectiveSpeedFactor). */
   speedFactor: number | null;
   supportedFeatures: string[];
   mandatoryFeatures: string[];
@@ -31,7 +33,7 @@ interface Piece {
   start: number;
 }
 
-// Nix's trim() and tokenizeString() both default to these four (reference §1); JS's trim() and
+// Nix's trim() and tokenizeString() both default to these four (docs/nix-machines-file.md#fields); JS's trim() and
 // \s also take \v, \f and Unicode spaces, which Nix keeps inside a field.
 const NIX_WHITESPACE = " \t\n\r";
 
@@ -61,13 +63,25 @@ function tokenize(text: string): Piece[] {
 }
 
 /**
- * The non-blank items of one line: cut at the first '#', then split on ';', each trimmed
- * (reference §1, `expandBuilderLines`; Nix < 2.29 split on ';' before cutting the comment).
+ * The items of one line, each with where it starts (docs/nix-machines-file.md#splitting).
+ * 2.29 and later: cut at the first '#', split on ';', trim each entry, skip blank ones.
+ * Before 2.29: split on ';' (empty pieces vanish), cut each piece at its own '#', skip it if
+ * nothing is left, and do not trim: a piece of only spaces is an entry (which Nix rejects).
  */
-export function lineSegments(line: string): Piece[] {
+export function lineSegments(line: string, dialect: MachinesDialect = NEWEST_DIALECT): Piece[] {
+  const segments: Piece[] = [];
+  if (dialect.splitting === "split-then-comment") {
+    let offset = 0;
+    for (const part of line.split(";")) {
+      const hash = part.indexOf("#");
+      const content = hash === -1 ? part : part.slice(0, hash);
+      if (content !== "") segments.push({ text: content, start: offset });
+      offset += part.length + 1;
+    }
+    return segments;
+  }
   const hash = line.indexOf("#");
   const content = hash === -1 ? line : line.slice(0, hash);
-  const segments: Piece[] = [];
   let offset = 0;
   for (const part of content.split(";")) {
     const trimmed = trimNix(part);
@@ -77,7 +91,7 @@ export function lineSegments(line: string): Piece[] {
   return segments;
 }
 
-/** The path of an `@file` item: `trim(entry.substr(1))` (reference §1). */
+/** The path of an `@file` item: `trim(entry.substr(1))` (docs/nix-machines-file.md#includes). */
 export function includePath(segment: string): string {
   return trimNix(segment.slice(1)).text;
 }
@@ -85,15 +99,27 @@ export function includePath(segment: string): string {
 /**
  * Reads the includes and entries of one line. `columnOffset` is where `line` starts inside the
  * physical line, for locating errors. Throws a PARSE error at the first invalid entry.
+ * Before 2.29 an item is an include only if its very first character is '@': Nix did not trim
+ * it first, so ` @/file` is read as a machine whose store URI is `@/file`
+ * (docs/nix-machines-file.md#includes).
  */
-export function readLineItems(line: string, file: string, lineNumber: number, columnOffset = 0): LineItem[] {
-  return lineSegments(line).map((segment): LineItem => {
-    const column = columnOffset + segment.start + 1;
+export function readLineItems(
+  line: string,
+  file: string,
+  lineNumber: number,
+  columnOffset = 0,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): LineItem[] {
+  return lineSegments(line, dialect).map((segment): LineItem => {
     if (segment.text.startsWith("@")) {
-      return { kind: "include", path: includePath(segment.text), column, raw: segment.text };
+      const column = columnOffset + segment.start + 1;
+      return { kind: "include", path: includePath(segment.text), column, raw: trimNix(segment.text).text };
     }
-    const entry = parseEntry(segment.text, file, lineNumber, column);
-    return { kind: "entry", entry, column, raw: segment.text };
+    const trimmed = trimNix(segment.text);
+    const blank = trimmed.text === "";
+    const column = columnOffset + segment.start + (blank ? 0 : trimmed.start) + 1;
+    const entry = parseEntry(blank ? segment.text : trimmed.text, file, lineNumber, column, dialect);
+    return { kind: "entry", entry, column, raw: trimmed.text };
   });
 }
 
@@ -107,10 +133,16 @@ const HINTS = {
 };
 
 /**
- * Parses one trimmed machine specification. `column` (1-based) is where `text` starts on its
- * line; errors point at the offending field, with Nix's wording and 0-based column numbers.
+ * Parses one machine specification as `dialect` does. `column` (1-based) is where `text` starts
+ * on its line; errors point at the offending field, with Nix's wording and 0-based column numbers.
  */
-export function parseEntry(text: string, file: string, line: number, column: number): MachineEntry {
+export function parseEntry(
+  text: string,
+  file: string,
+  line: number,
+  column: number,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): MachineEntry {
   const tokens = tokenize(text);
   const fail = (token: Piece, why: string, hint: string): never => {
     throw parseError(file, line, column + token.start, token.text, why, hint);
@@ -120,34 +152,54 @@ export function parseEntry(text: string, file: string, line: number, column: num
     const token = tokens[index];
     return token !== undefined && token.text !== "-" ? token : null;
   };
+  const range = dialectRange(dialect);
 
-  const uri = field(0);
+  // Before 2.5 the first token is the URI whatever it is, even '-' (docs/nix-machines-file.md#errors).
+  const uri = dialect.messages === "plain" ? (tokens[0] ?? null) : field(0);
   if (uri === null) {
-    throw parseError(file, line, column, text, `${BAD_SPEC}: store URL was not found at the first column of a row`, HINTS.uri);
+    const blank = /^[ \t\n\r]*$/.test(text);
+    const why = dialect.messages === "plain" ? "bad machine specification" : `${BAD_SPEC}: store URL was not found at the first column of a row`;
+    const hint = blank
+      ? `this entry holds only spaces (an indented comment, '; ;', or a blank line ending in '\\r'): ${range} rejects it, Nix 2.29 and later skip it; delete the spaces (docs/nix-machines-file.md#splitting)`
+      : HINTS.uri;
+    throw parseError(file, line, column, text, why, hint);
   }
 
   const maxJobsField = field(3);
   let maxJobs: number | null = null;
   if (maxJobsField !== null) {
-    // string2Int<unsigned int>: rejects a leading '-' (so '-1'), words and overflow; a leading
-    // '+' passes boost::lexical_cast (inferred).
-    const value = /^\+?[0-9]+$/.test(maxJobsField.text) ? Number(maxJobsField.text) : Number.NaN;
-    if (!(value <= MAX_UNSIGNED_INT)) fail(maxJobsField, `${BAD_SPEC}: failed to convert column #3 to 'unsigned int'`, HINTS.maxJobs);
+    const value = dialect.maxJobs === "stoull" ? stoullAsUnsigned(maxJobsField.text) : unsignedIntLikeNix(maxJobsField.text);
+    if (value === null) {
+      fail(maxJobsField, dialect.maxJobs === "stoull" ? STOULL_WHY(3, range) : `${BAD_SPEC}: failed to convert column #3 to 'unsigned int'`, HINTS.maxJobs);
+    }
     maxJobs = value;
   }
 
   const speedField = field(4);
   let speedFactor: number | null = null;
   if (speedField !== null) {
-    const value = parseFloatLikeNix(speedField.text);
-    if (value === null) fail(speedField, `${BAD_SPEC}: failed to convert column #4 to 'float'`, HINTS.speedFactor);
-    // Checked after 0 is turned into 1, so only negatives fail (reference §1).
-    if (value! < 0) fail(speedField, "speed factor must be >= 0", HINTS.speedFactor);
-    speedFactor = value;
+    if (dialect.speedFactor === "float") {
+      const value = parseFloatLikeNix(speedField.text);
+      if (value === null) fail(speedField, `${BAD_SPEC}: failed to convert column #4 to 'float'`, HINTS.speedFactor);
+      // Checked after 0 is turned into 1, so only negatives fail (docs/nix-machines-file.md#speed-factor).
+      if (value! < 0) fail(speedField, "speed factor must be >= 0", HINTS.speedFactor);
+      speedFactor = value;
+    } else {
+      const value = dialect.speedFactor === "stoull" ? stoullAsUnsigned(speedField.text) : unsignedIntLikeNix(speedField.text);
+      if (value === null) {
+        const asFloat = parseFloatLikeNix(speedField.text);
+        const fractional = asFloat !== null && Number.isFinite(asFloat) && asFloat >= 0;
+        const hint = fractional
+          ? `${range} reads only a whole number here; Nix ${FRACTIONAL_SPEED_SINCE} and later accept '${speedField.text}'. The nearest whole number is ${nearestWholeSpeedFactor(asFloat)} (docs/nix-machines-file.md#speed-factor)`
+          : `column #4 is the speed factor: a whole number >= 0 on ${range}, or '-' for 1`;
+        fail(speedField, dialect.speedFactor === "stoull" ? STOULL_WHY(4, range) : `${BAD_SPEC}: failed to convert column #4 to 'unsigned int'`, hint);
+      }
+      speedFactor = value;
+    }
   }
 
   const hostKeyField = field(7);
-  if (hostKeyField !== null) {
+  if (hostKeyField !== null && dialect.checksHostKey) {
     const bad = invalidBase64Character(hostKeyField.text);
     if (bad !== null) {
       fail(hostKeyField, `${BAD_SPEC}: column #7 is not valid base64: invalid character in Base64 string: '${bad}'`, HINTS.hostKey);
@@ -166,6 +218,34 @@ export function parseEntry(text: string, file: string, line: number, column: num
   };
 }
 
+const STOULL_WHY = (column: number, range: string) =>
+  `${BAD_SPEC}: column #${column} is not a number (${range} stops with "error: stoull")`;
+
+/**
+ * string2Int<unsigned int> (2.5+): boost::lexical_cast after refusing a leading '-'; a leading
+ * '+' passes (checked against Nix 2.8), anything else but digits or an overflow fails.
+ */
+function unsignedIntLikeNix(text: string): number | null {
+  if (!/^\+?[0-9]+$/.test(text)) return null;
+  const value = Number(text);
+  return value <= MAX_UNSIGNED_INT ? value : null;
+}
+
+/**
+ * std::stoull then a cast to unsigned int (2.3, 2.4): the longest decimal prefix is read (so
+ * '2.5' is 2 and '3x' is 3), a leading '-' wraps around, no digits or an overflow throws
+ * (docs/nix-machines-file.md#numbers).
+ */
+function stoullAsUnsigned(text: string): number | null {
+  const match = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)/.exec(text);
+  if (match === null) return null;
+  const modulus = 1n << 64n;
+  let value = BigInt(match[2]!);
+  if (value >= modulus) return null;
+  if (match[1] === "-") value = (modulus - value) % modulus;
+  return Number(value % (1n << 32n));
+}
+
 // tokenizeString(field, ","): empty pieces vanish, so "a,,b" is [a, b].
 function commaList(token: Piece | null): string[] {
   return token === null ? [] : token.text.split(",").filter((item) => item !== "");
@@ -180,7 +260,10 @@ function parseFloatLikeNix(text: string): number | null {
   return special[1] === "-" ? -Infinity : Infinity;
 }
 
-/** Nix's builder slot count and speed for an entry: unset means 1, and a speed of 0 means 1. */
+/**
+ * Nix's builder slot count and speed for an entry: unset means 1, and a speed of 0 means 1 in
+ * every version (docs/nix-machines-file.md#speed-factor).
+ */
 export function effectiveMaxJobs(entry: MachineEntry): number {
   return entry.maxJobs ?? 1;
 }
@@ -190,10 +273,16 @@ export function effectiveSpeedFactor(entry: MachineEntry): number {
 }
 
 /**
- * The store URI Nix connects to: `ssh://` is put in front unless the URI contains "://" or "/",
- * is auto/daemon/local, or starts with auto?, daemon?, local? or ? (reference §1).
+ * The store URI Nix connects to (docs/nix-machines-file.md#store-uri). 2.4 and later: `ssh://`
+ * is put in front unless the URI contains "://" or "/", is auto/daemon/local, or starts with
+ * auto?, daemon?, local? or ?. Before 2.4: unless it contains "://" or starts with local,
+ * remote, auto or /.
  */
-export function normalizeStoreUri(uri: string): string {
+export function normalizeStoreUri(uri: string, dialect: MachinesDialect = NEWEST_DIALECT): string {
+  if (dialect.uriRule === "2.3") {
+    const kept23 = uri.includes("://") || ["local", "remote", "auto", "/"].some((prefix) => uri.startsWith(prefix));
+    return kept23 ? uri : `ssh://${uri}`;
+  }
   const kept =
     uri.includes("://") ||
     uri.includes("/") ||
@@ -288,7 +377,7 @@ const BASE64_ALPHABET = /^[A-Za-z0-9+/]$/;
 
 /**
  * Nix's base64 decoder: it stops at the first '=', skips '\n' and rejects any other character
- * outside the alphabet; the length is not checked (reference §1). Returns the first bad character.
+ * outside the alphabet; the length is not checked (docs/nix-machines-file.md#fields). Returns the first bad character.
  */
 function invalidBase64Character(text: string): string | null {
   for (const char of text) {

@@ -1,4 +1,5 @@
 import { badInput, CrossnixError } from "../../errors.js";
+import { type MachinesDialect, NEWEST_DIALECT } from "./dialect.js";
 import { formatEntry, isParseError, type LineItem, type MachineEntry, readLineItems } from "./entry.js";
 
 /**
@@ -7,12 +8,14 @@ import { formatEntry, isParseError, type LineItem, type MachineEntry, readLineIt
  * parse → render is the identity, and edits rewrite only the lines they touch.
  *
  * crossnix finds its own lines by a trailing comment `# crossnix:<name>`: Nix drops everything
- * after the first '#' (reference §1), so the tag is invisible to it. Lines without the tag are
+ * after the first '#' (docs/nix-machines-file.md#splitting), so the tag is invisible to it. Lines without the tag are
  * never edited. A disabled line is the original line behind `# crossnix-disabled: `.
  */
 export interface MachinesFile {
   fileName: string;
   lines: MachinesLine[];
+  /** The Nix version rules the lines were read with (docs/nix-machines-file.md#versions); newest when absent. */
+  dialect?: MachinesDialect;
 }
 
 export interface MachinesLine {
@@ -59,20 +62,20 @@ function tagOf(line: string): string | null {
   return TAG.exec(line.slice(hash + 1))?.[1] ?? null;
 }
 
-function parseLine(raw: string, eol: string, fileName: string, lineNumber: number): MachinesLine {
-  const items = readLineItems(raw, fileName, lineNumber);
+function parseLine(raw: string, eol: string, fileName: string, lineNumber: number, dialect: MachinesDialect = NEWEST_DIALECT): MachinesLine {
+  const items = readLineItems(raw, fileName, lineNumber, 0, dialect);
   const tag = items.some((item) => item.kind === "entry") ? tagOf(raw) : null;
-  const disabled = items.length === 0 ? readDisabled(raw, fileName, lineNumber) : null;
+  const disabled = items.length === 0 ? readDisabled(raw, fileName, lineNumber, dialect) : null;
   return { raw, eol, items, tag, disabled };
 }
 
 /** A comment line that holds a valid crossnix entry line behind the marker; anything else is a comment. */
-function readDisabled(raw: string, fileName: string, lineNumber: number): DisabledLine | null {
+function readDisabled(raw: string, fileName: string, lineNumber: number, dialect: MachinesDialect): DisabledLine | null {
   if (!raw.startsWith(DISABLED_PREFIX)) return null;
   const original = raw.slice(DISABLED_PREFIX.length);
   let items: LineItem[];
   try {
-    items = readLineItems(original, fileName, lineNumber, DISABLED_PREFIX.length);
+    items = readLineItems(original, fileName, lineNumber, DISABLED_PREFIX.length, dialect);
   } catch (error) {
     if (isParseError(error)) return null;
     throw error;
@@ -81,17 +84,20 @@ function readDisabled(raw: string, fileName: string, lineNumber: number): Disabl
   return tag === null ? null : { original, tag, items };
 }
 
-/** Throws a PARSE error (file:line:column) at the first entry Nix would reject. */
-export function parseMachinesFile(text: string, fileName: string): MachinesFile {
+/**
+ * Throws a PARSE error (file:line:column) at the first entry the Nix of `dialect` (default: the
+ * newest) would reject. The model keeps that dialect, so edits re-read lines by the same rules.
+ */
+export function parseMachinesFile(text: string, fileName: string, dialect: MachinesDialect = NEWEST_DIALECT): MachinesFile {
   const lines: MachinesLine[] = [];
   let pos = 0;
   while (pos < text.length) {
     const newline = text.indexOf("\n", pos);
     const end = newline === -1 ? text.length : newline;
-    lines.push(parseLine(text.slice(pos, end), newline === -1 ? "" : "\n", fileName, lines.length + 1));
+    lines.push(parseLine(text.slice(pos, end), newline === -1 ? "" : "\n", fileName, lines.length + 1, dialect));
     pos = end + 1;
   }
-  return { fileName, lines };
+  return dialect === NEWEST_DIALECT ? { fileName, lines } : { fileName, lines, dialect };
 }
 
 export function renderMachinesFile(file: MachinesFile): string {
@@ -112,7 +118,7 @@ export function listEntries(file: MachinesFile): LocatedEntry[] {
   });
 }
 
-/** The `@file` includes Nix follows (a missing file is skipped silently, reference §1). */
+/** The `@file` includes Nix follows (a missing file is skipped silently, docs/nix-machines-file.md#includes). */
 export function listIncludes(file: MachinesFile): { path: string; line: number }[] {
   return file.lines.flatMap((line, index) =>
     line.items.flatMap((item) => (item.kind === "include" ? [{ path: item.path, line: index + 1 }] : [])),
@@ -154,16 +160,16 @@ export function addEntry(file: MachinesFile, entry: MachineEntry, name: string):
   const existing = lines.findIndex((line) => carries(line, name));
   if (existing !== -1) {
     const old = lines[existing]!;
-    lines[existing] = parseLine(text + (old.raw.endsWith("\r") ? "\r" : ""), old.eol, file.fileName, existing + 1);
+    lines[existing] = parseLine(text + (old.raw.endsWith("\r") ? "\r" : ""), old.eol, file.fileName, existing + 1, file.dialect);
     return { ...file, lines: lines.filter((line, index) => index <= existing || !carries(line, name)) };
   }
   const last = lines[lines.length - 1];
   if (last !== undefined && last.eol === "") {
     // The file lacked a final newline: end its last line first (its bytes stay as they are).
     const raw = last.raw.endsWith("\r") ? last.raw : last.raw + cr;
-    lines[lines.length - 1] = parseLine(raw, "\n", file.fileName, lines.length);
+    lines[lines.length - 1] = parseLine(raw, "\n", file.fileName, lines.length, file.dialect);
   }
-  lines.push(parseLine(text + cr, "\n", file.fileName, lines.length + 1));
+  lines.push(parseLine(text + cr, "\n", file.fileName, lines.length + 1, file.dialect));
   return { ...file, lines };
 }
 
@@ -184,11 +190,11 @@ export function setEntryEnabled(file: MachinesFile, name: string, enabled: boole
   const lines = file.lines.map((line, index) => {
     if (enabled && line.disabled?.tag === name) {
       changed = true;
-      return parseLine(line.disabled.original, line.eol, file.fileName, index + 1);
+      return parseLine(line.disabled.original, line.eol, file.fileName, index + 1, file.dialect);
     }
     if (!enabled && line.tag === name) {
       changed = true;
-      return parseLine(DISABLED_PREFIX + line.raw, line.eol, file.fileName, index + 1);
+      return parseLine(DISABLED_PREFIX + line.raw, line.eol, file.fileName, index + 1, file.dialect);
     }
     return line;
   });
