@@ -93,7 +93,8 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
 /** `builders` must reach the machines file and inputs should come from caches (reference §2, §5.10). */
 function addSettingsChanges(plan: Plan, inputs: PlanInputs): void {
   let conf = inputs.settings.model;
-  const wanted = ensureBuildersIncludes(inputs.effectiveBuilders.value, inputs.machines.path);
+  // The model carries the installed Nix's rules: a stray ` @file` is no include before 2.29.
+  const wanted = ensureBuildersIncludes(inputs.effectiveBuilders.value, inputs.machines.path, inputs.machines.model.dialect);
   const own = getSetting(conf, "builders")?.value ?? null;
   if (inputs.effectiveBuilders.value !== wanted || (own !== null && own !== wanted)) {
     conf = setSetting(conf, "builders", wanted, "crossnix: Nix reads remote builders from the machines file");

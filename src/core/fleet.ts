@@ -1,5 +1,5 @@
 import { fingerprintSha256, parsePublicKeyLine } from "./known-hosts.js";
-import { decodeHostKey, listEntries, type MachineEntry, type MachinesFile, normalizeStoreUri } from "./machines.js";
+import { decodeHostKey, listEntries, type MachineEntry, type MachinesDialect, type MachinesFile, normalizeStoreUri } from "./machines.js";
 
 /** One machines entry as crossnix reports and reaches it. */
 export interface FleetBuilder {
@@ -19,8 +19,8 @@ export interface FleetBuilder {
   line: number;
 }
 
-function parseUri(uri: string) {
-  const normalized = normalizeStoreUri(uri);
+function parseUri(uri: string, dialect?: MachinesDialect) {
+  const normalized = normalizeStoreUri(uri, dialect);
   const match = /^([a-z0-9+.-]+):\/\/([^?]*)(?:\?(.*))?$/i.exec(normalized);
   const scheme = match?.[1]?.toLowerCase() ?? "";
   const authorityText = match?.[2] ?? "";
@@ -40,11 +40,12 @@ function parseUri(uri: string) {
   } as const;
 }
 
-export function fleetFromMachines(files: { path: string; model: MachinesFile }[]): FleetBuilder[] {
+/** `dialect`: the installed Nix's rules (docs/nix-machines-file.md#store-uri); newest when absent. */
+export function fleetFromMachines(files: { path: string; model: MachinesFile }[], dialect?: MachinesDialect): FleetBuilder[] {
   const builders: FleetBuilder[] = [];
   for (const { path, model } of files) {
     for (const located of listEntries(model)) {
-      const parsed = parseUri(located.entry.uri);
+      const parsed = parseUri(located.entry.uri, dialect ?? model.dialect);
       let hostKeyLine: string | null = null;
       let fingerprint: string | null = null;
       if (located.entry.hostKey) {

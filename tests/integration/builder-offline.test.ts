@@ -92,7 +92,7 @@ describe("builder add/list/disable/enable/remove on a fixture root", () => {
       `ssh-ng://big x86_64-linux,aarch64-linux /etc/nix/crossnix/big_ed25519 4 - big-parallel - ${hostKeyB64} # crossnix:big\n`,
     );
     const conf = await readFile(path.join(root, "etc/nix/nix.conf"), "utf8");
-    expect(conf).toContain("builders = @/etc/nix/other-machines ; @/etc/nix/machines");
+    expect(conf).toContain("builders = @/etc/nix/other-machines ;@/etc/nix/machines");
     expect(conf).toContain("builders-use-substitutes = true");
     expect(conf.startsWith("# upstream nix.conf\nbuild-users-group = nixbld\n")).toBe(true);
     const alias = await readFile(path.join(root, "etc/ssh/ssh_config.d/crossnix.conf"), "utf8");

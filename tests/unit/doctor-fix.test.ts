@@ -57,7 +57,7 @@ describe("doctor --fix plans", () => {
 
   it("builders is rewritten whole to include the machines file (it is not appendable)", () => {
     const { plan } = planDoctorFixes([{ kind: "builders-include" }], inputs({ systemBuilders: "ssh://x x86_64-linux" }));
-    expect(plan.files[0]!.after).toContain("builders = ssh://x x86_64-linux ; @/etc/nix/machines\n");
+    expect(plan.files[0]!.after).toContain("builders = ssh://x x86_64-linux ;@/etc/nix/machines\n");
     const fresh = planDoctorFixes([{ kind: "builders-include" }], inputs({ systemBuilders: null, settings: { path: "/etc/nix/nix.custom.conf", text: null, model: parseNixConf("", "/etc/nix/nix.custom.conf") } }));
     expect(fresh.plan.files[0]).toMatchObject({ before: null });
     expect(fresh.plan.files[0]!.after).toContain("builders = @/etc/nix/machines\n");

@@ -1,5 +1,6 @@
 import type { Handler } from "../../context.js";
 import type { FleetBuilder } from "../../core/fleet.js";
+import { dialectRange, effectiveMaxJobs, effectiveSpeedFactor } from "../../core/machines.js";
 import { loadConfigState } from "../../host/config-state.js";
 import { makeStyle } from "../../ui/style.js";
 import { renderTable } from "../../ui/table.js";
@@ -9,8 +10,11 @@ export function builderJson(b: FleetBuilder) {
     name: b.name,
     uri: b.uri,
     systems: b.entry.systems,
-    maxJobs: b.entry.maxJobs ?? 1,
-    speedFactor: b.entry.speedFactor ?? 1,
+    maxJobs: effectiveMaxJobs(b.entry),
+    /** The speed factor Nix uses: unset and 0 both mean 1 (docs/nix-machines-file.md#speed-factor). */
+    speedFactor: effectiveSpeedFactor(b.entry),
+    /** The number in the file's speed-factor column, or null when it is unset ('-' or absent). */
+    speedFactorColumn: b.entry.speedFactor,
     features: b.entry.supportedFeatures,
     mandatoryFeatures: b.entry.mandatoryFeatures,
     hostKeyFingerprint: b.hostKeyFingerprint,
@@ -21,26 +25,55 @@ export function builderJson(b: FleetBuilder) {
   };
 }
 
+/** Speed as Nix uses it, marked when it differs from the column (a 0, which Nix reads as 1). */
+function speedCell(b: FleetBuilder): string {
+  const effective = effectiveSpeedFactor(b.entry);
+  return b.entry.speedFactor !== null && b.entry.speedFactor !== effective ? `${effective}†` : String(effective);
+}
+
 const list: Handler = async (ctx) => {
-  const state = await loadConfigState(ctx.host, { nixVersion: false });
+  // The installed Nix decides how the files read (docs/nix-machines-file.md#versions); list only reads, so it goes past bad lines.
+  const state = await loadConfigState(ctx.host, { tolerant: true });
   const style = makeStyle(ctx.options.color);
   const builders = state.fleet.map(builderJson);
+  const nixRules = dialectRange(state.dialect);
+  const errors = state.machinesTree.files.flatMap((f) => [
+    ...(f.readError ? [`${f.path}: ${f.readError} (Nix stops on any read error but "not found")`] : []),
+    ...(f.parsed?.errors.map((e) => e.message) ?? []),
+  ]);
+  const problems = [...errors, ...state.machinesTree.problems.map((p) => p.message)];
+  const files = state.machinesTree.files.map((f) => ({
+    path: f.path,
+    exists: f.exists,
+    includedFrom: f.includedFrom ? `${f.includedFrom.file}:${f.includedFrom.line}` : null,
+  }));
+  const json = { builders, files, problems, rules: nixRules };
+  const problemText = problems.length
+    ? `\n${style.red(`${nixRules} rejects or cannot follow these lines (doctor explains):`)}\n${problems.map((p) => `  ${p}`).join("\n")}`
+    : "";
   if (builders.length === 0) {
-    return { json: { builders }, text: `No builders in ${state.machines.path}. Add one with: crossnix builder add user@host` };
+    return { json, text: `No builders in ${state.machines.path}. Add one with: crossnix builder add user@host${problemText}` };
   }
   const rows = state.fleet.map((b) => [
     b.managed ? b.name : style.dim(`${b.name}*`),
     b.enabled ? style.green("enabled") : style.yellow("disabled"),
     b.entry.systems.join(",") || style.dim("(local system)"),
-    String(b.entry.maxJobs ?? 1),
-    String(b.entry.speedFactor ?? 1),
+    String(effectiveMaxJobs(b.entry)),
+    speedCell(b),
     b.entry.supportedFeatures.join(",") || "-",
     b.hostKeyFingerprint ?? style.yellow("not pinned"),
     `${b.file}:${b.line}`,
   ]);
   const table = renderTable(["NAME", "STATE", "SYSTEMS", "JOBS", "SPEED", "FEATURES", "HOST KEY", "WHERE"], rows);
-  const footnote = state.fleet.some((b) => !b.managed) ? `\n${style.dim("* not written by crossnix; crossnix leaves it alone")}` : "";
-  return { json: { builders }, text: table + footnote };
+  const notes = [
+    "SPEED is the speed factor Nix uses: an unset column and 0 both count as 1.",
+    ...(state.fleet.some((b) => b.entry.speedFactor !== null && b.entry.speedFactor !== effectiveSpeedFactor(b.entry))
+      ? ["† the file says 0 there; Nix treats a speed factor of 0 as 1"]
+      : []),
+    ...(state.fleet.some((b) => !b.managed) ? ["* not written by crossnix; crossnix leaves it alone"] : []),
+    ...(files.length > 1 ? [`Included files: ${files.filter((f) => f.includedFrom).map((f) => `${f.path} (from ${f.includedFrom}${f.exists ? "" : ", missing: Nix skips it"})`).join(", ")}`] : []),
+  ];
+  return { json, text: `${table}\n${notes.map((n) => style.dim(n)).join("\n")}${problemText}` };
 };
 
 export default list;

@@ -1,5 +1,17 @@
 import { isTrustedUser } from "../trust.js";
-import { listEntries, listIncludes } from "../machines.js";
+import {
+  dialectRange,
+  type IncludeProblem,
+  type IncludeSite,
+  listEntries,
+  listIncludes,
+  type MachinesDialect,
+  NEWEST_DIALECT,
+  newerDialects,
+  parseMachinesFile,
+  reachableFiles,
+} from "../machines.js";
+import type { CrossnixError } from "../../errors.js";
 import { syntaxErrors } from "../nixconf.js";
 import {
   type ConfigLayer,
@@ -28,8 +40,12 @@ export interface ConfigFacts {
   daemonEnv: Record<string, string> | null;
   /** Modification times of the system configuration files that exist. */
   fileTimes: { path: string; mtimeMs: number }[];
-  /** Every machines file doctor read: those `builders` names, and crossnix's own. */
+  /** Every machines file doctor read: those `builders` names, crossnix's own, and every file their `@file` lines reach. */
   machines: MachinesFacts[];
+  /** The installed Nix's rules for machines files (docs/nix-machines-file.md#versions); newest when absent or unknown. */
+  dialect?: MachinesDialect;
+  /** `@file` lines crossnix could not follow: cycles, relative paths. */
+  includeProblems?: IncludeProblem[];
   /** `~/.config/nix/machines` files that exist (the seed guide's advice). */
   userMachinesFiles: { path: string; entries: number }[];
 }
@@ -40,6 +56,10 @@ export interface MachinesFacts {
   /** A read error other than "does not exist" (Nix throws on those, reference §1). */
   readError: string | null;
   parsed: TolerantMachines | null;
+  /** The `@file` line that made Nix read it; null or absent for a file named by `builders` (or crossnix's own). */
+  includedFrom?: IncludeSite | null;
+  /** The file's text, to tell which Nix versions accept a rejected line. */
+  text?: string | null;
 }
 
 export interface BuildersView {
@@ -82,21 +102,71 @@ export function buildersView(c: Pick<ConfigFacts, "systemLayers" | "clientLayers
 }
 
 /** The `@file` includes and inline entries of a `builders` value (same grammar as a machines file). */
-export function buildersItems(value: string, source: string): { files: string[]; inline: TolerantMachines } {
-  const inline = parseMachinesTolerant(value, `builders (${source})`);
+export function buildersItems(value: string, source: string, dialect: MachinesDialect = NEWEST_DIALECT): { files: string[]; inline: TolerantMachines } {
+  const inline = parseMachinesTolerant(value, `builders (${source})`, dialect);
   return { files: listIncludes(inline.model).map((i) => i.path), inline };
 }
 
-/** Machines files doctor must read: those the daemon's and the user's `builders` name, and crossnix's. */
-export function machinesFilesToRead(view: BuildersView, machinesFile: string): string[] {
-  const files = [...buildersItems(view.system.value, "system").files];
-  if (view.client) files.push(...buildersItems(view.client.value, "client").files);
+/** Machines files doctor must read first: those the daemon's and the user's `builders` name, and crossnix's. */
+export function machinesFilesToRead(view: BuildersView, machinesFile: string, dialect: MachinesDialect = NEWEST_DIALECT): string[] {
+  const files = [...buildersItems(view.system.value, "system", dialect).files];
+  if (view.client) files.push(...buildersItems(view.client.value, "client", dialect).files);
   files.push(machinesFile);
   return [...new Set(files)];
 }
 
 function enabledEntries(m: MachinesFacts | undefined): number {
   return m?.parsed ? listEntries(m.parsed.model).filter((e) => !e.disabled).length : 0;
+}
+
+/** Enabled entries in `roots` and in every file their `@file` lines reach (docs/nix-machines-file.md#includes). */
+function reachableEntries(c: ConfigFacts, roots: string[]): number {
+  return reachableFiles(c.machines, roots).reduce((n, f) => n + enabledEntries(c.machines.find((m) => m.path === f)), 0);
+}
+
+function dialectOf(c: ConfigFacts): MachinesDialect {
+  return c.dialect ?? NEWEST_DIALECT;
+}
+
+/**
+ * A rejected line, with which Nix rejects it and, when a newer Nix would take it, which one
+ * (docs/nix-machines-file.md#versions).
+ */
+function rejection(error: CrossnixError, text: string | null | undefined, local: LocalFacts, dialect: MachinesDialect): string {
+  const line = Number(error.detail?.["line"]);
+  const lineText = text?.split("\n")[line - 1];
+  const installed = local.nix.version ? `Nix ${local.nix.version}` : dialectRange(dialect);
+  if (lineText === undefined) return error.message;
+  const accepting = newerDialects(dialect).find((d) => {
+    try {
+      parseMachinesFile(lineText, "line", d);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return accepting ? `${error.message} — the installed ${installed} rejects it; ${dialectRange(accepting)} would accept it` : error.message;
+}
+
+/**
+ * Lines the installed Nix reads differently from what they seem to say (docs/nix-machines-file.md#splitting,
+ * #includes): a builder after a '#' (before 2.29 ';' splits first), and ` @file` read as a machine.
+ */
+function quirks(model: TolerantMachines["model"], label: string, local: LocalFacts, dialect: MachinesDialect): string[] {
+  const installed = local.nix.version ? `Nix ${local.nix.version}` : dialectRange(dialect);
+  const out: string[] = [];
+  model.lines.forEach((line, index) => {
+    const hash = line.raw.indexOf("#");
+    for (const item of line.items) {
+      if (item.kind !== "entry") continue;
+      if (item.entry.uri.startsWith("@")) {
+        out.push(`${label}:${index + 1}: ${installed} reads '${item.raw}' as a builder whose store URI is '${item.entry.uri}', not as an include: it looks for '@' before trimming the space in front (Nix 2.29 and later follow it); remove that space`);
+      } else if (hash !== -1 && item.column - 1 > hash) {
+        out.push(`${label}:${index + 1}: ${installed} reads '${item.raw}' after the '#' as a builder: it splits on ';' before cutting the comment (Nix 2.29 and later ignore it); move the comment or delete the ';'`);
+      }
+    }
+  });
+  return out;
 }
 
 export function nixConfCheck(c: ConfigFacts): Check {
@@ -114,7 +184,8 @@ export function nixConfCheck(c: ConfigFacts): Check {
 
 export function buildersCheck(local: LocalFacts, c: ConfigFacts, view: BuildersView): Check {
   const machinesFile = local.machinesFile;
-  const systemFiles = buildersItems(view.system.value, "system");
+  const dialect = dialectOf(c);
+  const systemFiles = buildersItems(view.system.value, "system", dialect);
   const crossnixCount = enabledEntries(c.machines.find((m) => m.path === machinesFile));
   const shown = (v: string) => (v.trim() === "" ? "(empty)" : `'${v.replace(/\s*\n\s*/g, " ; ")}'`);
   const parts = [`${local.mode === "daemon" ? "the daemon reads " : ""}builders = ${shown(view.system.value)} from ${describeSource(view.system)}`];
@@ -124,20 +195,20 @@ export function buildersCheck(local: LocalFacts, c: ConfigFacts, view: BuildersV
     );
   }
   const observed = parts.join("; ");
-  if (crossnixCount > 0 && !systemFiles.files.includes(machinesFile)) {
+  if (crossnixCount > 0 && !reachableFiles(c.machines, systemFiles.files).includes(machinesFile)) {
     return check("config.builders", "configuration", "fail", "builders", `${observed}: it does not read ${machinesFile}, where ${plural(crossnixCount, "builder is", "builders are")} registered`, {
       description: `make builders include @${machinesFile} (builders is not appendable, so the whole value is rewritten), then restart the daemon`,
       auto: { kind: "builders-include" },
     });
   }
-  const total = systemFiles.files.reduce((n, f) => n + enabledEntries(c.machines.find((m) => m.path === f)), 0) + listEntries(systemFiles.inline.model).length;
+  const total = reachableEntries(c, systemFiles.files) + listEntries(systemFiles.inline.model).length;
   if (view.used.value.trim() === "" || (total === 0 && !(view.client && view.trusted))) {
     return check("config.builders", "configuration", "warn", "builders", `${observed}: no remote builders are configured`, {
       description: "register a builder",
       command: "crossnix builder add user@host",
     });
   }
-  if (view.client && view.trusted && !buildersItems(view.client.value, "client").files.includes(machinesFile) && crossnixCount > 0) {
+  if (view.client && view.trusted && !reachableFiles(c.machines, buildersItems(view.client.value, "client", dialect).files).includes(machinesFile) && crossnixCount > 0) {
     return check("config.builders", "configuration", "warn", "builders", `${observed}: your builds do not use the ${plural(crossnixCount, "builder")} in ${machinesFile}`, {
       description: `remove builders from ${view.client.source ?? "your configuration"}, or include @${machinesFile} in it`,
     });
@@ -172,7 +243,7 @@ export function userMachinesFileCheck(local: LocalFacts, c: ConfigFacts, view: B
   if (c.userMachinesFiles.length === 0) {
     return check("config.user-machines-file", "configuration", "ok", "~/.config/nix/machines", "none (Nix does not read such a file anyway)");
   }
-  const usedFiles = new Set(buildersItems(view.used.value, "used").files);
+  const usedFiles = new Set(reachableFiles(c.machines, buildersItems(view.used.value, "used", dialectOf(c)).files));
   const ignored = c.userMachinesFiles.filter((f) => !usedFiles.has(f.path));
   if (ignored.length === 0) {
     return check("config.user-machines-file", "configuration", "ok", "~/.config/nix/machines", `${c.userMachinesFiles.map((f) => f.path).join(", ")} is read through builders`);
@@ -192,23 +263,38 @@ export function userMachinesFileCheck(local: LocalFacts, c: ConfigFacts, view: B
 }
 
 export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: BuildersView): Check {
-  const referenced = new Set([...buildersItems(view.system.value, "system").files, ...(view.client ? buildersItems(view.client.value, "client").files : [])]);
+  const dialect = dialectOf(c);
+  const named = [
+    ...buildersItems(view.system.value, "system", dialect).files,
+    ...(view.client ? buildersItems(view.client.value, "client", dialect).files : []),
+  ];
+  const referenced = new Set(reachableFiles(c.machines, named));
   const failures: string[] = [];
   const warnings: string[] = [];
   const fine: string[] = [];
-  const inline = [buildersItems(view.system.value, describeSource(view.system)).inline, ...(view.client ? [buildersItems(view.client.value, describeSource(view.client)).inline] : [])];
-  for (const parsed of inline) failures.push(...parsed.errors.map((e) => e.message));
+  const inline = [
+    { value: view.system.value, parsed: buildersItems(view.system.value, describeSource(view.system), dialect).inline },
+    ...(view.client ? [{ value: view.client.value, parsed: buildersItems(view.client.value, describeSource(view.client), dialect).inline }] : []),
+  ];
+  for (const { value, parsed } of inline) {
+    failures.push(...parsed.errors.map((e) => rejection(e, value, local, dialect)));
+    warnings.push(...quirks(parsed.model, parsed.path, local, dialect));
+  }
+  for (const problem of c.includeProblems ?? []) (problem.kind === "cycle" ? failures : warnings).push(problem.message);
   for (const m of c.machines) {
+    const from = m.includedFrom ? ` (included from ${m.includedFrom.file}:${m.includedFrom.line})` : "";
     if (m.readError) {
-      failures.push(`${m.path}: ${m.readError} (Nix fails on any read error but "not found")`);
+      failures.push(`${m.path}${from}: ${m.readError} (Nix fails on any read error but "not found")`);
       continue;
     }
     if (!m.exists) {
-      if (referenced.has(m.path) && m.path !== local.machinesFile) warnings.push(`${m.path} (named by builders) does not exist; Nix skips it without a word`);
+      if (m.includedFrom) warnings.push(`${m.path}${from} does not exist; Nix skips it without a word`);
+      else if (referenced.has(m.path) && m.path !== local.machinesFile) warnings.push(`${m.path} (named by builders) does not exist; Nix skips it without a word`);
       continue;
     }
     if (!m.parsed) continue;
-    failures.push(...m.parsed.errors.map((e) => e.message));
+    failures.push(...m.parsed.errors.map((e) => rejection(e, m.text, local, dialect)));
+    warnings.push(...quirks(m.parsed.model, m.path, local, dialect));
     const entries = listEntries(m.parsed.model);
     for (const e of entries) {
       if (!e.disabled && e.entry.systems.length === 0) {
@@ -216,7 +302,7 @@ export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: Build
       }
     }
     const disabled = entries.filter((e) => e.disabled).length;
-    fine.push(`${m.path}: ${plural(entries.length - disabled, "builder")}${disabled ? ` (+${disabled} disabled)` : ""}${referenced.has(m.path) ? "" : ", not named by builders"}`);
+    fine.push(`${m.path}${from}: ${plural(entries.length - disabled, "builder")}${disabled ? ` (+${disabled} disabled)` : ""}${referenced.has(m.path) ? "" : ", not named by builders"}`);
   }
   if (failures.length) {
     return check("config.machines-file", "configuration", "fail", "Machines file", failures.join("; "), {
@@ -225,7 +311,7 @@ export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: Build
   }
   if (warnings.length) {
     return check("config.machines-file", "configuration", "warn", "Machines file", [...warnings, ...fine].join("; "), {
-      description: "list the systems each builder builds (column 2), and point builders only at files that exist",
+      description: "list the systems each builder builds (column 2), point builders and @file lines only at files that exist, and write each line so every Nix reads it the same way",
     });
   }
   return check("config.machines-file", "configuration", "ok", "Machines file", fine.join("; ") || `no machines file (${local.machinesFile} does not exist)`);
@@ -233,8 +319,8 @@ export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: Build
 
 /** Enabled entries reachable from the `builders` value the daemon uses for this user's builds. */
 export function configuredBuilders(c: ConfigFacts, view: BuildersView): number {
-  const items = buildersItems(view.used.value, "used");
-  return items.files.reduce((n, f) => n + enabledEntries(c.machines.find((m) => m.path === f)), 0) + listEntries(items.inline.model).length;
+  const items = buildersItems(view.used.value, "used", dialectOf(c));
+  return reachableEntries(c, items.files) + listEntries(items.inline.model).length;
 }
 
 export function useSubstitutesCheck(c: ConfigFacts, view: BuildersView): Check {

@@ -105,7 +105,7 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
         setConf(fix.name, fix.value, fix.comment);
         break;
       case "builders-include":
-        setConf("builders", ensureBuildersIncludes(inputs.systemBuilders, inputs.machines.path), "crossnix: Nix reads remote builders from the machines file");
+        setConf("builders", ensureBuildersIncludes(inputs.systemBuilders, inputs.machines.path, inputs.machines.parsed?.model.dialect), "crossnix: Nix reads remote builders from the machines file");
         break;
       case "remote-program":
         editEntry(fix.builder, (e) => ({ ...e, uri: withRemoteProgram(e.uri, fix.program) }), `remote-program for '${fix.builder}'`);

@@ -11,7 +11,7 @@ import {
 import type { LocalFacts } from "../../core/doctor/local.js";
 import { parseMachinesTolerant, type TolerantMachines } from "../../core/doctor/machines.js";
 import { type FleetBuilder, fleetFromMachines } from "../../core/fleet.js";
-import { listEntries } from "../../core/machines.js";
+import { listEntries, machinesDialect, type MachinesRead, readMachinesTree } from "../../core/machines.js";
 import { type NixConf, parseNixConf } from "../../core/nixconf.js";
 import { shellQuoteForDisplay, type PlanCommand } from "../../core/plan.js";
 import { type ConfigLayer, systemConfigFile } from "../../core/settings.js";
@@ -98,13 +98,13 @@ async function mtimes(host: Host, layers: ConfigLayer[]): Promise<{ path: string
   return out;
 }
 
-async function readMachines(host: Host, file: string): Promise<MachinesFacts & { text: string | null }> {
+/** One machines path as Nix would read it: missing is "not found", anything else thrown is a read error. */
+async function readMachinesPath(host: Host, file: string): Promise<MachinesRead & { text?: string }> {
   try {
     const text = await host.readText(file);
-    if (text === null) return { path: file, exists: false, readError: null, parsed: null, text: null };
-    return { path: file, exists: true, readError: null, parsed: parseMachinesTolerant(text, file), text };
+    return text === null ? { kind: "missing" } : { kind: "text", text };
   } catch (error) {
-    return { path: file, exists: true, readError: message(error), parsed: null, text: null };
+    return { kind: "error", message: message(error) };
   }
 }
 
@@ -121,12 +121,25 @@ export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promis
   const partial = { systemLayers: system, clientLayers: client, daemonEnv: daemon.env, user };
   const view = buildersView(partial);
 
+  // Files are read by the installed Nix's rules, and every `@file` line in them is followed
+  // (docs/nix-machines-file.md#versions, #includes).
+  const dialect = machinesDialect(info.nix.version?.nix);
+  const texts = new Map<string, string>();
+  const tree = await readMachinesTree(
+    machinesFilesToRead(view, info.machinesFile, dialect),
+    async (file) => {
+      const read = await readMachinesPath(host, file);
+      if (read.kind === "text") texts.set(file, read.text);
+      return read;
+    },
+    dialect,
+  );
   const machines = new Map<string, { text: string | null; parsed: TolerantMachines | null }>();
   const machinesFacts: MachinesFacts[] = [];
-  for (const file of machinesFilesToRead(view, info.machinesFile)) {
-    const m = await readMachines(host, file);
-    machines.set(file, { text: m.text, parsed: m.parsed });
-    machinesFacts.push({ path: m.path, exists: m.exists, readError: m.readError, parsed: m.parsed });
+  for (const m of tree.files) {
+    const text = texts.get(m.path) ?? null;
+    machines.set(m.path, { text, parsed: m.parsed });
+    machinesFacts.push({ path: m.path, exists: m.exists, readError: m.readError, parsed: m.parsed, includedFrom: m.includedFrom, text });
   }
 
   const homes = [...new Set([user.home, host.homeDir])];
@@ -134,7 +147,7 @@ export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promis
   for (const home of homes) {
     const file = path.posix.join(home, ".config/nix/machines");
     const text = await host.readText(file).catch(() => null);
-    if (text !== null) userMachinesFiles.push({ path: file, entries: listEntries(parseMachinesTolerant(text, file).model).length });
+    if (text !== null) userMachinesFiles.push({ path: file, entries: listEntries(parseMachinesTolerant(text, file, dialect).model).length });
   }
 
   const settingsText = await host.readText(info.settingsFile).catch(() => null);
@@ -160,14 +173,17 @@ export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promis
     daemonEnv: daemon.env,
     fileTimes: await mtimes(host, system),
     machines: machinesFacts,
+    dialect,
+    includeProblems: tree.problems,
     userMachinesFiles,
   };
 
   const fleet = fleetFromMachines(
     machinesFacts.flatMap((m) => (m.parsed ? [{ path: m.path, model: m.parsed.model }] : [])),
+    dialect,
   );
-  const { inline } = buildersItems(view.used.value, view.used.source);
-  fleet.push(...fleetFromMachines([{ path: inline.path, model: inline.model }]));
+  const { inline } = buildersItems(view.used.value, view.used.source, dialect);
+  fleet.push(...fleetFromMachines([{ path: inline.path, model: inline.model }], dialect));
 
   return {
     info,
