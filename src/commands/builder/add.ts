@@ -2,7 +2,7 @@ import type { Context, Handler } from "../../context.js";
 import { type NewBuilder, planAddBuilder } from "../../core/builder-plan.js";
 import { type BuilderRequest, parseBuilderRequest } from "../../core/builder-request.js";
 import { fingerprintSha256, parsePublicKeyLine, preferredHostKey } from "../../core/known-hosts.js";
-import { decodeHostKey, encodeHostKey, type MachineEntry } from "../../core/machines.js";
+import { decodeHostKey, encodeHostKey, FRACTIONAL_SPEED_SINCE, type MachineEntry, speedFactorRefusal } from "../../core/machines.js";
 import type { ProbeFacts } from "../../core/probe.js";
 import { probedRemoteProgram } from "../../core/remote-program.js";
 import { badInput, CrossnixError } from "../../errors.js";
@@ -79,9 +79,27 @@ function checkProbe(request: BuilderRequest, facts: ProbeFacts, trustPlanned = f
   }
 }
 
+/**
+ * A speed factor the installed Nix reads as written: before 2.20 only whole numbers
+ * (docs/nix-machines-file.md#speed-factor). Otherwise refuse (exit 2) with the nearest whole
+ * number, or write that number if the person at the terminal agrees; --yes is not consent to a
+ * different value.
+ */
+async function speedFactorForNix(ctx: Context, value: number | null, state: ConfigState): Promise<number | null> {
+  if (value === null) return null;
+  const refusal = speedFactorRefusal(value, state.dialect, state.info.nix.version?.nix ?? null);
+  if (refusal === null) return value;
+  const { nearest, why } = refusal;
+  if (ctx.prompt.interactive && !ctx.options.yes && (await ctx.prompt.confirm(`--speed-factor ${value}: ${why}. Write ${nearest} instead?`))) {
+    return nearest;
+  }
+  throw badInput("--speed-factor", String(value), why, `pass --speed-factor ${nearest}, or upgrade Nix to ${FRACTIONAL_SPEED_SINCE} or later. Nothing was written`);
+}
+
 const add: Handler = async (ctx, { args, options }) => {
   const request = parseBuilderRequest(args[0] ?? "", options);
   const state = await loadConfigState(ctx.host);
+  const speedFactor = await speedFactorForNix(ctx, request.speedFactor, state);
   await assertNameFree(ctx.host, state, request.name);
 
   const identity = request.identity ?? dedicatedKeyPath(request.name);
@@ -133,7 +151,7 @@ const add: Handler = async (ctx, { args, options }) => {
     systems: request.systems ?? facts?.systems ?? [],
     sshKey: identity,
     maxJobs: request.maxJobs ?? facts?.cpus ?? 1,
-    speedFactor: request.speedFactor,
+    speedFactor,
     supportedFeatures: request.features ?? facts?.features ?? [],
     mandatoryFeatures: request.mandatoryFeatures,
     hostKey: encodeHostKey(`${hostKey.keyType} ${hostKey.key}`),
