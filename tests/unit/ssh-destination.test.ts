@@ -9,6 +9,7 @@ import type { ExecResult } from "../../src/host/exec.js";
 import { createHost, type Host } from "../../src/host/host.js";
 import { scanHostKeys, sshRun } from "../../src/host/ssh.js";
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the shell text an attacker would write
 const EVIL = "-oProxyCommand=touch${IFS}/tmp/pwned";
 
 /** A host whose programs are recorded, never run. */
