@@ -67,6 +67,7 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
       argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `crossnix-${builder.name}`, "-f", builder.createKeyAt],
       // The daemon cannot type a passphrase (reference §3), so the key has none; it is 0600 root.
       description: "create a dedicated key for the Nix daemon",
+      withinRoot: true,
     });
   }
   const options = aliasOptions(builder);
@@ -142,14 +143,25 @@ export function planToggleBuilder(inputs: PlanInputs, name: string, enabled: boo
 /**
  * The known_hosts text with `alias`'s line replaced by `alias <key line>` (or removed when null).
  * Recorded under the alias because the alias block says `HostKeyAlias <alias>`; every other line
- * stays as it was.
+ * stays as it was, its line ending (LF or CRLF) included. A replaced line keeps its own ending; an
+ * added one takes the file's dominant ending.
  */
 export function pinInKnownHosts(text: string, alias: string, keyLine: string | null): string {
-  const lines = text === "" ? [] : text.replace(/\n$/, "").split("\n");
-  const at = lines.findIndex((l) => l.split(/\s+/)[0] === alias);
-  const kept = lines.filter((l) => l.split(/\s+/)[0] !== alias);
-  if (keyLine !== null) kept.splice(at === -1 ? kept.length : at, 0, `${alias} ${keyLine}`);
-  return kept.length ? `${kept.join("\n")}\n` : "";
+  const lines = (text.match(/[^\n]*\n|[^\n]+$/g) ?? []).map((raw) => {
+    const eol = raw.endsWith("\r\n") ? "\r\n" : raw.endsWith("\n") ? "\n" : "";
+    return { body: raw.slice(0, raw.length - eol.length), eol };
+  });
+  const crlf = lines.filter((l) => l.eol === "\r\n").length;
+  const dominant = crlf > lines.filter((l) => l.eol === "\n").length ? "\r\n" : "\n";
+  const isAlias = (l: { body: string }) => l.body.split(/\s+/)[0] === alias;
+  const at = lines.findIndex(isAlias);
+  const kept = lines.filter((l) => !isAlias(l));
+  if (keyLine !== null) {
+    const last = kept.at(-1);
+    if (last && last.eol === "") last.eol = dominant;
+    kept.splice(at === -1 ? kept.length : at, 0, { body: `${alias} ${keyLine}`, eol: at === -1 ? dominant : lines[at]!.eol || dominant });
+  }
+  return kept.map((l) => l.body + l.eol).join("");
 }
 
 const nixString = (s: string) => JSON.stringify(s);

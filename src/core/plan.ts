@@ -30,6 +30,8 @@ export interface PlanCommand {
   description: string;
   /** Apply continues when this fails, reporting it (e.g. a daemon reload on a machine without one). */
   optional?: boolean;
+  /** It only makes files under the root in use (e.g. ssh-keygen -f <root>/etc/nix/crossnix/…), so it runs under CROSSNIX_ROOT too. */
+  withinRoot?: boolean;
 }
 
 export interface Plan {

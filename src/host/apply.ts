@@ -106,7 +106,7 @@ export async function applyPlan(host: Host, plan: Plan, options: ApplyOptions = 
     crashPoint("commands");
     for (const command of plan.commands) {
       const shown = command.argv.map(shellQuoteForDisplay).join(" ");
-      if (confinedToRoot(host)) {
+      if (confinedToRoot(host) && !command.withinRoot) {
         result.commands.push({ command: shown, ok: false, skipped: true, detail: `skipped: CROSSNIX_ROOT=${host.root} confines crossnix to files there` });
         continue;
       }
