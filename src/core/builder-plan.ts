@@ -157,9 +157,10 @@ export function pinInKnownHosts(text: string, alias: string, keyLine: string | n
   const at = lines.findIndex(isAlias);
   const kept = lines.filter((l) => !isAlias(l));
   if (keyLine !== null) {
-    const last = kept.at(-1);
-    if (last && last.eol === "") last.eol = dominant;
-    kept.splice(at === -1 ? kept.length : at, 0, { body: `${alias} ${keyLine}`, eol: at === -1 ? dominant : lines[at]!.eol || dominant });
+    const index = at === -1 ? kept.length : at;
+    const before = kept[index - 1];
+    if (index === kept.length && before && before.eol === "") before.eol = dominant;
+    kept.splice(index, 0, { body: `${alias} ${keyLine}`, eol: at === -1 ? dominant : lines[at]!.eol || dominant });
   }
   return kept.map((l) => l.body + l.eol).join("");
 }
