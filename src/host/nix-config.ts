@@ -72,7 +72,9 @@ async function followIncludes(
         layers.push({ source: target, kind, conf: null, includedFrom });
         continue;
       }
+      // Bad input in a configuration file, like an include cycle: exit 2 (README's exit codes).
       throw new CrossnixError("NOT_FOUND", `file '${target}' included from '${source}' not found`, {
+        exitCode: 2,
         hint: `create it, or write '!include ${include.path}' at ${source}:${line} to make it optional`,
         detail: { file: target, includedFrom: source, line },
       });
