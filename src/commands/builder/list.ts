@@ -36,7 +36,8 @@ const list: Handler = async (ctx) => {
   const state = await loadConfigState(ctx.host, { tolerant: true });
   const style = makeStyle(ctx.options.color);
   const builders = state.fleet.map(builderJson);
-  const nixRules = dialectRange(state.dialect);
+  const installed = state.info.nix.version?.nix;
+  const nixRules = installed ? `Nix ${installed}` : dialectRange(state.dialect);
   const errors = state.machinesTree.files.flatMap((f) => [
     ...(f.readError ? [`${f.path}: ${f.readError} (Nix stops on any read error but "not found")`] : []),
     ...(f.parsed?.errors.map((e) => e.message) ?? []),
