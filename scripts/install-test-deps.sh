@@ -18,8 +18,8 @@
 #      bed runs its own daemon on /nix/var/nix/daemon-socket/socket;
 #   5. creates the test bed's users (cxclient, cxb1..cxb8) so the first test run is faster
 #      (the test bed would create them itself otherwise);
-#   6. makes sure / is traversable by other users (Nix's build users and the test bed's users
-#      run programs below it; a root file system unpacked from a 0700 directory is not).
+#   6. makes / 0755 as on any installed system (Nix's build users and the test bed's users run
+#      programs below it; a root file system unpacked from a 0700 directory is not usable).
 # The test bed creates its own mount targets (/etc/nix, /root/.ssh, …) and removes them after.
 #
 # Environment: CROSSNIX_TESTBED_CACHE (default /var/cache/crossnix-testbed),
@@ -205,10 +205,11 @@ while [ "$i" -le "$NUSERS" ]; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# Build users (nixbld*) and the test bed's users must reach /bin/sh, /usr/bin/nix, … .
-if [ "$(( $(stat -c '%a' /) % 10 & 1 ))" -eq 0 ]; then
-	say "chmod o+x / (it was $(stat -c '%a' /): no other user could run anything)"
-	chmod o+x /
+# Build users (nixbld*) and the test bed's users must reach and list / as on any installed system
+# (0755): with 0701, Nix as a non-root client fails with "cannot get cwd: Permission denied".
+if [ "$(stat -c '%a' /)" != 755 ]; then
+	say "chmod 755 / (it was $(stat -c '%a' /))"
+	chmod 755 /
 fi
 
 say "done"
