@@ -8,6 +8,7 @@ import { probedRemoteProgram } from "../../core/remote-program.js";
 import { badInput, CrossnixError } from "../../errors.js";
 import { type ConfigState, loadConfigState } from "../../host/config-state.js";
 import { dedicatedKeyPath } from "../../host/key-paths.js";
+import { checkIdentityFile } from "../../host/identity-file.js";
 import { probeBuilder } from "../../host/probe.js";
 import { scanHostKeys, type SshTarget } from "../../host/ssh.js";
 import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
@@ -104,7 +105,7 @@ const add: Handler = async (ctx, { args, options }) => {
 
   const identity = request.identity ?? dedicatedKeyPath(request.name);
   const keyExists = await ctx.host.exists(identity);
-  if (request.identity && !keyExists) throw badInput("--identity", request.identity, "no such file");
+  if (request.identity || keyExists) await checkIdentityFile(ctx.host, identity, request.identity ? "--identity" : "key file");
 
   const hostKey = await learnHostKey(ctx, request, state);
   const fingerprint = fingerprintSha256(hostKey.key);
