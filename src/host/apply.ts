@@ -24,6 +24,8 @@ export interface ApplyResult {
   commands: { command: string; ok: boolean; skipped?: boolean; detail?: string }[];
   /** The history record's id (for `crossnix undo`), when system files changed. */
   id?: string;
+  /** The plan made again because another run changed the files while this one waited. */
+  replanned?: Plan;
 }
 
 export interface ApplyOptions {
@@ -32,6 +34,14 @@ export interface ApplyOptions {
   /** The command line, recorded in the journal and history. */
   command?: string[];
   lockWaitMs?: number;
+  /**
+   * Makes the plan again from the files as they are now. Given, a run that finds the files changed
+   * (another crossnix applied first while this one waited for the lock) re-plans under the lock
+   * instead of failing: runs are serialised, not rejected.
+   */
+  replan?: () => Promise<Plan>;
+  /** Asked with a re-made plan that differs from the one confirmed; false cancels. */
+  confirmReplanned?: (plan: Plan) => Promise<boolean>;
 }
 
 /**
@@ -42,20 +52,20 @@ export interface ApplyOptions {
  * 4. replace each file atomically; on any failure put back the ones already replaced;
  * 5. run the commands; 6. record the plan in history and drop the journal.
  */
-export async function applyPlan(host: Host, plan: Plan, options: ApplyOptions = {}): Promise<ApplyResult> {
-  const changes = effectiveChanges(plan);
+export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions = {}): Promise<ApplyResult> {
   const notice = options.notice ?? ((line: string) => process.stderr.write(`crossnix: ${line}\n`));
-  if (!needsSystemLock(plan)) return applyRepoFiles(changes);
+  if (!needsSystemLock(planned)) return applyRepoFiles(effectiveChanges(planned));
   const lock = await acquireLock(host.path(SYSTEM_PATHS.lockFile), {
     notice,
-    purpose: plan.title,
+    purpose: planned.title,
     ...(options.lockWaitMs !== undefined ? { waitMs: options.lockWaitMs } : {}),
   });
   try {
     crashPoint("locked");
     const recovered = await recoverInterrupted(host);
     if (recovered) notice(recovered);
-    await assertUnchangedSincePlanning(host, changes);
+    const plan = await planStillValid(host, planned, options);
+    const changes = effectiveChanges(plan);
 
     const started = host.now();
     const id = `${started.toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
@@ -69,7 +79,7 @@ export async function applyPlan(host: Host, plan: Plan, options: ApplyOptions = 
       backupDir: backupRoot,
       files: [],
     };
-    const result: ApplyResult = { written: [], deleted: [], backups: [], commands: [], id };
+    const result: ApplyResult = { written: [], deleted: [], backups: [], commands: [], id, ...(plan !== planned ? { replanned: plan } : {}) };
     for (const [index, change] of changes.entries()) {
       const real = realPathOf(host, change);
       const backup = change.repoFile ? null : await ioStep(change.path, () => backupFile(real, change.path, backupRoot));
@@ -140,15 +150,30 @@ function confinedToRoot(host: Host): boolean {
   return host.root !== "/" && host.env["CROSSNIX_TEST_RUN_COMMANDS"] !== "1";
 }
 
-async function assertUnchangedSincePlanning(host: Host, changes: FileChange[]): Promise<void> {
-  for (const change of changes) {
-    const current = await readTextOrNull(realPathOf(host, change));
-    if (current !== change.before) {
-      throw new CrossnixError("CONFLICT", `${change.path} changed while crossnix was planning; nothing was written`, {
+/** The plan, or (with options.replan) the plan made again under the lock when its files changed meanwhile. */
+async function planStillValid(host: Host, planned: Plan, options: ApplyOptions): Promise<Plan> {
+  let plan = planned;
+  for (let attempt = 0; ; attempt++) {
+    const changed = await firstChangedFile(host, effectiveChanges(plan));
+    if (changed === null) return plan;
+    // Under the lock only a person editing by hand changes the files, so a few tries are plenty.
+    if (!options.replan || attempt === 3) {
+      throw new CrossnixError("CONFLICT", `${changed} changed while crossnix was planning; nothing was written`, {
         hint: "run the command again",
       });
     }
+    plan = await options.replan();
+    if (options.confirmReplanned && !(await options.confirmReplanned(plan))) {
+      throw new CrossnixError("NOT_APPLIED", "cancelled; nothing was written");
+    }
   }
+}
+
+async function firstChangedFile(host: Host, changes: FileChange[]): Promise<string | null> {
+  for (const change of changes) {
+    if ((await readTextOrNull(realPathOf(host, change))) !== change.before) return change.path;
+  }
+  return null;
 }
 
 /** Files in the user's own repository: no lock, no backups (version control keeps history). */

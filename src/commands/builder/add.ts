@@ -163,11 +163,20 @@ const add: Handler = async (ctx, { args, options }) => {
     ssh: { hostName: request.destination.host, port: request.destination.port, user: request.destination.user, identityFile: identity },
     createKeyAt: keyExists ? null : ctx.host.path(identity),
   };
-  const plan = planAddBuilder(await planInputs(ctx.host, state, { settingsMayChange: true }), builder);
-  if (remoteProgram && !request.remoteProgram) {
-    plan.notes.push(`nix-daemon is not on the builder's non-interactive PATH; using remote-program=${remoteProgram}.`);
-  }
-  const outcome = await confirmAndApply(ctx, plan);
+  const planFrom = async (current: ConfigState) => {
+    const plan = planAddBuilder(await planInputs(ctx.host, current, { settingsMayChange: true }), builder);
+    if (remoteProgram && !request.remoteProgram) {
+      plan.notes.push(`nix-daemon is not on the builder's non-interactive PATH; using remote-program=${remoteProgram}.`);
+    }
+    return plan;
+  };
+  // If another crossnix changes the files while this one waits for the lock, plan again from them.
+  const replan = async () => {
+    const current = await loadConfigState(ctx.host);
+    await assertNameFree(ctx.host, current, request.name);
+    return planFrom(current);
+  };
+  const outcome = await confirmAndApply(ctx, await planFrom(state), { replan });
 
   const after: string[] = remoteSetup && remoteSetup.status !== "dry-run" ? [remoteSetup.message] : [];
   let verified: boolean | null = null;

@@ -1,0 +1,47 @@
+// Runs are serialised, not rejected: `builder add` runs started together each wait for the lock,
+// and one that finds the files changed by the one before plans again from them. Every run exits 0
+// and every entry is there. CROSSNIX_STRESS_ROUNDS raises the rounds (the issue's 100 for a note).
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listEntries, parseMachinesFile } from "../../src/core/machines.js";
+import { parseSshConfig, listHostBlocks } from "../../src/core/ssh-config.js";
+import { runCli } from "../helpers/cli.js";
+
+const RUNS = 10;
+const ROUNDS = Number(process.env["CROSSNIX_STRESS_ROUNDS"] ?? 2);
+const HOST_KEY = Buffer.from("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02").toString("base64");
+let base: string;
+
+beforeAll(async () => {
+  base = await mkdtemp(path.join(os.tmpdir(), "crossnix-concurrent-"));
+});
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+describe(`${RUNS} builder add runs at once`, () => {
+  it(`all exit 0 and all ${RUNS} entries, aliases and keys are there (${ROUNDS} rounds)`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const root = path.join(base, `round-${round}`);
+      await mkdir(path.join(root, "etc/nix"), { recursive: true });
+      await writeFile(path.join(root, "etc/nix/nix.conf"), "# nix.conf\n");
+      const names = Array.from({ length: RUNS }, (_, i) => `b${i}`);
+      const results = await Promise.all(
+        names.map((name, i) =>
+          runCli(
+            ["builder", "add", `nix@127.0.0.${i + 2}`, "--name", name, "--system", "x86_64-linux", "--no-probe", "--host-key", HOST_KEY, "--yes"],
+            { env: { CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" }, timeoutMs: 120_000 },
+          ),
+        ),
+      );
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      const machines = parseMachinesFile(await readFile(path.join(root, "etc/nix/machines"), "utf8"), "/etc/nix/machines");
+      expect(listEntries(machines).map((e) => e.name).sort()).toEqual([...names].sort());
+      const aliases = parseSshConfig(await readFile(path.join(root, "etc/ssh/ssh_config.d/crossnix.conf"), "utf8"), "crossnix.conf");
+      expect(listHostBlocks(aliases).flatMap((b) => b.patterns).sort()).toEqual([...names].sort());
+      for (const name of names) await expect(readFile(path.join(root, `etc/nix/crossnix/${name}_ed25519.pub`), "utf8")).resolves.toMatch(/^ssh-ed25519 /);
+    }
+  }, 600_000);
+});
