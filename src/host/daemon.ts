@@ -27,9 +27,10 @@ async function readProc(pid: string, file: string): Promise<string | null> {
 /**
  * The listening `nix-daemon` on a Linux machine without systemd: the nix-daemon process whose
  * parent is not itself a nix-daemon (each client connection is a forked child with the same name).
+ * `among` limits the search to those process ids (default: every process).
  */
-export async function findDaemonProcess(): Promise<DaemonProcess | null> {
-  const pids = (await readdir("/proc").catch(() => [])).filter((p) => /^\d+$/.test(p));
+export async function findDaemonProcess(among?: string[]): Promise<DaemonProcess | null> {
+  const pids = (among ?? (await readdir("/proc").catch(() => []))).filter((p) => /^\d+$/.test(p));
   // Only a daemon that reads the same /etc/nix as we write: one in a container or another mount
   // namespace with its own /etc/nix is not ours to restart.
   const ours = await stat(SYSTEM_PATHS.nixConfDir).catch(() => null);
@@ -37,6 +38,10 @@ export async function findDaemonProcess(): Promise<DaemonProcess | null> {
   for (const pid of pids) {
     const theirs = await stat(`/proc/${pid}/root${SYSTEM_PATHS.nixConfDir}`).catch(() => null);
     if (ours && (theirs?.dev !== ours.dev || theirs?.ino !== ours.ino)) continue;
+    // Restarting re-runs its command line as us: only one that root or we ourselves started, never
+    // a program another user named nix-daemon (its arguments and environment would run as root).
+    const owner = (await stat(`/proc/${pid}`).catch(() => null))?.uid;
+    if (owner === undefined || (owner !== 0 && owner !== process.getuid?.())) continue;
     const statLine = await readProc(pid, "stat");
     const match = statLine && /^\d+ \((.*)\) \S+ (\d+)/.exec(statLine);
     if (match?.[1] === "nix-daemon") daemons.set(pid, match[2]!);
