@@ -3,9 +3,10 @@
 // (SIGKILL, reboot), so it can never be half-taken or left behind; the file only names the last
 // holder so that a waiting run can say who it waits for, and a new run can say whose lock it took over.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, open } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import path from "node:path";
 import { CrossnixError } from "../errors.js";
+import { makeDirs } from "./files.js";
 
 export interface Lock {
   /** Set when the previous holder died holding it (its pid and what it ran). */
@@ -38,7 +39,7 @@ const PERL = "/usr/bin/perl";
 
 export async function acquireLock(lockPath: string, options: LockOptions = {}): Promise<Lock> {
   const waitMs = options.waitMs ?? 60_000;
-  await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o755 });
+  await makeDirs(path.dirname(lockPath)); // 0755 whatever the umask: users read known_hosts there
   const child = spawn(PERL, ["-e", HOLDER, "--", lockPath], { stdio: ["pipe", "pipe", "inherit"] });
   const state = await new Promise<"locked" | { error: string }>((resolve) => {
     let buffered = "";

@@ -37,23 +37,24 @@ export const SYSTEM_PATHS = {
 export type SystemPathName = keyof typeof SYSTEM_PATHS;
 
 /**
- * The directory standing in for `/` ("/" when unset). Set but empty, relative or not a directory is
- * bad input: `CROSSNIX_ROOT=$TYPO crossnix …` must not quietly mean the real machine.
+ * The directory standing in for `/` ("/" when unset). Set but empty or relative is bad input:
+ * `CROSSNIX_ROOT=$TYPO crossnix …` must not quietly mean the real machine. A directory that does
+ * not exist yet stands for an empty machine (writes create it).
  */
 export function rootDir(env: NodeJS.ProcessEnv = process.env): string {
   const root = env["CROSSNIX_ROOT"];
   if (root === undefined) return "/";
   const problem =
-    root === "" ? "is set but empty" : !path.isAbsolute(root) ? "is not an absolute path" : !isDirectory(root) ? "is not an existing directory" : null;
+    root === "" ? "is set but empty" : !path.isAbsolute(root) ? "is not an absolute path" : isNonDirectory(root) ? "is not a directory" : null;
   if (problem) {
     throw badInput("CROSSNIX_ROOT", root, problem, "unset it to work on this machine, or point it at a directory standing in for /");
   }
   return path.resolve(root);
 }
 
-function isDirectory(p: string): boolean {
+function isNonDirectory(p: string): boolean {
   try {
-    return statSync(p).isDirectory();
+    return !statSync(p).isDirectory();
   } catch {
     return false;
   }

@@ -90,8 +90,9 @@ describe("applyPlan", () => {
     await expect(stat(marker)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
-  it("refuses a CROSSNIX_ROOT that is empty, relative or missing instead of meaning /", () => {
-    for (const bad of ["", "relative/dir", path.join(root, "missing")]) {
+  it("refuses a CROSSNIX_ROOT that is empty, relative or a file instead of meaning /", async () => {
+    await writeFile(path.join(root, "file"), "");
+    for (const bad of ["", "relative/dir", path.join(root, "file")]) {
       expect(() => createHost({ ...process.env, CROSSNIX_ROOT: bad })).toThrow(expect.objectContaining({ code: "BAD_INPUT", exitCode: 2 }));
     }
   });
