@@ -3,15 +3,15 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { CommandResult, Context, GlobalOptions, Handler } from "./context.js";
 import { CrossnixError, isCrossnixError } from "./errors.js";
-import { createHost } from "./host/host.js";
-import { registerVerbs } from "./commands/verbs.js";
+import { createHost } from "./host/system/host.js";
+import type { LazyAction } from "./commands/lazy.js";
+import { registerVerbs } from "./commands/register.js";
 import { terminalPrompter } from "./ui/prompt.js";
 import { colorWanted, makeStyle } from "./ui/style.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
 
-export type LazyAction = (load: () => Promise<{ default: Handler }>) => (...args: unknown[]) => Promise<void>;
 
 function parseTimeout(value: string): number {
   const seconds = Number(value);
@@ -144,7 +144,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export { CrossnixError };
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,4 +1,4 @@
-import type { Host } from "./host/host.js";
+import type { Host } from "./host/system/host.js";
 import type { Prompter } from "./ui/prompt.js";
 
 export interface GlobalOptions {

@@ -1,14 +1,14 @@
 import type { Handler } from "../context.js";
-import { findBuilder, fleetFromMachines } from "../core/fleet.js";
-import { formatEntry, parseMachinesFile } from "../core/machines.js";
-import type { Host } from "../host/host.js";
-import { renderEnvScript, type ShellKind } from "../core/env-script.js";
-import { isTrustedUser } from "../core/trust.js";
-import { checkBuilderName } from "../core/builder-name.js";
+import { findBuilder, fleetFromMachines } from "../core/builders/fleet.js";
+import { formatEntry, parseMachinesFile } from "../core/formats/machines/index.js";
+import type { Host } from "../host/system/host.js";
+import { renderEnvScript, type ShellKind } from "../core/env/script.js";
+import { isTrustedUser } from "../core/nix/trust.js";
+import { checkBuilderName } from "../core/builders/name.js";
 import { badInput, CrossnixError, noSuchBuilder } from "../errors.js";
-import { detectHost } from "../host/detect.js";
-import { localCapability } from "../host/local-capability.js";
-import { currentUser } from "../host/user.js";
+import { detectHost } from "../host/nix/detect.js";
+import { localCapability } from "../host/nix/local-capability.js";
+import { currentUser } from "../host/system/user.js";
 
 /** `@machines` for the whole fleet, or the chosen builders' entries inline (`;`-separated). */
 async function buildersValue(host: Host, machinesFile: string, names: string[] | undefined): Promise<string> {

@@ -1,4 +1,4 @@
-import type { RenderedPlan } from "../core/plan.js";
+import type { RenderedPlan } from "../core/plan/plan.js";
 import type { Style } from "./style.js";
 
 /** The plan as a person reads it: which files change and why, unified diffs, then commands. */

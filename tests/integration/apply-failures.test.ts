@@ -6,9 +6,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyPlan, type Plan } from "../../src/core/plan.js";
-import { applyPlan } from "../../src/host/apply.js";
-import { createHost } from "../../src/host/host.js";
+import { emptyPlan, type Plan } from "../../src/core/plan/plan.js";
+import { applyPlan } from "../../src/host/plan/apply.js";
+import { createHost } from "../../src/host/system/host.js";
 import { runCli } from "../helpers/cli.js";
 
 const isRoot = process.getuid?.() === 0;

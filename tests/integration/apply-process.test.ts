@@ -7,9 +7,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeLossless } from "../../src/core/bytes.js";
-import { emptyPlan, type Plan } from "../../src/core/plan.js";
-import { planDigest } from "../../src/host/plan-handoff.js";
+import { decodeLossless } from "../../src/core/formats/bytes.js";
+import { emptyPlan, type Plan } from "../../src/core/plan/plan.js";
+import { planDigest } from "../../src/host/plan/handoff.js";
 import { CLI } from "../helpers/cli.js";
 
 let root: string;

@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listEntries, parseMachinesFile } from "../../src/core/machines.js";
-import { parseSshConfig, listHostBlocks } from "../../src/core/ssh-config.js";
+import { listEntries, parseMachinesFile } from "../../src/core/formats/machines/index.js";
+import { parseSshConfig, listHostBlocks } from "../../src/core/formats/ssh-config.js";
 import { runCli } from "../helpers/cli.js";
 
 const RUNS = 10;

@@ -4,7 +4,7 @@ import { chmod, copyFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findDaemonProcess } from "../../src/host/daemon.js";
+import { findDaemonProcess } from "../../src/host/nix/daemon.js";
 
 const asRoot = process.getuid?.() === 0;
 let dir: string;

@@ -3,11 +3,11 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyPlan } from "../../src/core/plan.js";
-import { applyPlan } from "../../src/host/apply.js";
-import { writeFileAtomic } from "../../src/host/files.js";
-import { acquireLock } from "../../src/host/lock.js";
-import { createHost } from "../../src/host/host.js";
+import { emptyPlan } from "../../src/core/plan/plan.js";
+import { applyPlan } from "../../src/host/plan/apply.js";
+import { writeFileAtomic } from "../../src/host/system/files.js";
+import { acquireLock } from "../../src/host/plan/lock.js";
+import { createHost } from "../../src/host/system/host.js";
 
 let root: string;
 beforeEach(async () => {

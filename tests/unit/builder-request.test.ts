@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseBuilderRequest } from "../../src/core/builder-request.js";
-import { parseDestination } from "../../src/core/destination.js";
+import { parseBuilderRequest } from "../../src/core/builders/request.js";
+import { parseDestination } from "../../src/core/builders/destination.js";
 import { CrossnixError } from "../../src/errors.js";
 
 function badField(fn: () => unknown): { field: unknown; value: unknown; message: string; exitCode: number } {

@@ -2,11 +2,11 @@
 // does each file model on top of it (parse → render), not only for valid UTF-8.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeLossless, encodeLossless } from "../../src/core/bytes.js";
-import { parseKnownHosts, renderKnownHosts } from "../../src/core/known-hosts.js";
-import { parseMachinesFile, renderMachinesFile } from "../../src/core/machines.js";
-import { parseNixConf, renderNixConf } from "../../src/core/nixconf.js";
-import { parseSshConfig, renderSshConfig } from "../../src/core/ssh-config.js";
+import { decodeLossless, encodeLossless } from "../../src/core/formats/bytes.js";
+import { parseKnownHosts, renderKnownHosts } from "../../src/core/formats/known-hosts.js";
+import { parseMachinesFile, renderMachinesFile } from "../../src/core/formats/machines/index.js";
+import { parseNixConf, renderNixConf } from "../../src/core/formats/nix-conf.js";
+import { parseSshConfig, renderSshConfig } from "../../src/core/formats/ssh-config.js";
 import { CrossnixError } from "../../src/errors.js";
 
 const RUNS = { numRuns: 500 };

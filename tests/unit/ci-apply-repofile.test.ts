@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyPlan } from "../../src/core/plan.js";
-import { applyPlan, unwritableFiles } from "../../src/host/apply.js";
-import { createHost } from "../../src/host/host.js";
+import { emptyPlan } from "../../src/core/plan/plan.js";
+import { applyPlan, unwritableFiles } from "../../src/host/plan/apply.js";
+import { createHost } from "../../src/host/system/host.js";
 
 // Workflow files live in the user's repository: CROSSNIX_ROOT (a stand-in for `/`) must not move
 // them, and writing one must not need the system lock under /etc/nix/crossnix.

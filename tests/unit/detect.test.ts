@@ -2,10 +2,10 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { detectHost } from "../../src/host/detect.js";
-import { createHost } from "../../src/host/host.js";
-import { nixSystemFor, parseNixVersion } from "../../src/core/nix-version.js";
-import { exec } from "../../src/host/exec.js";
+import { detectHost } from "../../src/host/nix/detect.js";
+import { createHost } from "../../src/host/system/host.js";
+import { nixSystemFor, parseNixVersion } from "../../src/core/nix/version.js";
+import { exec } from "../../src/host/system/exec.js";
 
 let base: string;
 beforeAll(async () => {

@@ -4,11 +4,11 @@ import type { BuilderContext, BuilderFacts } from "../../src/core/doctor/builder
 import type { ConfigFacts, MachinesFacts } from "../../src/core/doctor/config.js";
 import type { LocalFacts } from "../../src/core/doctor/local.js";
 import { parseMachinesTolerant } from "../../src/core/doctor/machines.js";
-import { type FleetBuilder, fleetFromMachines } from "../../src/core/fleet.js";
-import { parseMachinesFile } from "../../src/core/machines.js";
-import { parseNixConf } from "../../src/core/nixconf.js";
-import type { ProbeFacts } from "../../src/core/probe.js";
-import type { ConfigLayer } from "../../src/core/settings.js";
+import { type FleetBuilder, fleetFromMachines } from "../../src/core/builders/fleet.js";
+import { parseMachinesFile } from "../../src/core/formats/machines/index.js";
+import { parseNixConf } from "../../src/core/formats/nix-conf.js";
+import type { ProbeFacts } from "../../src/core/builders/probe.js";
+import type { ConfigLayer } from "../../src/core/nix/settings.js";
 import {
   authCheck,
   builderChecks,
@@ -39,7 +39,7 @@ import {
   userMachinesFileCheck,
 } from "../../src/core/doctor/config.js";
 import { daemonSshCheck, nixDaemonCheck, nixInstalledCheck, privilegesCheck } from "../../src/core/doctor/local.js";
-import { fingerprintSha256 } from "../../src/core/known-hosts.js";
+import { fingerprintSha256 } from "../../src/core/formats/known-hosts.js";
 import { ed25519Key } from "../helpers/keys.js";
 
 const KEY_A = ed25519Key(1);

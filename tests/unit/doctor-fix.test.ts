@@ -5,8 +5,8 @@ import { type E2eResult, e2eBuildersValue, e2eCheck, e2eExpression } from "../..
 import { autoFixes, type FixInputs, planDoctorFixes, withRemoteProgram } from "../../src/core/doctor/fixes.js";
 import { parseMachinesTolerant } from "../../src/core/doctor/machines.js";
 import { type Check, check, checkJson } from "../../src/core/doctor/types.js";
-import { fleetFromMachines } from "../../src/core/fleet.js";
-import { parseNixConf } from "../../src/core/nixconf.js";
+import { fleetFromMachines } from "../../src/core/builders/fleet.js";
+import { parseNixConf } from "../../src/core/formats/nix-conf.js";
 import { parseSshG } from "../../src/host/doctor/builder.js";
 import { renderDoctorReport } from "../../src/ui/doctor-report.js";
 import { makeStyle } from "../../src/ui/style.js";

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { renderEnvScript } from "../../src/core/env-script.js";
-import { isTrustedUser } from "../../src/core/trust.js";
+import { renderEnvScript } from "../../src/core/env/script.js";
+import { isTrustedUser } from "../../src/core/nix/trust.js";
 
 describe("renderEnvScript", () => {
   it("gives sh exactly the NIX_CONFIG it reports, keeping an existing NIX_CONFIG first", () => {

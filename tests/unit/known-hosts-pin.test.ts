@@ -1,6 +1,6 @@
 // Pinning a host key in crossnix's known_hosts keeps every other byte, line endings included.
 import { describe, expect, it } from "vitest";
-import { pinInKnownHosts } from "../../src/core/builder-plan.js";
+import { pinInKnownHosts } from "../../src/core/builders/plan.js";
 
 describe("pinInKnownHosts", () => {
   it("appends to an LF file and replaces a pin in place", () => {

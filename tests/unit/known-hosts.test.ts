@@ -13,7 +13,7 @@ import {
   parsePublicKeyLine,
   preferredHostKey,
   renderKnownHosts,
-} from "../../src/core/known-hosts.js";
+} from "../../src/core/formats/known-hosts.js";
 import { isCrossnixError } from "../../src/errors.js";
 
 let dir: string;

@@ -3,9 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { buildersCheck, type ConfigFacts, configuredBuilders, buildersView, machinesFileCheck } from "../../src/core/doctor/config.js";
 import type { LocalFacts } from "../../src/core/doctor/local.js";
-import { fleetFromMachines } from "../../src/core/fleet.js";
-import { machinesDialect, type MachinesRead, readMachinesTree } from "../../src/core/machines.js";
-import { parseNixConf } from "../../src/core/nixconf.js";
+import { fleetFromMachines } from "../../src/core/builders/fleet.js";
+import { machinesDialect, type MachinesRead, readMachinesTree } from "../../src/core/formats/machines/index.js";
+import { parseNixConf } from "../../src/core/formats/nix-conf.js";
 
 function reader(files: Record<string, string | Error>) {
   const asked: string[] = [];

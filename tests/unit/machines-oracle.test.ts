@@ -10,9 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MachinesRead, machinesDialect, normalizeStoreUri, readMachinesTree } from "../../src/core/machines.js";
-import { listEntries } from "../../src/core/machines.js";
-import { parseNixVersion } from "../../src/core/nix-version.js";
+import { type MachinesRead, machinesDialect, normalizeStoreUri, readMachinesTree } from "../../src/core/formats/machines/index.js";
+import { listEntries } from "../../src/core/formats/machines/index.js";
+import { parseNixVersion } from "../../src/core/nix/version.js";
 
 const run = promisify(execFile);
 

@@ -12,7 +12,7 @@ import {
   normalizeStoreUri,
   parseMachinesFile,
   speedFactorRefusal,
-} from "../../src/core/machines.js";
+} from "../../src/core/formats/machines/index.js";
 import { CrossnixError } from "../../src/errors.js";
 
 /** One representative version per rule set, oldest first. */

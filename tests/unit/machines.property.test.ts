@@ -12,7 +12,7 @@ import {
   removeEntry,
   renderMachinesFile,
   setEntryEnabled,
-} from "../../src/core/machines.js";
+} from "../../src/core/formats/machines/index.js";
 
 const RUNS = { numRuns: 250 };
 

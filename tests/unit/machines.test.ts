@@ -20,7 +20,7 @@ import {
   renderMachinesFile,
   sameHostKey,
   setEntryEnabled,
-} from "../../src/core/machines.js";
+} from "../../src/core/formats/machines/index.js";
 
 // A real ed25519 public key (its private half was thrown away).
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFG2rfbTN6ZAkuwmU046FCNhO74yL9UHwCDWcZ1v/0SP";

@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { effectiveSetting } from "../../src/core/settings.js";
+import { effectiveSetting } from "../../src/core/nix/settings.js";
 import { CrossnixError } from "../../src/errors.js";
-import { createHost } from "../../src/host/host.js";
-import { loadConfigLayers, loadNixConfFile } from "../../src/host/nix-config.js";
+import { createHost } from "../../src/host/system/host.js";
+import { loadConfigLayers, loadNixConfFile } from "../../src/host/nix/config-layers.js";
 
 let root: string;
 beforeEach(async () => {

@@ -10,7 +10,7 @@ import {
   setSetting,
   syntaxErrors,
   validateNixConf,
-} from "../../src/core/nixconf.js";
+} from "../../src/core/formats/nix-conf.js";
 import { CrossnixError } from "../../src/errors.js";
 
 const parse = (text: string) => parseNixConf(text, "/etc/nix/nix.conf");

@@ -3,8 +3,8 @@ import { chmod, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyPlan, type Plan } from "../../src/core/plan.js";
-import { isPlannedCommand, planDigest, readHandedOffPlan } from "../../src/host/plan-handoff.js";
+import { emptyPlan, type Plan } from "../../src/core/plan/plan.js";
+import { isPlannedCommand, planDigest, readHandedOffPlan } from "../../src/host/plan/handoff.js";
 
 let dir: string;
 beforeEach(async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describePlan, emptyPlan, isNoop, unifiedDiff } from "../../src/core/plan.js";
+import { describePlan, emptyPlan, isNoop, unifiedDiff } from "../../src/core/plan/plan.js";
 
 describe("plan rendering", () => {
   it("renders a modification as a unified diff with a/ b/ paths", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { classifySshFailure } from "../../src/core/diagnosis/ssh.js";
-import { PROBE_BEGIN, PROBE_END, parseProbeOutput } from "../../src/core/probe.js";
+import { PROBE_BEGIN, PROBE_END, parseProbeOutput } from "../../src/core/builders/probe.js";
 
 const body = (lines: string[], noise = "") => `${noise}${PROBE_BEGIN}\n${lines.join("\n")}\n${PROBE_END}\n`;
 

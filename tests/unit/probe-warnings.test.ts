@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { probeWarnings } from "../../src/commands/builder/probe.js";
-import { fleetFromMachines } from "../../src/core/fleet.js";
-import { parseMachinesFile } from "../../src/core/machines.js";
-import { PROBE_BEGIN, PROBE_END, parseProbeOutput } from "../../src/core/probe.js";
+import { fleetFromMachines } from "../../src/core/builders/fleet.js";
+import { parseMachinesFile } from "../../src/core/formats/machines/index.js";
+import { PROBE_BEGIN, PROBE_END, parseProbeOutput } from "../../src/core/builders/probe.js";
 
 const builder = fleetFromMachines([
   { path: "/etc/nix/machines", model: parseMachinesFile("ssh-ng://one aarch64-linux - 2 # crossnix:one\n", "/etc/nix/machines") },

@@ -1,8 +1,8 @@
 // One rule for a remote program in a store URI: --remote-program, a path the probe reported, doctor's fix.
 import { describe, expect, it } from "vitest";
 import { withRemoteProgram } from "../../src/core/doctor/fixes.js";
-import type { ProbeFacts } from "../../src/core/probe.js";
-import { checkRemoteProgram, probedRemoteProgram } from "../../src/core/remote-program.js";
+import type { ProbeFacts } from "../../src/core/builders/probe.js";
+import { checkRemoteProgram, probedRemoteProgram } from "../../src/core/builders/remote-program.js";
 import { CrossnixError } from "../../src/errors.js";
 
 const facts = (over: Partial<ProbeFacts>): ProbeFacts => ({

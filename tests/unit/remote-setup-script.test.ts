@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseApplyOutput, ROOT_SCRIPT, SUDO_SCRIPT } from "../../src/core/remote-setup.js";
+import { parseApplyOutput, ROOT_SCRIPT, SUDO_SCRIPT } from "../../src/core/builders/remote-trust.js";
 
 let dir: string;
 beforeEach(() => {

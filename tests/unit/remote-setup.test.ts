@@ -1,7 +1,7 @@
 import fc from "fast-check";
-import { trustsUser } from "../../src/core/trust.js";
+import { trustsUser } from "../../src/core/nix/trust.js";
 import { describe, expect, it } from "vitest";
-import { PROBE_BEGIN, PROBE_END } from "../../src/core/probe.js";
+import { PROBE_BEGIN, PROBE_END } from "../../src/core/builders/probe.js";
 import {
   backupPath,
   backupStamp,
@@ -21,7 +21,7 @@ import {
   sudoArgs,
   type TrustDecision,
   withUser,
-} from "../../src/core/remote-setup.js";
+} from "../../src/core/builders/remote-trust.js";
 import { CrossnixError } from "../../src/errors.js";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseNixConf } from "../../src/core/nixconf.js";
+import { parseNixConf } from "../../src/core/formats/nix-conf.js";
 import {
   appliedLines,
   buildersDefault,
@@ -11,7 +11,7 @@ import {
   systemConfigFile,
   unknownExtraSettings,
   userConfigFiles,
-} from "../../src/core/settings.js";
+} from "../../src/core/nix/settings.js";
 
 const layer = (source: string, kind: ConfigLayer["kind"], text: string | null, includedFrom?: ConfigLayer["includedFrom"]): ConfigLayer => ({
   source,

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isCrossnixError } from "../../src/errors.js";
-import { quoteArg, quoteCommand } from "../../src/core/shell-quote.js";
+import { quoteArg, quoteCommand } from "../../src/core/shell.js";
 
 /** What a POSIX shell makes of `printf '%s\0' <quoted argv>`: the argv it saw. */
 function roundTrip(argv: string[]): string[] {

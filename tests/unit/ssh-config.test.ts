@@ -16,7 +16,7 @@ import {
   renderSshConfig,
   type SshConfig,
   upsertHostBlock,
-} from "../../src/core/ssh-config.js";
+} from "../../src/core/formats/ssh-config.js";
 import { type CrossnixError, isCrossnixError } from "../../src/errors.js";
 
 const MARKER = "# managed by crossnix";

@@ -2,12 +2,12 @@
 import os from "node:os";
 import { describe, expect, it } from "vitest";
 import { builderChecks, type BuilderContext } from "../../src/core/doctor/builder.js";
-import { fleetFromMachines } from "../../src/core/fleet.js";
-import { parseMachinesFile } from "../../src/core/machines.js";
+import { fleetFromMachines } from "../../src/core/builders/fleet.js";
+import { parseMachinesFile } from "../../src/core/formats/machines/index.js";
 import { gatherBuilder } from "../../src/host/doctor/builder.js";
-import type { ExecResult } from "../../src/host/exec.js";
-import { createHost, type Host } from "../../src/host/host.js";
-import { scanHostKeys, sshRun } from "../../src/host/ssh.js";
+import type { ExecResult } from "../../src/host/system/exec.js";
+import { createHost, type Host } from "../../src/host/system/host.js";
+import { scanHostKeys, sshRun } from "../../src/host/builders/ssh.js";
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell text an attacker would write
 const EVIL = "-oProxyCommand=touch${IFS}/tmp/pwned";

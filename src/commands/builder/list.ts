@@ -1,7 +1,7 @@
 import type { Handler } from "../../context.js";
-import type { FleetBuilder } from "../../core/fleet.js";
-import { dialectRange, effectiveMaxJobs, effectiveSpeedFactor } from "../../core/machines.js";
-import { loadConfigState } from "../../host/config-state.js";
+import type { FleetBuilder } from "../../core/builders/fleet.js";
+import { dialectRange, effectiveMaxJobs, effectiveSpeedFactor } from "../../core/formats/machines/index.js";
+import { loadConfigState } from "../../host/state.js";
 import { makeStyle } from "../../ui/style.js";
 import { renderTable } from "../../ui/table.js";
 

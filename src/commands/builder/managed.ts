@@ -1,7 +1,7 @@
 // Finding the builder a remove/enable/disable names: crossnix's own entry, or a refusal to touch someone else's.
-import type { FleetBuilder } from "../../core/fleet.js";
+import type { FleetBuilder } from "../../core/builders/fleet.js";
 import { CrossnixError } from "../../errors.js";
-import type { ConfigState } from "../../host/config-state.js";
+import type { ConfigState } from "../../host/state.js";
 
 /** crossnix's entry for `name`, or undefined; an entry crossnix did not write is a CONFLICT. */
 export function managedBuilder(state: ConfigState, name: string): FleetBuilder | undefined {

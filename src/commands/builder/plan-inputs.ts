@@ -1,7 +1,7 @@
-import type { PlanInputs } from "../../core/builder-plan.js";
-import type { ConfigState } from "../../host/config-state.js";
-import type { Host } from "../../host/host.js";
-import { SYSTEM_PATHS } from "../../host/paths.js";
+import type { PlanInputs } from "../../core/builders/plan.js";
+import type { ConfigState } from "../../host/state.js";
+import type { Host } from "../../host/system/host.js";
+import { SYSTEM_PATHS } from "../../host/system/paths.js";
 import { daemonReloadCommand } from "./shared.js";
 
 /**

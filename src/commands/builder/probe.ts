@@ -1,13 +1,13 @@
 import type { Handler } from "../../context.js";
-import { daemonSshTarget, type FleetBuilder } from "../../core/fleet.js";
+import { daemonSshTarget, type FleetBuilder } from "../../core/builders/fleet.js";
 import type { SshFailure } from "../../core/diagnosis/ssh.js";
-import type { ProbeFacts } from "../../core/probe.js";
+import type { ProbeFacts } from "../../core/builders/probe.js";
 import { type BuilderFacts, loginShellCheck, remoteProgramCheck, systemsCheck, trustCheck } from "../../core/doctor/builder.js";
-import { nixSystemFor } from "../../core/nix-version.js";
-import { checkBuilderName } from "../../core/builder-name.js";
+import { nixSystemFor } from "../../core/nix/version.js";
+import { checkBuilderName } from "../../core/builders/name.js";
 import { noSuchBuilder } from "../../errors.js";
-import { loadConfigState } from "../../host/config-state.js";
-import { type ProbeOutcome, probeBuilder } from "../../host/probe.js";
+import { loadConfigState } from "../../host/state.js";
+import { type ProbeOutcome, probeBuilder } from "../../host/builders/probe.js";
 import { makeStyle } from "../../ui/style.js";
 import { renderTable } from "../../ui/table.js";
 

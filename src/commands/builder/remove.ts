@@ -1,9 +1,9 @@
 import type { Handler } from "../../context.js";
-import { planRemoveBuilder } from "../../core/builder-plan.js";
-import { checkBuilderName } from "../../core/builder-name.js";
-import { loadConfigState } from "../../host/config-state.js";
-import { dedicatedKeyPath } from "../../host/key-paths.js";
-import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
+import { planRemoveBuilder } from "../../core/builders/plan.js";
+import { checkBuilderName } from "../../core/builders/name.js";
+import { loadConfigState } from "../../host/state.js";
+import { dedicatedKeyPath } from "../../host/builders/key-paths.js";
+import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
 import { managedBuilder } from "./managed.js";
 import { planInputs } from "./plan-inputs.js";
 

@@ -1,14 +1,14 @@
 import type { Context, Handler } from "../../context.js";
-import { type Destination, parseDestination } from "../../core/destination.js";
-import { fingerprintSha256, preferredHostKey } from "../../core/known-hosts.js";
-import { isNoop, type RenderedPlan } from "../../core/plan.js";
-import type { ProbeFacts } from "../../core/probe.js";
-import { backupPath, backupStamp, decideTrust, describeRemotePlan, remotePlan } from "../../core/remote-setup.js";
-import { findHostBlock } from "../../core/ssh-config.js";
+import { type Destination, parseDestination } from "../../core/builders/destination.js";
+import { fingerprintSha256, preferredHostKey } from "../../core/formats/known-hosts.js";
+import { isNoop, type RenderedPlan } from "../../core/plan/plan.js";
+import type { ProbeFacts } from "../../core/builders/probe.js";
+import { backupPath, backupStamp, decideTrust, describeRemotePlan, remotePlan } from "../../core/builders/remote-trust.js";
+import { findHostBlock } from "../../core/formats/ssh-config.js";
 import { CrossnixError } from "../../errors.js";
-import { loadConfigState } from "../../host/config-state.js";
-import { applyRemoteChange, readRemoteFacts, waitForTrust } from "../../host/remote-setup.js";
-import { scanHostKeys, type SshTarget } from "../../host/ssh.js";
+import { loadConfigState } from "../../host/state.js";
+import { applyRemoteChange, readRemoteFacts, waitForTrust } from "../../host/builders/remote-trust.js";
+import { scanHostKeys, type SshTarget } from "../../host/builders/ssh.js";
 import { renderPlanText } from "../../ui/render-plan.js";
 import { makeStyle } from "../../ui/style.js";
 

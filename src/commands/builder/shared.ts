@@ -1,18 +1,18 @@
 import { readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Context } from "../../context.js";
-import type { Destination } from "../../core/destination.js";
-import { daemonSshTarget, findBuilder } from "../../core/fleet.js";
-import type { PlanCommand } from "../../core/plan.js";
-import type { ProbeFacts } from "../../core/probe.js";
-import { listHostBlocks, parseSshConfig } from "../../core/ssh-config.js";
+import type { Destination } from "../../core/builders/destination.js";
+import { daemonSshTarget, findBuilder } from "../../core/builders/fleet.js";
+import type { PlanCommand } from "../../core/plan/plan.js";
+import type { ProbeFacts } from "../../core/builders/probe.js";
+import { listHostBlocks, parseSshConfig } from "../../core/formats/ssh-config.js";
 import { badInput, CrossnixError } from "../../errors.js";
-import { type ConfigState, loadConfigState } from "../../host/config-state.js";
-import { findDaemonProcess } from "../../host/daemon.js";
-import type { Host } from "../../host/host.js";
-import { SYSTEM_PATHS } from "../../host/paths.js";
-import { probeBuilder } from "../../host/probe.js";
-import { sshRun } from "../../host/ssh.js";
+import { type ConfigState, loadConfigState } from "../../host/state.js";
+import { findDaemonProcess } from "../../host/nix/daemon.js";
+import type { Host } from "../../host/system/host.js";
+import { SYSTEM_PATHS } from "../../host/system/paths.js";
+import { probeBuilder } from "../../host/builders/probe.js";
+import { sshRun } from "../../host/builders/ssh.js";
 
 /** ssh config files whose Host blocks a new alias must not shadow or be shadowed by. */
 async function sshConfigFiles(host: Host): Promise<string[]> {

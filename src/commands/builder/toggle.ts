@@ -1,9 +1,9 @@
 import type { Handler } from "../../context.js";
-import { planToggleBuilder } from "../../core/builder-plan.js";
-import { checkBuilderName } from "../../core/builder-name.js";
+import { planToggleBuilder } from "../../core/builders/plan.js";
+import { checkBuilderName } from "../../core/builders/name.js";
 import { noSuchBuilder } from "../../errors.js";
-import { loadConfigState } from "../../host/config-state.js";
-import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
+import { loadConfigState } from "../../host/state.js";
+import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
 import { managedBuilder, managedNames } from "./managed.js";
 import { planInputs } from "./plan-inputs.js";
 

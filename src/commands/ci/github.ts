@@ -15,11 +15,11 @@ import {
   selectFlakeSystems,
   splitBuilds,
 } from "../../core/ci/options.js";
-import { emptyPlan } from "../../core/plan.js";
+import { emptyPlan } from "../../core/plan/plan.js";
 import { badInput, CrossnixError } from "../../errors.js";
-import { describeFailure, succeeded } from "../../host/exec.js";
-import { readTextOrNull } from "../../host/host.js";
-import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
+import { describeFailure, succeeded } from "../../host/system/exec.js";
+import { readTextOrNull } from "../../host/system/host.js";
+import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
 
 /** Long enough for Nix to fetch a flake's inputs (nixpkgs) the first time. */
 const NIX_EVAL_TIMEOUT_MS = 5 * 60_000;

@@ -1,10 +1,10 @@
-import { SYSTEM_PATHS } from "../../host/paths.js";
-import { checkBuilderName } from "../../core/builder-name.js";
+import { SYSTEM_PATHS } from "../../host/system/paths.js";
+import { checkBuilderName } from "../../core/builders/name.js";
 import type { Context, Handler } from "../../context.js";
 import { buildersView } from "../../core/doctor/config.js";
 import { type AutoFix, anyFailed, autoFixes, type Check, checkJson, fingerprintOfLine, planDoctorFixes, summarize } from "../../core/doctor/index.js";
-import type { RenderedPlan } from "../../core/plan.js";
-import { confirmAndApply, describeOutcome } from "../../ui/confirm-apply.js";
+import type { RenderedPlan } from "../../core/plan/plan.js";
+import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
 import { renderDoctorReport } from "../../ui/doctor-report.js";
 import { makeStyle } from "../../ui/style.js";
 import { type DoctorOptions, type DoctorReport, runDoctor } from "./run.js";

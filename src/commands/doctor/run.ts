@@ -10,16 +10,16 @@ import { buildersView, configChecks, maxJobsZeroCheck } from "../../core/doctor/
 import { e2eBuildable, e2eCheck, e2eSkip, e2eSystems } from "../../core/doctor/e2e.js";
 import { daemonSshCheck, nixDaemonCheck, nixFlavorCheck, nixInstalledCheck, privilegesCheck } from "../../core/doctor/local.js";
 import { type Check, check } from "../../core/doctor/types.js";
-import { type FleetBuilder, findBuilder } from "../../core/fleet.js";
-import { effectiveSetting } from "../../core/settings.js";
+import { type FleetBuilder, findBuilder } from "../../core/builders/fleet.js";
+import { effectiveSetting } from "../../core/nix/settings.js";
 import { noSuchBuilder } from "../../errors.js";
 import { daemonReloadCommand } from "../builder/shared.js";
 import { gatherBuilder } from "../../host/doctor/builder.js";
 import { runE2eBuild } from "../../host/doctor/e2e.js";
 import { gatherLocal, type LocalGather } from "../../host/doctor/local.js";
-import type { ConfigState } from "../../host/config-state.js";
-import type { Host } from "../../host/host.js";
-import { SYSTEM_PATHS } from "../../host/paths.js";
+import type { ConfigState } from "../../host/state.js";
+import type { Host } from "../../host/system/host.js";
+import { SYSTEM_PATHS } from "../../host/system/paths.js";
 
 export interface DoctorOptions {
   builder: string | null;

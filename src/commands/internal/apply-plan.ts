@@ -1,8 +1,8 @@
 // `crossnix internal apply-plan <file> --sha256 <digest>`: the root side of the sudo hand-off.
 import type { Handler } from "../../context.js";
 import { CrossnixError } from "../../errors.js";
-import { applyPlan } from "../../host/apply.js";
-import { readHandedOffPlan } from "../../host/plan-handoff.js";
+import { applyPlan } from "../../host/plan/apply.js";
+import { readHandedOffPlan } from "../../host/plan/handoff.js";
 
 /** Applies a plan that an unprivileged crossnix already showed and had confirmed. */
 const applyPlanFile: Handler = async (ctx, { args, options, passthrough }) => {

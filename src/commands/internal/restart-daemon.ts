@@ -1,6 +1,6 @@
 import type { Handler } from "../../context.js";
 import { CrossnixError } from "../../errors.js";
-import { findDaemonProcess, restartDaemonProcess } from "../../host/daemon.js";
+import { findDaemonProcess, restartDaemonProcess } from "../../host/nix/daemon.js";
 
 /** Plan command for Linux without systemd: restart the running nix-daemon as it was started. */
 const restartDaemon: Handler = async () => {

@@ -1,9 +1,9 @@
 import type { SshFailure } from "../diagnosis/ssh.js";
-import type { FleetBuilder } from "../fleet.js";
-import { fingerprintSha256, preferredHostKey } from "../known-hosts.js";
-import { atLeast } from "../nix-version.js";
-import type { ProbeFacts } from "../probe.js";
-import { isPlainRemoteProgram } from "../remote-program.js";
+import type { FleetBuilder } from "../builders/fleet.js";
+import { fingerprintSha256, preferredHostKey } from "../formats/known-hosts.js";
+import { atLeast } from "../nix/version.js";
+import type { ProbeFacts } from "../builders/probe.js";
+import { isPlainRemoteProgram } from "../builders/remote-program.js";
 import { type Check, type CheckFix, type CheckStatus, check, formatBytes } from "./types.js";
 
 /** What `ssh -G` says ssh will really use for a builder (as root, when doctor runs as root). */

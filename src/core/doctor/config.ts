@@ -1,4 +1,4 @@
-import { isTrustedUser } from "../trust.js";
+import { isTrustedUser } from "../nix/trust.js";
 import {
   dialectRange,
   type IncludeProblem,
@@ -10,16 +10,16 @@ import {
   newerDialects,
   parseMachinesFile,
   reachableFiles,
-} from "../machines.js";
+} from "../formats/machines/index.js";
 import type { CrossnixError } from "../../errors.js";
-import { syntaxErrors } from "../nixconf.js";
+import { syntaxErrors } from "../formats/nix-conf.js";
 import {
   type ConfigLayer,
   type EffectiveSetting,
   buildersDefault,
   effectiveSetting,
   unknownExtraSettings,
-} from "../settings.js";
+} from "../nix/settings.js";
 import type { LocalFacts } from "./local.js";
 import { parseMachinesTolerant, type TolerantMachines } from "./machines.js";
 import { type Check, type CheckFix, check, plural } from "./types.js";

@@ -1,6 +1,6 @@
 import { diagnoseNixOutput } from "../diagnosis/nix.js";
-import type { FleetBuilder } from "../fleet.js";
-import { formatEntry } from "../machines.js";
+import type { FleetBuilder } from "../builders/fleet.js";
+import { formatEntry } from "../formats/machines/index.js";
 import { type Check, check } from "./types.js";
 
 export const E2E_OUTPUT = "crossnix-ok";

@@ -1,10 +1,10 @@
-import { pinInKnownHosts } from "../builder-plan.js";
-import type { FleetBuilder } from "../fleet.js";
-import { fingerprintSha256 } from "../known-hosts.js";
-import { addEntry, encodeHostKey, ensureBuildersIncludes, type MachineEntry, renderMachinesFile } from "../machines.js";
-import { type NixConf, renderNixConf, setSetting } from "../nixconf.js";
-import { emptyPlan, type Plan, type PlanCommand } from "../plan.js";
-import { checkRemoteProgram } from "../remote-program.js";
+import { pinInKnownHosts } from "../builders/plan.js";
+import type { FleetBuilder } from "../builders/fleet.js";
+import { fingerprintSha256 } from "../formats/known-hosts.js";
+import { addEntry, encodeHostKey, ensureBuildersIncludes, type MachineEntry, renderMachinesFile } from "../formats/machines/index.js";
+import { type NixConf, renderNixConf, setSetting } from "../formats/nix-conf.js";
+import { emptyPlan, type Plan, type PlanCommand } from "../plan/plan.js";
+import { checkRemoteProgram } from "../builders/remote-program.js";
 import type { TolerantMachines } from "./machines.js";
 import type { AutoFix, Check } from "./types.js";
 

@@ -1,4 +1,4 @@
-import { atLeast } from "../nix-version.js";
+import { atLeast } from "../nix/version.js";
 import { type Check, type CheckFix, check } from "./types.js";
 
 /** What doctor learned about this machine's Nix (gathered by host/doctor/local.ts). */

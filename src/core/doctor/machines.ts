@@ -1,2 +1,2 @@
 /** Doctor reads machines files tolerantly: see src/core/machines/tolerant.ts. */
-export { parseMachinesTolerant, type TolerantMachines } from "../machines/tolerant.js";
+export { parseMachinesTolerant, type TolerantMachines } from "../formats/machines/tolerant.js";

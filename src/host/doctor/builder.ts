@@ -3,11 +3,11 @@ import { access, stat } from "node:fs/promises";
 import { connect } from "node:net";
 import { type BuilderFacts, type ConnectFacts, destinationIsOption, type IdentityFacts, type ProbeResult, type SshView } from "../../core/doctor/builder.js";
 import { classifySshFailure } from "../../core/diagnosis/ssh.js";
-import { daemonSshTarget, type FleetBuilder } from "../../core/fleet.js";
-import { PROBE_SCRIPT, parseProbeOutput } from "../../core/probe.js";
-import { succeeded } from "../exec.js";
-import type { Host } from "../host.js";
-import { scanHostKeys, sshRun } from "../ssh.js";
+import { daemonSshTarget, type FleetBuilder } from "../../core/builders/fleet.js";
+import { PROBE_SCRIPT, parseProbeOutput } from "../../core/builders/probe.js";
+import { succeeded } from "../system/exec.js";
+import type { Host } from "../system/host.js";
+import { scanHostKeys, sshRun } from "../builders/ssh.js";
 
 /** Below this, starting another network step cannot finish within --timeout. */
 const MIN_STEP_MS = 300;

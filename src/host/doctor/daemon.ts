@@ -2,11 +2,11 @@ import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import type { DaemonFacts } from "../../core/doctor/local.js";
-import { findDaemonProcess } from "../daemon.js";
-import type { HostInfo } from "../detect.js";
-import { succeeded } from "../exec.js";
-import type { Host } from "../host.js";
-import { SYSTEM_PATHS } from "../paths.js";
+import { findDaemonProcess } from "../nix/daemon.js";
+import type { HostInfo } from "../nix/detect.js";
+import { succeeded } from "../system/exec.js";
+import type { Host } from "../system/host.js";
+import { SYSTEM_PATHS } from "../system/paths.js";
 
 /** Connects to the daemon's socket (the cheapest proof it runs; reference §5.12 is the refusal). */
 function socketState(path: string, timeoutMs = 2000): Promise<{ state: DaemonFacts["socket"]; error: string | null }> {

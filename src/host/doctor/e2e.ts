@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { type E2eResult, e2eBuildersValue, e2eExpression } from "../../core/doctor/e2e.js";
-import type { FleetBuilder } from "../../core/fleet.js";
-import type { Host } from "../host.js";
+import type { FleetBuilder } from "../../core/builders/fleet.js";
+import type { Host } from "../system/host.js";
 
 /**
  * Builds the tiny derivation on exactly one builder: `--builders` names only it and

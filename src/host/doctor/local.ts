@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { quoteCommand } from "../../core/shell.js";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -10,16 +11,16 @@ import {
 } from "../../core/doctor/config.js";
 import type { LocalFacts } from "../../core/doctor/local.js";
 import { parseMachinesTolerant, type TolerantMachines } from "../../core/doctor/machines.js";
-import { type FleetBuilder, fleetFromMachines } from "../../core/fleet.js";
-import { listEntries, machinesDialect, type MachinesRead, readMachinesTree } from "../../core/machines.js";
-import { type NixConf, parseNixConf } from "../../core/nixconf.js";
-import { shellQuoteForDisplay, type PlanCommand } from "../../core/plan.js";
-import { type ConfigLayer, systemConfigFile } from "../../core/settings.js";
+import { type FleetBuilder, fleetFromMachines } from "../../core/builders/fleet.js";
+import { listEntries, machinesDialect, type MachinesRead, readMachinesTree } from "../../core/formats/machines/index.js";
+import { type NixConf, parseNixConf } from "../../core/formats/nix-conf.js";
+import { type PlanCommand } from "../../core/plan/plan.js";
+import { type ConfigLayer, systemConfigFile } from "../../core/nix/settings.js";
 import { isCrossnixError } from "../../errors.js";
-import { detectHost, type HostInfo } from "../detect.js";
-import { succeeded } from "../exec.js";
-import type { Host } from "../host.js";
-import { loadConfigLayers } from "../nix-config.js";
+import { detectHost, type HostInfo } from "../nix/detect.js";
+import { succeeded } from "../system/exec.js";
+import type { Host } from "../system/host.js";
+import { loadConfigLayers } from "../nix/config-layers.js";
 import { gatherDaemon } from "./daemon.js";
 
 export interface LocalGather {
@@ -112,7 +113,7 @@ async function readMachinesPath(host: Host, file: string): Promise<MachinesRead 
 export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promise<PlanCommand | null>): Promise<LocalGather> {
   const info = await detectHost(host);
   const daemonReload = await reload(info);
-  const reloadText = daemonReload ? daemonReload.argv.map(shellQuoteForDisplay).join(" ") : null;
+  const reloadText = daemonReload ? quoteCommand(daemonReload.argv) : null;
   const [user, daemon] = await Promise.all([invokingUser(host), gatherDaemon(host, info, reloadText)]);
 
   const loadErrors: string[] = [];

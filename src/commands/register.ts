@@ -1,0 +1,65 @@
+import type { Command } from "commander";
+import type { LazyAction } from "./lazy.js";
+import { registerBuilder } from "./builder/register.js";
+import { registerCi } from "./ci/register.js";
+
+/**
+ * Registers every verb. Registration only declares arguments and options (cheap); each action
+ * imports its handler module when it runs, so start-up never loads what a command does not use.
+ */
+export function registerVerbs(program: Command, lazy: LazyAction): void {
+  registerBuilder(program, lazy);
+  registerCi(program, lazy);
+  program
+    .command("build [installables...]")
+    .description("build through the fleet: check every system has a healthy builder first, then say who built what")
+    .option("--system <system>", "system to build for, passed to nix as --system")
+    .option("--builder <name>", "build only on this builder (needs a user the Nix daemon trusts)")
+    .addHelpText(
+      "after",
+      `
+Everything after -- goes to nix build unchanged.
+
+Examples:
+  $ crossnix build .#packages.aarch64-linux.default
+  $ crossnix build --builder big -- -f default.nix hello
+  $ crossnix build -- --expr 'with import <nixpkgs> { system = "aarch64-linux"; }; hello' --impure`,
+    )
+    .action(lazy(() => import("./build.js")));
+  program
+    .command("env")
+    .description("print shell lines that use the registered builders in this shell only")
+    .option("--shell <shell>", "sh or fish (default: from $SHELL)")
+    .option("--builder <name>", "only this builder (repeatable; default: every builder in the machines file)", (v: string, p: string[] = []) => [...p, v])
+    .addHelpText("after", `\nExamples:\n  $ eval "$(crossnix env)"\n  $ crossnix env --shell fish | source`)
+    .action(lazy(() => import("./env.js")));
+  program
+    .command("doctor")
+    .description("check every way a remote build can break: local Nix, configuration, each builder as the daemon connects, a real build")
+    .option("--builder <name>", "check only this builder (local and configuration checks still run)")
+    .option("--fix", "apply the safe fixes as one plan: shows the diff, asks unless --yes (a changed host key is re-pinned only after you confirm it on a terminal)")
+    .option("--no-build", "skip the end-to-end builds")
+    .addHelpText(
+      "after",
+      `
+Each check has a stable id (e.g. builder.host-key), a status (ok, warn, fail, skip), what was seen
+and a fix. Run it as root (sudo) to see what the Nix daemon sees; exit 1 if a check fails.
+
+Examples:
+  $ sudo crossnix doctor
+  $ sudo crossnix doctor --builder big --no-build --timeout 5
+  $ sudo crossnix doctor --fix
+  $ crossnix doctor --json | jq '.checks[] | select(.status == "fail")'`,
+    )
+    .action(lazy(() => import("./doctor/index.js")));
+  const internal = program.command("internal", { hidden: true }).description("crossnix's own plumbing");
+  internal
+    .command("apply-plan <file>")
+    .description("apply a plan file written by crossnix (used through sudo)")
+    .option("--sha256 <digest>", "SHA-256 of the plan file, as the unprivileged crossnix wrote it")
+    .action(lazy(() => import("./internal/apply-plan.js")));
+  internal
+    .command("restart-daemon")
+    .description("restart a nix-daemon no service manager owns")
+    .action(lazy(() => import("./internal/restart-daemon.js")));
+}

@@ -1,0 +1,41 @@
+import { parseDryRun, parseShowDerivation, type DerivationInfo } from "../../core/build/nix-output.js";
+import { diagnoseNixOutput } from "../../core/diagnosis/nix.js";
+import { atLeast } from "../../core/nix/version.js";
+import { CrossnixError } from "../../errors.js";
+import { type ExecOptions, type ExecResult, succeeded } from "../system/exec.js";
+import type { Host } from "../system/host.js";
+
+/**
+ * `nix` with the new CLI enabled: upstream Nix still gates `nix build` and flakes behind
+ * experimental features (Determinate has stabilised them and accepts the flag), reference §4.
+ */
+export const NIX = ["nix", "--extra-experimental-features", "nix-command flakes"];
+
+export function nixFailure(what: string, run: ExecResult): CrossnixError {
+  const [first] = diagnoseNixOutput(run.stderr);
+  const tail = run.stderr.trim().split("\n").slice(-3).join("\n");
+  return new CrossnixError("NIX", first ? `${what}: ${first.summary}` : `${what} failed${tail ? `:\n${tail}` : ""}`, {
+    ...(first ? { hint: first.fix } : {}),
+    detail: { diagnoses: diagnoseNixOutput(run.stderr), stderr: run.stderr.slice(-4000) },
+  });
+}
+
+export async function runNix(host: Host, args: string[], options: ExecOptions = {}): Promise<ExecResult> {
+  return host.exec([...NIX, ...args], { timeoutMs: 10 * 60_000, ...options });
+}
+
+/** Derivations that `nix build` would build (not substitute), by evaluating once with --dry-run. */
+export async function derivationsToBuild(host: Host, installables: string[], nixArgs: string[]): Promise<string[]> {
+  const run = await runNix(host, ["build", "--dry-run", ...installables, ...nixArgs], { timeoutMs: 5 * 60_000 });
+  if (!succeeded(run)) throw nixFailure("evaluating what to build", run);
+  return parseDryRun(run.stderr).toBuild;
+}
+
+/** System and required features of each derivation (`nix derivation show`, 2.15+; `show-derivation` before). */
+export async function derivationInfo(host: Host, nixVersion: string | null, drvs: string[]): Promise<Map<string, DerivationInfo>> {
+  if (drvs.length === 0) return new Map();
+  const verb = nixVersion && atLeast(nixVersion, "2.15") ? ["derivation", "show"] : ["show-derivation"];
+  const run = await runNix(host, [...verb, ...drvs], { timeoutMs: 60_000 });
+  if (!succeeded(run)) throw nixFailure("reading the derivations", run);
+  return parseShowDerivation(run.stdout);
+}
