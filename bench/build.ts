@@ -5,7 +5,17 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { type Builder, BUSYBOX_DIR, newNonce } from "../tests/testbed/index.js";
 import { coveredMs, type Fleet, NIX_CMD, REPO, type TracedCall, traceRun } from "./fleet.js";
-import { fmtMs, fmtRange, measureInterleaved, ROW_HEADERS, row, type Section, summarize, type Target, table } from "./stats.js";
+import {
+  fmtMs,
+  fmtRange,
+  measureInterleaved,
+  ROW_HEADERS,
+  row,
+  type Section,
+  summarize,
+  type Target,
+  table,
+} from "./stats.js";
 
 const FLEET_NIX = path.join(REPO, "tests/fixtures/nix/fleet.nix");
 const COUNT = 12;
@@ -18,7 +28,8 @@ function buildLogTimes(b: Builder, fromEpochMs: number, untilEpochMs: number): {
   for (const dir of fs.existsSync(root) ? fs.readdirSync(root) : []) {
     for (const file of fs.readdirSync(path.join(root, dir))) {
       const st = fs.statSync(path.join(root, dir, file));
-      if (st.birthtimeMs >= fromEpochMs && st.birthtimeMs <= untilEpochMs) runs.push({ start: st.birthtimeMs, end: st.mtimeMs });
+      if (st.birthtimeMs >= fromEpochMs && st.birthtimeMs <= untilEpochMs)
+        runs.push({ start: st.birthtimeMs, end: st.mtimeMs });
     }
   }
   return runs.sort((x, y) => x.start - y.start);
@@ -32,7 +43,24 @@ interface BuildJson {
 export async function buildBench(fleet: Fleet, runs: number, log: (l: string) => void): Promise<Section> {
   const three = fleet.names.slice(0, 3);
   // A fresh nonce every run: twelve new derivations, nothing cached, for every variant.
-  const nixArgs = () => ["-f", FLEET_NIX, "batch", "--argstr", "nonce", newNonce(), "--arg", "busybox", BUSYBOX_DIR, "--arg", "count", String(COUNT), "--arg", "seconds", String(SECONDS), "--no-link"];
+  const nixArgs = () => [
+    "-f",
+    FLEET_NIX,
+    "batch",
+    "--argstr",
+    "nonce",
+    newNonce(),
+    "--arg",
+    "busybox",
+    BUSYBOX_DIR,
+    "--arg",
+    "count",
+    String(COUNT),
+    "--arg",
+    "seconds",
+    String(SECONDS),
+    "--no-link",
+  ];
   const used = { 3: new Set<string>(), 1: new Set<string>() };
   const buildSeconds: number[] = [];
   const crossnix = (builders: 3 | 1) => async () => {
@@ -46,10 +74,13 @@ export async function buildBench(fleet: Fleet, runs: number, log: (l: string) =>
   };
   const raw = async () => {
     const r = await fleet.run(["nix", ...NIX_CMD, "build", "--json", ...nixArgs()], { timeoutMs: 300_000 });
-    const outputs = (JSON.parse(r.stdout) as { outputs: Record<string, string> }[]).flatMap((o) => Object.values(o.outputs));
+    const outputs = (JSON.parse(r.stdout) as { outputs: Record<string, string> }[]).flatMap((o) =>
+      Object.values(o.outputs),
+    );
     if (outputs.length !== COUNT) throw new Error(`nix build gave ${outputs.length} outputs`);
   };
-  const traced = () => traceRun(fleet, [process.execPath, `${REPO}/dist/cli.js`, "build", "--json", "--", ...nixArgs()]);
+  const traced = () =>
+    traceRun(fleet, [process.execPath, `${REPO}/dist/cli.js`, "build", "--json", "--", ...nixArgs()]);
   // crossnix remembers for 30 s which builders answered over ssh: a first build checks them, a
   // build within 30 s of the last does not. Cold clears that cache; warm runs right after cold.
   const cache = path.join(fleet.sandbox.tmpDir, "crossnix-0");
@@ -73,8 +104,10 @@ export async function buildBench(fleet: Fleet, runs: number, log: (l: string) =>
   const s1 = await measureInterleaved({ one: crossnix(1) }, runs, log, false);
 
   // Where the traced first build went.
-  const isBuild = (c: TracedCall) => c.program === "nix" && / build /.test(` ${c.args} `) && !c.args.includes("--dry-run");
-  const nixCalls = (match: (args: string) => boolean) => trace.calls.filter((c) => c.program === "nix" && !isBuild(c) && match(c.args));
+  const isBuild = (c: TracedCall) =>
+    c.program === "nix" && / build /.test(` ${c.args} `) && !c.args.includes("--dry-run");
+  const nixCalls = (match: (args: string) => boolean) =>
+    trace.calls.filter((c) => c.program === "nix" && !isBuild(c) && match(c.args));
   const healthSsh = trace.calls.filter((c) => c.program === "ssh" && !c.args.includes("nix-daemon"));
   const buildWall = coveredMs(trace.calls.filter(isBuild), trace.wallMs);
   const outside = trace.wallMs - buildWall;
@@ -86,26 +119,49 @@ export async function buildBench(fleet: Fleet, runs: number, log: (l: string) =>
     fmtMs(coveredMs(calls, trace.wallMs)),
   ];
   const parts = [
-    part("`nix --version` and other `nix` calls", nixCalls((a) => !a.includes("--dry-run") && !a.includes("show-derivation") && !a.includes("derivation show"))),
-    part("`nix build --dry-run` (what must be built)", nixCalls((a) => a.includes("--dry-run"))),
-    part("`nix show-derivation` (systems and features)", nixCalls((a) => a.includes("show-derivation") || a.includes("derivation show"))),
+    part(
+      "`nix --version` and other `nix` calls",
+      nixCalls((a) => !a.includes("--dry-run") && !a.includes("show-derivation") && !a.includes("derivation show")),
+    ),
+    part(
+      "`nix build --dry-run` (what must be built)",
+      nixCalls((a) => a.includes("--dry-run")),
+    ),
+    part(
+      "`nix show-derivation` (systems and features)",
+      nixCalls((a) => a.includes("show-derivation") || a.includes("derivation show")),
+    ),
     part("`ssh` checks that the builders answer", healthSsh),
     part("the `nix build` itself", trace.calls.filter(isBuild)),
-    ["no subprocess running (node: start-up, reading config, output)", "—", "—", "—", fmtMs(trace.wallMs - coveredMs(trace.calls, trace.wallMs))],
+    [
+      "no subprocess running (node: start-up, reading config, output)",
+      "—",
+      "—",
+      "—",
+      fmtMs(trace.wallMs - coveredMs(trace.calls, trace.wallMs)),
+    ],
     ["the whole run", "—", "0 ms", fmtMs(trace.wallMs), fmtMs(trace.wallMs)],
   ];
   // When the build hook opened its ssh-ng connections (one per derivation), in s from `nix build`'s start.
   const connections = (t: typeof trace) => {
     const start = t.calls.find(isBuild)?.startMs ?? 0;
-    return t.calls.filter((c) => c.program === "ssh" && c.args.includes("nix-daemon")).map((c) => (c.startMs - start) / 1000);
+    return t.calls
+      .filter((c) => c.program === "ssh" && c.args.includes("nix-daemon"))
+      .map((c) => (c.startMs - start) / 1000);
   };
   const opened3 = connections(trace);
   const opened1 = connections(trace1);
   // The builder's own build logs say when each build really ran there (log opened → closed).
   const build1Start = trace1.startEpochMs + (trace1.calls.find(isBuild)?.startMs ?? 0);
-  const ran1 = buildLogTimes(fleet.builders[0]!, trace1.startEpochMs, trace1.startEpochMs + trace1.wallMs).map((r) => ({ start: (r.start - build1Start) / 1000, end: (r.end - build1Start) / 1000 }));
+  const ran1 = buildLogTimes(fleet.builders[0]!, trace1.startEpochMs, trace1.startEpochMs + trace1.wallMs).map((r) => ({
+    start: (r.start - build1Start) / 1000,
+    end: (r.end - build1Start) / 1000,
+  }));
   // How long a slot sat free before the hook opened the next connection.
-  const idle1 = opened1.slice(2).map((t) => t - Math.max(...ran1.filter((r) => r.end < t).map((r) => r.end))).filter((g) => Number.isFinite(g) && g > 0);
+  const idle1 = opened1
+    .slice(2)
+    .map((t) => t - Math.max(...ran1.filter((r) => r.end < t).map((r) => r.end)))
+    .filter((g) => Number.isFinite(g) && g > 0);
   const gaps = (xs: number[]) => xs.slice(1).map((t, i) => t - xs[i]!);
   const pairGaps1 = gaps(opened1).filter((g) => g > 1);
 
@@ -117,8 +173,12 @@ export async function buildBench(fleet: Fleet, runs: number, log: (l: string) =>
       pass: share <= 0.1,
       detail:
         `${fmtMs(s3[key].median)} vs ${fmtMs(s3.nix.median)}: ${overhead >= 0 ? "+" : ""}${fmtMs(overhead)} = ${(100 * share).toFixed(1)}%` +
-        (Math.abs(share - 0.1) < 0.02 ? ` (on the line: within 2 points of the target, inside the runs' spread of ${fmtRange(s3[key])} vs ${fmtRange(s3.nix)})` : "") +
-        (share <= 0.1 ? "" : `; a traced first build spends ${fmtMs(outside)} outside \`nix build\`, ${fmtMs(coveredMs(healthSsh, trace.wallMs))} of it in the ssh checks of the builders (parts above)`),
+        (Math.abs(share - 0.1) < 0.02
+          ? ` (on the line: within 2 points of the target, inside the runs' spread of ${fmtRange(s3[key])} vs ${fmtRange(s3.nix)})`
+          : "") +
+        (share <= 0.1
+          ? ""
+          : `; a traced first build spends ${fmtMs(outside)} outside \`nix build\`, ${fmtMs(coveredMs(healthSsh, trace.wallMs))} of it in the ssh checks of the builders (parts above)`),
     };
   };
   const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(", ");

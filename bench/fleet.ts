@@ -3,7 +3,14 @@
 // bed's sandbox root so crossnix, ssh and nix see the /etc files crossnix writes.
 import * as fs from "node:fs";
 import path from "node:path";
-import { type Builder, clientIdentity, createSandbox, type ExecResult, type Sandbox, startBuilders } from "../tests/testbed/index.js";
+import {
+  type Builder,
+  clientIdentity,
+  createSandbox,
+  type ExecResult,
+  type Sandbox,
+  startBuilders,
+} from "../tests/testbed/index.js";
 
 export const REPO = path.resolve(import.meta.dirname, "..");
 export const CLI = path.join(REPO, "dist/cli.js");
@@ -24,7 +31,9 @@ export interface Fleet {
 }
 
 export async function startFleet(count: number, log: (line: string) => void): Promise<Fleet> {
-  const builders = await startBuilders(Array.from({ length: count }, () => ({ systems: ["x86_64-linux", "aarch64-linux"] })));
+  const builders = await startBuilders(
+    Array.from({ length: count }, () => ({ systems: ["x86_64-linux", "aarch64-linux"] })),
+  );
   const sandbox = await createSandbox({ nixConf: "max-jobs = 0" });
   sandbox.writeFile(KEY, fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8"), 0o600);
   const names = builders.map((_, i) => `n${i + 1}`);
@@ -33,7 +42,9 @@ export async function startFleet(count: number, log: (line: string) => void): Pr
   const run: Fleet["run"] = async (argv, opts = {}) => {
     const r = await sandbox.run(argv, { timeoutMs: opts.timeoutMs ?? 120_000, env: { NO_COLOR: "1", ...opts.env } });
     if (!(opts.ok ?? [0]).includes(r.exitCode ?? -1)) {
-      throw new Error(`${argv.join(" ")} exited ${r.exitCode}${r.timedOut ? " (timed out)" : ""}:\n${(r.stderr + r.stdout).slice(-2000)}`);
+      throw new Error(
+        `${argv.join(" ")} exited ${r.exitCode}${r.timedOut ? " (timed out)" : ""}:\n${(r.stderr + r.stdout).slice(-2000)}`,
+      );
     }
     return r;
   };
@@ -41,7 +52,16 @@ export async function startFleet(count: number, log: (line: string) => void): Pr
 
   const t = performance.now();
   for (const [i, b] of builders.entries()) {
-    await crossnix(["builder", "add", `${b.user}@${b.address}:${b.port}`, "--name", names[i]!, "--identity", KEY, "--yes"]);
+    await crossnix([
+      "builder",
+      "add",
+      `${b.user}@${b.address}:${b.port}`,
+      "--name",
+      names[i]!,
+      "--identity",
+      KEY,
+      "--yes",
+    ]);
   }
   log(`registered ${count} builders with crossnix builder add in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
@@ -81,7 +101,14 @@ function readProc(pid: number): Proc | undefined {
     const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = text.slice(text.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on
     const comm = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
-    return { comm, state: f[0]!, ppid: Number(f[1]), start: Number(f[19]), own: (Number(f[11]) + Number(f[12])) * TICK_MS, children: (Number(f[13]) + Number(f[14])) * TICK_MS };
+    return {
+      comm,
+      state: f[0]!,
+      ppid: Number(f[1]),
+      start: Number(f[19]),
+      own: (Number(f[11]) + Number(f[12])) * TICK_MS,
+      children: (Number(f[13]) + Number(f[14])) * TICK_MS,
+    };
   } catch {
     return undefined; // gone meanwhile
   }
@@ -135,7 +162,9 @@ async function sessionsEnded(builders: Builder[]): Promise<void> {
   const namespaces = new Set(builders.map((b) => mountNs(b.sshdPid!)));
   const until = performance.now() + 3000;
   while (performance.now() < until) {
-    const left = [...procTable()].some(([pid, p]) => p.comm === "sshd" && !listeners.has(pid) && namespaces.has(mountNs(pid)));
+    const left = [...procTable()].some(
+      ([pid, p]) => p.comm === "sshd" && !listeners.has(pid) && namespaces.has(mountNs(pid)),
+    );
     if (!left) return;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -160,12 +189,23 @@ export async function withCpu(builders: Builder[], fn: () => Promise<unknown>): 
     const after = b.get(pid);
     return total(after) - (before && after && before.start === after.start ? total(before) : 0);
   };
-  const init = { own: (b.get(1)?.own ?? 0) - (a.get(1)?.own ?? 0), children: (b.get(1)?.children ?? 0) - (a.get(1)?.children ?? 0) };
+  const init = {
+    own: (b.get(1)?.own ?? 0) - (a.get(1)?.own ?? 0),
+    children: (b.get(1)?.children ?? 0) - (a.get(1)?.children ?? 0),
+  };
   // sshd sessions waiting for init to reap them: new ones count now; ones init reaped meanwhile
   // were counted before and now show up again in init's children time.
-  const zombies = (t: Map<number, Proc>) => new Map([...t].filter(([, p]) => p.state === "Z" && p.ppid === 1 && p.comm === "sshd").map(([pid, p]) => [`${pid}:${p.start}`, total(p)]));
+  const zombies = (t: Map<number, Proc>) =>
+    new Map(
+      [...t]
+        .filter(([, p]) => p.state === "Z" && p.ppid === 1 && p.comm === "sshd")
+        .map(([pid, p]) => [`${pid}:${p.start}`, total(p)]),
+    );
   const [za, zb] = [zombies(a), zombies(b)];
-  const sessionsMs = [...zb].reduce((sum, [k, ms]) => sum + (za.has(k) ? 0 : ms), 0) + init.children - [...za].reduce((sum, [k, ms]) => sum + (zb.has(k) ? 0 : ms), 0);
+  const sessionsMs =
+    [...zb].reduce((sum, [k, ms]) => sum + (za.has(k) ? 0 : ms), 0) +
+    init.children -
+    [...za].reduce((sum, [k, ms]) => sum + (zb.has(k) ? 0 : ms), 0);
   // Ours: this process and everything under it (the builders' listeners included).
   const ours = new Set([process.pid]);
   for (let grew = true; grew; ) {
@@ -212,7 +252,11 @@ export interface TracedCall {
  * started and ended, so the run's wall time splits into its subprocesses and the rest (node).
  * Times are ms from the start of the run.
  */
-export async function traceRun(fleet: Fleet, argv: string[], opts: { ok?: number[] } = {}): Promise<{ startEpochMs: number; wallMs: number; calls: TracedCall[] }> {
+export async function traceRun(
+  fleet: Fleet,
+  argv: string[],
+  opts: { ok?: number[] } = {},
+): Promise<{ startEpochMs: number; wallMs: number; calls: TracedCall[] }> {
   const dir = path.join(fleet.sandbox.tmpDir, "bench-shims");
   const logFile = path.join(dir, "calls.log");
   fs.mkdirSync(dir, { recursive: true });
@@ -229,7 +273,10 @@ export async function traceRun(fleet: Fleet, argv: string[], opts: { ok?: number
   }
   fs.writeFileSync(logFile, "", { mode: 0o666 });
   const t0 = performance.timeOrigin + performance.now();
-  await fleet.run(argv, { ...opts, env: { PATH: `${dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` } });
+  await fleet.run(argv, {
+    ...opts,
+    env: { PATH: `${dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
+  });
   const wallMs = performance.timeOrigin + performance.now() - t0;
   const open = new Map<string, TracedCall>();
   const calls: TracedCall[] = [];

@@ -9,7 +9,10 @@ const TIMEOUT_S = 3;
 const COUNT = 8;
 
 export function doctorBuilt(): boolean {
-  return fs.existsSync(path.join(REPO, "dist/commands/doctor/index.js")) || fs.existsSync(path.join(REPO, "dist/commands/doctor.js"));
+  return (
+    fs.existsSync(path.join(REPO, "dist/commands/doctor/index.js")) ||
+    fs.existsSync(path.join(REPO, "dist/commands/doctor.js"))
+  );
 }
 
 interface DoctorJson {
@@ -19,7 +22,11 @@ interface DoctorJson {
 export async function hungBench(fleet: Fleet, runs: number, log: (l: string) => void): Promise<Section> {
   const title = `Hung builder (\`crossnix doctor --no-build --timeout ${TIMEOUT_S}\`, ${COUNT} builders, one SIGSTOPped)`;
   if (!doctorBuilt() || (await fleet.crossnix(["doctor", "--help"], { ok: [0, 1, 2] })).exitCode !== 0) {
-    return { title, body: ["Not measured: doctor not built yet (no `crossnix doctor` in dist/)."], targets: [{ text: `finishes within --timeout + 2 s`, pass: false, detail: "not measured: doctor not built yet" }] };
+    return {
+      title,
+      body: ["Not measured: doctor not built yet (no `crossnix doctor` in dist/)."],
+      targets: [{ text: `finishes within --timeout + 2 s`, pass: false, detail: "not measured: doctor not built yet" }],
+    };
   }
   const names = fleet.names.slice(0, COUNT);
   const hungName = names.at(-1)!;
@@ -31,13 +38,25 @@ export async function hungBench(fleet: Fleet, runs: number, log: (l: string) => 
     const doc = JSON.parse(r.stdout) as DoctorJson;
     const failing = doc.checks.filter((c) => c.status === "fail").map((c) => c.builder ?? c.id);
     if (expectHung !== failing.includes(hungName)) {
-      throw new Error(`doctor ${expectHung ? "did not report" : "reported"} ${hungName} failing: ${JSON.stringify(doc.checks.filter((c) => c.status === "fail"))}`);
+      throw new Error(
+        `doctor ${expectHung ? "did not report" : "reported"} ${hungName} failing: ${JSON.stringify(doc.checks.filter((c) => c.status === "fail"))}`,
+      );
     }
     return failing;
   };
   // The plain alternative: Nix reaching the hung builder, bounded only by the alias's ConnectTimeout.
   const ping = () =>
-    fleet.run(["nix", ...NIX_CMD, "store", "ping", "--store", `ssh-ng://${hungName}?base64-ssh-public-host-key=${hung.hostKeyBase64}`], { ok: [1], timeoutMs: 60_000 });
+    fleet.run(
+      [
+        "nix",
+        ...NIX_CMD,
+        "store",
+        "ping",
+        "--store",
+        `ssh-ng://${hungName}?base64-ssh-public-host-key=${hung.hostKeyBase64}`,
+      ],
+      { ok: [1], timeoutMs: 60_000 },
+    );
 
   log(`hung builder: doctor over ${COUNT} healthy builders, ${runs} runs`);
   const healthy = await measureInterleaved({ healthy: () => doctor(false) }, runs, log);
@@ -70,10 +89,26 @@ export async function hungBench(fleet: Fleet, runs: number, log: (l: string) => 
   ];
   const ms = (x: number) => fmtMs(x);
   const phases = [
-    [`\`nix\` (${nix.length} call${nix.length === 1 ? "" : "s"})`, nix.length ? ms(nix[0]!.startMs) : "—", nix.length ? ms(Math.max(...nix.map((c) => c.endMs ?? wall))) : "—"],
-    [`\`ssh\` for the ${COUNT - 1} healthy builders (${others.length} calls)`, ms(Math.min(wall, ...others.map((c) => c.startMs))), ms(othersEnd)],
-    [`\`ssh\` for the hung ${hungName} (${toHung.map((c) => `\`${c.args.split(" ").slice(0, 3).join(" ")}\``).join("; ") || "none"})`, ms(hungStart), hungEnd >= wall ? `${ms(wall)} (killed)` : ms(hungEnd)],
-    [`${hungName}: crossnix itself waiting for the SSH banner (no subprocess), until --timeout ends it`, ms(Math.min(hungEnd, wall)), ms(wall)],
+    [
+      `\`nix\` (${nix.length} call${nix.length === 1 ? "" : "s"})`,
+      nix.length ? ms(nix[0]!.startMs) : "—",
+      nix.length ? ms(Math.max(...nix.map((c) => c.endMs ?? wall))) : "—",
+    ],
+    [
+      `\`ssh\` for the ${COUNT - 1} healthy builders (${others.length} calls)`,
+      ms(Math.min(wall, ...others.map((c) => c.startMs))),
+      ms(othersEnd),
+    ],
+    [
+      `\`ssh\` for the hung ${hungName} (${toHung.map((c) => `\`${c.args.split(" ").slice(0, 3).join(" ")}\``).join("; ") || "none"})`,
+      ms(hungStart),
+      hungEnd >= wall ? `${ms(wall)} (killed)` : ms(hungEnd),
+    ],
+    [
+      `${hungName}: crossnix itself waiting for the SSH banner (no subprocess), until --timeout ends it`,
+      ms(Math.min(hungEnd, wall)),
+      ms(wall),
+    ],
     ["the whole run", "0 ms", ms(wall)],
   ];
   const dominated = `${hungName}'s checks started at ${ms(hungStart)} and the run ended at ${ms(wall)}: the --timeout of ${TIMEOUT_S} s is the whole of it; the healthy builders were done by ${ms(othersEnd)}`;

@@ -13,7 +13,13 @@ export async function probeBench(fleet: Fleet, runs: number, log: (l: string) =>
   fleet.sandbox.writeFile(KNOWN_HOSTS, builders.map((b, i) => `${names[i]} ${b.hostKey}\n`).join(""), 0o600);
   const storeUri = (i: number) => `ssh-ng://${names[i]}?base64-ssh-public-host-key=${builders[i]!.hostKeyBase64}`;
   const loop = (k: number) =>
-    fleet.run(["sh", "-ec", `for s in "$@"; do nix ${NIX_CMD.join(" ")} store ping --store "$s" >/dev/null; done`, "sh", ...names.slice(0, k).map((_, i) => storeUri(i))]);
+    fleet.run([
+      "sh",
+      "-ec",
+      `for s in "$@"; do nix ${NIX_CMD.join(" ")} store ping --store "$s" >/dev/null; done`,
+      "sh",
+      ...names.slice(0, k).map((_, i) => storeUri(i)),
+    ]);
   const probe = async (k: number) => {
     const r = await fleet.crossnix(["builder", "probe", "--json", ...names.slice(0, k)]);
     const ok = (JSON.parse(r.stdout) as { builders: { ok: boolean }[] }).builders.filter((b) => b.ok).length;
@@ -32,7 +38,17 @@ export async function probeBench(fleet: Fleet, runs: number, log: (l: string) =>
     harness: () => fleet.run(["/bin/true"]),
     floor: accounted("floor", () => fleet.run(["ssh", "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`, names[0]!, "true"])),
     // OpenSSH 9.x negotiates sntrup761x25519 by default; the classical exchange shows its share.
-    floorCurve: accounted("floorCurve", () => fleet.run(["ssh", "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`, "-o", "KexAlgorithms=curve25519-sha256", names[0]!, "true"])),
+    floorCurve: accounted("floorCurve", () =>
+      fleet.run([
+        "ssh",
+        "-o",
+        `UserKnownHostsFile=${KNOWN_HOSTS}`,
+        "-o",
+        "KexAlgorithms=curve25519-sha256",
+        names[0]!,
+        "true",
+      ]),
+    ),
   };
   for (const k of sizes) {
     variants[`probe${k}`] = accounted(`probe${k}`, () => probe(k));
@@ -45,10 +61,17 @@ export async function probeBench(fleet: Fleet, runs: number, log: (l: string) =>
   const rows: string[][] = [
     row("sandbox harness: `/bin/true` (included in every figure below)", s["harness"]!),
     row("floor: one `ssh <alias> true`", s["floor"]!),
-    row("for comparison: the same with `-o KexAlgorithms=curve25519-sha256`", s["floorCurve"]!, s["floor"], "of the floor"),
+    row(
+      "for comparison: the same with `-o KexAlgorithms=curve25519-sha256`",
+      s["floorCurve"]!,
+      s["floor"],
+      "of the floor",
+    ),
   ];
   for (const k of sizes) {
-    rows.push(row(`\`crossnix builder probe\`, ${k} builder${k > 1 ? "s" : ""}`, s[`probe${k}`]!, s[`loop${k}`], "of the loop"));
+    rows.push(
+      row(`\`crossnix builder probe\`, ${k} builder${k > 1 ? "s" : ""}`, s[`probe${k}`]!, s[`loop${k}`], "of the loop"),
+    );
     rows.push(row(`sequential \`nix store ping\` loop, ${k}`, s[`loop${k}`]!, s["floor"], "of the floor"));
   }
 
@@ -66,7 +89,14 @@ export async function probeBench(fleet: Fleet, runs: number, log: (l: string) =>
       .join(", ");
   };
   const cpuRows = Object.keys(cpu).map((key) => {
-    const label = key === "floor" ? "floor: `ssh <alias> true`" : key === "floorCurve" ? "… with curve25519-sha256" : key.startsWith("probe") ? `crossnix probe, ${key.slice(5)}` : `nix store ping loop, ${key.slice(4)}`;
+    const label =
+      key === "floor"
+        ? "floor: `ssh <alias> true`"
+        : key === "floorCurve"
+          ? "… with curve25519-sha256"
+          : key.startsWith("probe")
+            ? `crossnix probe, ${key.slice(5)}`
+            : `nix store ping loop, ${key.slice(4)}`;
     const top = topOthers(key);
     return [
       label,
@@ -89,7 +119,10 @@ export async function probeBench(fleet: Fleet, runs: number, log: (l: string) =>
   const busyTop = med(`probe${top}`, (c) => c.machineBusyMs / c.machineCapacityMs);
   const othersTop = med(`probe${top}`, othersMs);
   const bound = topCpu / cores;
-  const share = (budget: number) => (bound > budget ? `more than the ${fmtMs(budget)}` : `${((100 * bound) / budget).toFixed(0)}% of the ${fmtMs(budget)}`);
+  const share = (budget: number) =>
+    bound > budget
+      ? `more than the ${fmtMs(budget)}`
+      : `${((100 * bound) / budget).toFixed(0)}% of the ${fmtMs(budget)}`;
   const dominates =
     `**What dominates the ${top}-builder probe: CPU.** The machine's ${cores} cores were ${(100 * busyTop).toFixed(0)}% busy during it. ` +
     `The probe's own work took ${fmtMs(topCpu)} of CPU: ${fmtMs(clientTop)} on the client (crossnix's node process and ${top} ssh clients; one ssh connection costs its client ` +
@@ -123,11 +156,15 @@ export async function probeBench(fleet: Fleet, runs: number, log: (l: string) =>
       ...(scale > 3 || vsLoop > 0.3 ? [dominates] : []),
     ],
     targets: [
-      { text: `${top} builders ≤ 3× the time of 1`, pass: scale <= 3, detail: `${fmtMs(pTop)} vs ${fmtMs(p1)} = ${scale.toFixed(2)}×${scale <= 3 ? "" : " (CPU-bound: see \"What dominates\" under Probe fan-out)"}` },
+      {
+        text: `${top} builders ≤ 3× the time of 1`,
+        pass: scale <= 3,
+        detail: `${fmtMs(pTop)} vs ${fmtMs(p1)} = ${scale.toFixed(2)}×${scale <= 3 ? "" : ' (CPU-bound: see "What dominates" under Probe fan-out)'}`,
+      },
       {
         text: `${top} builders ≤ 0.3× the sequential \`nix store ping\` loop`,
         pass: vsLoop <= 0.3,
-        detail: `${fmtMs(pTop)} vs ${fmtMs(loopTop)} = ${vsLoop.toFixed(2)}×${vsLoop <= 0.3 ? "" : " (CPU-bound: see \"What dominates\" under Probe fan-out)"}`,
+        detail: `${fmtMs(pTop)} vs ${fmtMs(loopTop)} = ${vsLoop.toFixed(2)}×${vsLoop <= 0.3 ? "" : ' (CPU-bound: see "What dominates" under Probe fan-out)'}`,
       },
     ],
   };
@@ -143,9 +180,21 @@ async function probeSteps(fleet: Fleet, runs: number): Promise<{ rows: string[][
     ["`nix --version`", quiet("nix --version"), true],
     ["`nix show-config`", nix("show-config"), true],
     ["`nix config show` (only where show-config is gone; absent in 2.8)", nix("config show"), false],
-    ["`nix store info --store daemon` (only with a daemon socket; absent in 2.8)", nix("store info --json --store daemon"), false],
-    ["`nix store ping --store daemon` (its fallback, only with a daemon socket)", nix("store ping --json --store daemon"), false],
-    ["`nix-daemon --stdio`, start and exit (what `nix store ping` runs there)", quiet("nix-daemon --stdio </dev/null"), false],
+    [
+      "`nix store info --store daemon` (only with a daemon socket; absent in 2.8)",
+      nix("store info --json --store daemon"),
+      false,
+    ],
+    [
+      "`nix store ping --store daemon` (its fallback, only with a daemon socket)",
+      nix("store ping --json --store daemon"),
+      false,
+    ],
+    [
+      "`nix-daemon --stdio`, start and exit (what `nix store ping` runs there)",
+      quiet("nix-daemon --stdio </dev/null"),
+      false,
+    ],
   ];
   const rows: string[][] = [];
   let nixMs = 0;

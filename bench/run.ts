@@ -17,7 +17,8 @@ const RUNS = Math.max(1, Number(process.env["BENCH_RUNS"] ?? 5));
 const ONLY = new Set((process.env["BENCH_ONLY"] ?? "probe,hung,build,startup").split(","));
 const FLEET_SIZE = 16;
 const started = performance.now();
-const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+const log = (line: string) =>
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 
 /** First line a program prints about its version (ssh -V prints on stderr). */
 function version(argv: string[]): string {
@@ -46,7 +47,11 @@ async function section(title: string, fn: () => Promise<Section>, failures: stri
     const message = error instanceof Error ? error.message : String(error);
     failures.push(`${title}: ${message}`);
     log(`${title}: FAILED: ${message}`);
-    return { title, body: [`Not measured: the benchmark failed: \`${message.split("\n")[0]}\``], targets: [{ text: title, pass: false, detail: "not measured (benchmark failed)" }] };
+    return {
+      title,
+      body: [`Not measured: the benchmark failed: \`${message.split("\n")[0]}\``],
+      targets: [{ text: title, pass: false, detail: "not measured (benchmark failed)" }],
+    };
   }
 }
 
@@ -55,7 +60,9 @@ async function main(): Promise<number> {
   const header = machine();
   const failures: string[] = [];
   // Start-up first, while nothing else runs; the report lists the benchmarks in the issue's order.
-  const startup = ONLY.has("startup") ? await section("Start-up", () => startupBench(Math.max(RUNS, 15), log), failures) : undefined;
+  const startup = ONLY.has("startup")
+    ? await section("Start-up", () => startupBench(Math.max(RUNS, 15), log), failures)
+    : undefined;
   const sections: Section[] = [];
 
   // The test bed's machine-wide lock: another test run on this machine makes us wait here.
@@ -95,7 +102,9 @@ async function main(): Promise<number> {
     "## Targets",
     "",
     ...targets.map(targetLine),
-    ...(doctorBuilt() ? [] : ["", "`crossnix doctor` was not built when this ran, so the hung-builder benchmark is not measured."]),
+    ...(doctorBuilt()
+      ? []
+      : ["", "`crossnix doctor` was not built when this ran, so the hung-builder benchmark is not measured."]),
     ...(failures.length ? ["", "Failures:", ...failures.map((f) => `- ${f.split("\n")[0]}`)] : []),
     "",
     ...sections.flatMap((s) => [`## ${s.title}`, "", ...s.body, "", ...s.targets.map(targetLine), ""]),
@@ -103,7 +112,9 @@ async function main(): Promise<number> {
   // A partial run (BENCH_ONLY) prints its report instead of replacing the committed one.
   if (ONLY.size === 4) fs.writeFileSync(path.join(REPO, "BENCHMARKS.md"), md);
   else process.stdout.write(md);
-  log(`wrote BENCHMARKS.md in ${totalS.toFixed(0)} s: ${targets.filter((x) => x.pass).length} PASS, ${targets.filter((x) => !x.pass).length} MISS`);
+  log(
+    `wrote BENCHMARKS.md in ${totalS.toFixed(0)} s: ${targets.filter((x) => x.pass).length} PASS, ${targets.filter((x) => !x.pass).length} MISS`,
+  );
   for (const x of targets) log(`${x.pass ? "PASS" : "MISS"} ${x.text}: ${x.detail}`);
   return failures.length ? 1 : 0;
 }

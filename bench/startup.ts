@@ -8,27 +8,46 @@ import { pathToFileURL } from "node:url";
 import { CLI, REPO } from "./fleet.js";
 import { fmtMs, measureInterleaved, row, ROW_HEADERS, type Section, summarize, table } from "./stats.js";
 
-const KEY_B64 = Buffer.from("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2IrQrrspaNdaDlZo/6UMrrLTznp9pfUiCeTqtRpVPl").toString("base64");
+const KEY_B64 = Buffer.from(
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2IrQrrspaNdaDlZo/6UMrrLTznp9pfUiCeTqtRpVPl",
+).toString("base64");
 
 function fixtureRoot(): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "crossnix-bench-root-"));
   fs.mkdirSync(path.join(root, "etc/nix"), { recursive: true });
   fs.mkdirSync(path.join(root, "etc/ssh/ssh_config.d"), { recursive: true });
-  fs.writeFileSync(path.join(root, "etc/nix/nix.conf"), "builders = @/etc/nix/machines\nbuilders-use-substitutes = true\n");
+  fs.writeFileSync(
+    path.join(root, "etc/nix/nix.conf"),
+    "builders = @/etc/nix/machines\nbuilders-use-substitutes = true\n",
+  );
   const names = ["n1", "n2", "n3", "n4"];
   fs.writeFileSync(
     path.join(root, "etc/nix/machines"),
-    names.map((n) => `ssh-ng://${n} x86_64-linux,aarch64-linux /etc/nix/crossnix/${n}_ed25519 2 - benchmark,big-parallel,nixos-test - ${KEY_B64} # crossnix:${n}\n`).join(""),
+    names
+      .map(
+        (n) =>
+          `ssh-ng://${n} x86_64-linux,aarch64-linux /etc/nix/crossnix/${n}_ed25519 2 - benchmark,big-parallel,nixos-test - ${KEY_B64} # crossnix:${n}\n`,
+      )
+      .join(""),
   );
   fs.writeFileSync(
     path.join(root, "etc/ssh/ssh_config.d/crossnix.conf"),
-    names.map((n, i) => `Host ${n}\n  # managed by crossnix\n  HostName 127.0.0.${i + 2}\n  Port ${2201 + i}\n  User cxb${i + 1}\n  HostKeyAlias ${n}\n  ConnectTimeout 10\n`).join("\n"),
+    names
+      .map(
+        (n, i) =>
+          `Host ${n}\n  # managed by crossnix\n  HostName 127.0.0.${i + 2}\n  Port ${2201 + i}\n  User cxb${i + 1}\n  HostKeyAlias ${n}\n  ConnectTimeout 10\n`,
+      )
+      .join("\n"),
   );
   return root;
 }
 
 function node(args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const r = spawnSync(process.execPath, args, { cwd: REPO, env: { ...process.env, NO_COLOR: "1", ...env }, encoding: "utf8" });
+  const r = spawnSync(process.execPath, args, {
+    cwd: REPO,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    encoding: "utf8",
+  });
   if (r.status !== 0) throw new Error(`node ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
@@ -41,7 +60,9 @@ function staticClosure(entry: string): { files: string[]; packages: Set<string>;
     if (seen.has(file)) return;
     seen.add(file);
     const text = fs.readFileSync(file, "utf8");
-    for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm)) {
+    for (const m of text.matchAll(
+      /^\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm,
+    )) {
       const spec = (m[1] ?? m[2])!;
       if (spec.startsWith(".")) visit(path.resolve(path.dirname(file), spec));
       else if (!spec.startsWith("node:")) packages.add(spec.split("/")[0]!);
@@ -73,7 +94,14 @@ function cpuProfile(args: string[], env: NodeJS.ProcessEnv, n: number): { rows: 
       if (url.startsWith("node:")) return "node internals (module loader, fs, …)";
       const nm = url.lastIndexOf("node_modules/");
       if (nm >= 0) return `package ${url.slice(nm + 13).split("/")[0]}`;
-      if (url.includes("/dist/")) return `crossnix ${url.slice(url.indexOf("/dist/") + 6).split("/").slice(0, -1).join("/") || "cli.js"}`;
+      if (url.includes("/dist/"))
+        return `crossnix ${
+          url
+            .slice(url.indexOf("/dist/") + 6)
+            .split("/")
+            .slice(0, -1)
+            .join("/") || "cli.js"
+        }`;
       return url;
     };
     for (const f of fs.readdirSync(dir)) {
@@ -89,7 +117,10 @@ function cpuProfile(args: string[], env: NodeJS.ProcessEnv, n: number): { rows: 
       });
     }
     const sampledMs = [...buckets.values()].reduce((a, b) => a + b, 0);
-    const rows = [...buckets.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, fmtMs(v), `${((100 * v) / sampledMs).toFixed(0)}%`]);
+    const rows = [...buckets.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([k, v]) => [k, fmtMs(v), `${((100 * v) / sampledMs).toFixed(0)}%`]);
     return { rows, sampledMs };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -101,7 +132,8 @@ export async function startupBench(runs: number, log: (l: string) => void): Prom
   const env = { CROSSNIX_ROOT: root };
   try {
     const list = node([CLI, "builder", "list"], env);
-    if ((list.match(/^n\d /gm) ?? []).length !== 4) throw new Error(`builder list did not show the 4 fixture builders:\n${list}`);
+    if ((list.match(/^n\d /gm) ?? []).length !== 4)
+      throw new Error(`builder list did not show the 4 fixture builders:\n${list}`);
     log(`start-up: ${runs} runs each`);
     const s = await measureInterleaved(
       {
@@ -119,13 +151,28 @@ export async function startupBench(runs: number, log: (l: string) => void): Prom
     const listOnly = listClosure.files.filter((f) => !cli.files.includes(f));
     // cli.js's own imports in its order, then the list handler; the rest of the packages alone.
     const file = (f: string) => pathToFileURL(path.join(REPO, f)).href;
-    const startPath = ["commander", "dist/errors.js", "dist/host/host.js", "dist/commands/verbs.js", "dist/ui/prompt.js", "dist/ui/style.js", "dist/commands/builder/list.js"];
-    const stepMs = importSteps(["data:text/javascript,", ...startPath.map((m) => (m.startsWith("dist/") ? file(m) : m))], importRuns);
+    const startPath = [
+      "commander",
+      "dist/errors.js",
+      "dist/host/host.js",
+      "dist/commands/verbs.js",
+      "dist/ui/prompt.js",
+      "dist/ui/style.js",
+      "dist/commands/builder/list.js",
+    ];
+    const stepMs = importSteps(
+      ["data:text/javascript,", ...startPath.map((m) => (m.startsWith("dist/") ? file(m) : m))],
+      importRuns,
+    );
     const others = ["yaml", "diff"].filter((p) => !cli.packages.has(p) && !listClosure.packages.has(p));
     const otherMs = others.map((p) => importSteps(["data:text/javascript,", p], importRuns)[1]!);
     const imports = [
       { label: "an empty module (the cost of import() itself)", where: "—", ms: stepMs[0]! },
-      ...startPath.map((m, i) => ({ label: m.startsWith("dist/") ? m : `package ${m}`, where: m.endsWith("list.js") ? "builder list" : "every command", ms: stepMs[i + 1]! })),
+      ...startPath.map((m, i) => ({
+        label: m.startsWith("dist/") ? m : `package ${m}`,
+        where: m.endsWith("list.js") ? "builder list" : "every command",
+        ms: stepMs[i + 1]!,
+      })),
       ...others.map((p, i) => ({ label: `package ${p}`, where: "not on the start path", ms: otherMs[i]! })),
     ];
     const importRows = imports.map((i) => [i.label, i.where, fmtMs(i.ms)]);
@@ -133,7 +180,9 @@ export async function startupBench(runs: number, log: (l: string) => void): Prom
 
     const ratio = (k: "version" | "list") => s[k].median / s.bare.median;
     const extra = s.list.median - s.bare.median;
-    const heaviest = imports.filter((i) => i.where !== "not on the start path" && i.where !== "—").sort((a, b) => b.ms - a.ms)[0]!;
+    const heaviest = imports
+      .filter((i) => i.where !== "not on the start path" && i.where !== "—")
+      .sort((a, b) => b.ms - a.ms)[0]!;
     const missDetail = `crossnix adds ${fmtMs(extra)} to node's own start; the heaviest import on the path is ${heaviest.label} (${fmtMs(heaviest.ms)})`;
     return {
       title: "Start-up",

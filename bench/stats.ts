@@ -63,7 +63,13 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** A row for a measured variant: what, median, min–max, n, and its ratio to a reference median. */
 export function row(label: string, s: Summary, ref?: Summary, refName?: string): string[] {
-  return [label, fmtMs(s.median), fmtRange(s), String(s.n), ref ? `${(s.median / ref.median).toFixed(2)}× ${refName ?? ""}`.trim() : "—"];
+  return [
+    label,
+    fmtMs(s.median),
+    fmtRange(s),
+    String(s.n),
+    ref ? `${(s.median / ref.median).toFixed(2)}× ${refName ?? ""}`.trim() : "—",
+  ];
 }
 export const ROW_HEADERS = ["what", "median", "min–max", "n", "ratio"];
 

@@ -5,14 +5,23 @@
 // real paths without touching this machine's own.
 import * as fs from "node:fs";
 import path from "node:path";
-import { BUSYBOX_DIR, clientIdentity, createSandbox, newNonce, startBuilders, stopAll } from "../tests/testbed/index.js";
+import {
+  BUSYBOX_DIR,
+  clientIdentity,
+  createSandbox,
+  newNonce,
+  startBuilders,
+  stopAll,
+} from "../tests/testbed/index.js";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const CLI = path.join(REPO, "dist/cli.js");
 const bold = (s: string) => (process.stdout.isTTY ? `\u001b[1m${s}\u001b[0m` : s);
 
 async function main(): Promise<number> {
-  console.log(bold("Starting a throwaway builder (sshd on 127.0.0.2:2201, its own /nix store, aarch64-linux via qemu)…"));
+  console.log(
+    bold("Starting a throwaway builder (sshd on 127.0.0.2:2201, its own /nix store, aarch64-linux via qemu)…"),
+  );
   const [builder] = await startBuilders([{ systems: ["x86_64-linux", "aarch64-linux"] }]);
   const sandbox = await createSandbox({ nixConf: "max-jobs = 0" });
   // Your own SSH login to the builder, as you would have one: crossnix uses it once to install
@@ -30,18 +39,41 @@ async function main(): Promise<number> {
   };
 
   await step("register it: key, pinned host key, ssh alias, machines entry, settings", [
-    "builder", "add", `${builder!.user}@${builder!.address}:${builder!.port}`, "--name", "demo", "--copy-key", "--yes",
+    "builder",
+    "add",
+    `${builder!.user}@${builder!.address}:${builder!.port}`,
+    "--name",
+    "demo",
+    "--copy-key",
+    "--yes",
   ]);
   await step("what Nix will use", ["builder", "list"]);
-  if (fs.existsSync(path.join(REPO, "dist/commands/doctor.js")) || fs.existsSync(path.join(REPO, "dist/commands/doctor/index.js"))) {
+  if (
+    fs.existsSync(path.join(REPO, "dist/commands/doctor.js")) ||
+    fs.existsSync(path.join(REPO, "dist/commands/doctor/index.js"))
+  ) {
     await step("check everything, including a real build on each system", ["doctor"]);
   }
   const fleet = path.join(REPO, "tests/fixtures/nix/fleet.nix");
   const built = await step("build an aarch64-linux derivation through the builder", [
-    "build", "--", "-f", fleet, "arm", "--argstr", "nonce", newNonce(), "--arg", "busybox", BUSYBOX_DIR, "--no-link",
+    "build",
+    "--",
+    "-f",
+    fleet,
+    "arm",
+    "--argstr",
+    "nonce",
+    newNonce(),
+    "--arg",
+    "busybox",
+    BUSYBOX_DIR,
+    "--no-link",
   ]);
   const out = built.stdout.split("\n").find((l) => l.startsWith("/nix/store/"));
-  if (out) console.log(`\n${bold("The output, written on the builder by arm64 busybox:")} ${fs.readFileSync(out, "utf8").trim()}`);
+  if (out)
+    console.log(
+      `\n${bold("The output, written on the builder by arm64 busybox:")} ${fs.readFileSync(out, "utf8").trim()}`,
+    );
   await step("clean up: entry, alias and the key crossnix made", ["builder", "remove", "demo", "--yes"]);
   return 0;
 }

@@ -12,14 +12,15 @@ import { colorWanted, makeStyle } from "./ui/style.js";
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
 
-
 function parseTimeout(value: string): number {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError("must be a positive number of seconds");
   return seconds;
 }
 
-function buildProgram(run: (handler: () => Promise<{ default: Handler }>, command: Command, args: string[]) => Promise<void>) {
+function buildProgram(
+  run: (handler: () => Promise<{ default: Handler }>, command: Command, args: string[]) => Promise<void>,
+) {
   const program = new Command("crossnix")
     .description("Linux builds from a Mac running Determinate Nix: builders, diagnosis, CI.")
     .version(version, "-V, --version", "print the crossnix version")
@@ -43,11 +44,19 @@ Examples:
 
 Exit codes: 0 ok, 1 an operation or check failed, 2 bad usage or input.`,
   );
-  const lazy: LazyAction = (load) => async (...commanderArgs: unknown[]) => {
-    const command = commanderArgs.at(-1) as Command;
-    const positional = commanderArgs.slice(0, -2).flatMap((a) => (Array.isArray(a) ? (a as string[]) : [a as string]));
-    await run(load, command, positional.filter((a) => a !== undefined));
-  };
+  const lazy: LazyAction =
+    (load) =>
+    async (...commanderArgs: unknown[]) => {
+      const command = commanderArgs.at(-1) as Command;
+      const positional = commanderArgs
+        .slice(0, -2)
+        .flatMap((a) => (Array.isArray(a) ? (a as string[]) : [a as string]));
+      await run(
+        load,
+        command,
+        positional.filter((a) => a !== undefined),
+      );
+    };
   registerVerbs(program, lazy);
   return program;
 }
@@ -78,7 +87,8 @@ function reportError(error: unknown, json: boolean, color: boolean): number {
     return error.exitCode;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code: "INTERNAL", message: String(error) } }, null, 2)}\n`);
+  if (json)
+    process.stdout.write(`${JSON.stringify({ error: { code: "INTERNAL", message: String(error) } }, null, 2)}\n`);
   process.stderr.write(`${style.red("internal error:")} ${message}\nPlease report this with the command you ran.\n`);
   return 1;
 }
@@ -143,7 +153,6 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(error, wantsJson, color);
   }
 }
-
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -42,7 +42,9 @@ export async function confirmAndApply(ctx: Context, plan: Plan, options: Confirm
   // again from the new files, shown, and (unless --yes) confirmed again.
   const confirmReplanned = async (next: Plan): Promise<boolean> => {
     if (!ctx.options.json) {
-      process.stderr.write("The files changed while crossnix waited (another crossnix applied first); the plan is now:\n");
+      process.stderr.write(
+        "The files changed while crossnix waited (another crossnix applied first); the plan is now:\n",
+      );
       process.stdout.write(`${renderPlanText(describePlan(next), makeStyle(ctx.options.color))}\n`);
     }
     return ctx.options.yes || (await ctx.prompt.confirm("Apply these changes?"));
@@ -58,13 +60,19 @@ export async function confirmAndApply(ctx: Context, plan: Plan, options: Confirm
         result = await applyPlanWithSudo(ctx.host, applied, ctx.prompt.interactive);
         break;
       } catch (error) {
-        if (!options.replan || attempt === 3 || !/changed while crossnix was planning/.test((error as Error).message)) throw error;
+        if (!options.replan || attempt === 3 || !/changed while crossnix was planning/.test((error as Error).message))
+          throw error;
         applied = await options.replan();
-        if (!(await confirmReplanned(applied))) throw new CrossnixError("NOT_APPLIED", "cancelled; nothing was written");
+        if (!(await confirmReplanned(applied)))
+          throw new CrossnixError("NOT_APPLIED", "cancelled; nothing was written");
       }
     }
   } else {
-    result = await applyPlan(ctx.host, plan, { replan: options.replan, confirmReplanned, command: ["crossnix", ...process.argv.slice(2)] });
+    result = await applyPlan(ctx.host, plan, {
+      replan: options.replan,
+      confirmReplanned,
+      command: ["crossnix", ...process.argv.slice(2)],
+    });
     if (result.replanned) applied = result.replanned;
   }
   return { plan: applied === plan ? rendered : describePlan(applied), applied: true, noop, result };

@@ -1,5 +1,10 @@
 import type { Context, Handler } from "../context.js";
-import { type BuilderHealth, type CandidateBuilder, checkCoverage, type DerivationNeed } from "../core/build/coverage.js";
+import {
+  type BuilderHealth,
+  type CandidateBuilder,
+  checkCoverage,
+  type DerivationNeed,
+} from "../core/build/coverage.js";
 import { drvName, type LogEvent, NixLogTracker } from "../core/build/nix-log.js";
 import { diagnoseNixOutput } from "../core/diagnosis/nix.js";
 import { isTrustedUser } from "../core/nix/trust.js";
@@ -37,7 +42,9 @@ async function builderHealth(ctx: Context, builders: FleetBuilder[]): Promise<Ma
         return;
       }
       const outcome = await reachBuilder(ctx.host, daemonSshTarget(b), { timeoutSeconds: ctx.options.timeout });
-      const h: BuilderHealth = outcome.ok ? { state: "ok" } : { state: "down", reason: `${outcome.failure.summary} (${outcome.failure.evidence})` };
+      const h: BuilderHealth = outcome.ok
+        ? { state: "ok" }
+        : { state: "down", reason: `${outcome.failure.summary} (${outcome.failure.evidence})` };
       health.set(b.name, h);
       fresh.set(cacheKey(b), h);
     }),
@@ -55,7 +62,12 @@ async function forgetBuilders(builders: FleetBuilder[]): Promise<void> {
   await writeProbeCache(cache, now);
 }
 
-function progressLine(style: Style, event: LogEvent, names: (machine: string) => string, showLogs: boolean): string | null {
+function progressLine(
+  style: Style,
+  event: LogEvent,
+  names: (machine: string) => string,
+  showLogs: boolean,
+): string | null {
   switch (event.kind) {
     case "build-start":
       return `${style.cyan("▸")} building ${drvName(event.drv)} on ${names(event.machine)}`;
@@ -73,24 +85,35 @@ function progressLine(style: Style, event: LogEvent, names: (machine: string) =>
 const build: Handler = async (ctx, { args, options, passthrough }) => {
   const started = performance.now();
   const system = options["system"] === undefined ? null : String(options["system"]);
-  if (system !== null && !isKnownSystem(system)) throw badInput("--system", system, "not a Nix system double", "e.g. aarch64-linux");
-  const builderName = options["builder"] === undefined ? null : checkBuilderName("--builder", String(options["builder"]));
+  if (system !== null && !isKnownSystem(system))
+    throw badInput("--system", system, "not a Nix system double", "e.g. aarch64-linux");
+  const builderName =
+    options["builder"] === undefined ? null : checkBuilderName("--builder", String(options["builder"]));
   const installables = args.length || passthrough.length ? args : ["."];
   const state = await loadConfigState(ctx.host);
-  if (!state.info.nix.present) throw new CrossnixError("NIX", "nix is not installed or not on PATH", { hint: "install Determinate Nix" });
+  if (!state.info.nix.present)
+    throw new CrossnixError("NIX", "nix is not installed or not on PATH", { hint: "install Determinate Nix" });
   const local = await localCapability(ctx.host, state.info);
   const nixArgs = [...passthrough, ...(system ? ["--system", system] : [])];
 
   let candidates = state.fleet.filter((b) => b.enabled);
   if (builderName !== null) {
     const chosen = findBuilder(state.fleet, builderName);
-    if (!chosen) throw noSuchBuilder([builderName], state.fleet.map((b) => b.name));
+    if (!chosen)
+      throw noSuchBuilder(
+        [builderName],
+        state.fleet.map((b) => b.name),
+      );
     // A client's `builders` reaches the daemon only from a trusted user (daemon.cc, reference §2).
     const user = currentUser();
     if (state.info.mode === "daemon" && !isTrustedUser(local.trustedUsers, user.name, user.groups)) {
-      throw new CrossnixError("PERMISSION", `--builder needs a user the Nix daemon trusts; ${user.name} is not in trusted-users (${local.trustedUsers.join(" ")})`, {
-        hint: `run it with sudo, or build without --builder and let Nix choose among the configured builders`,
-      });
+      throw new CrossnixError(
+        "PERMISSION",
+        `--builder needs a user the Nix daemon trusts; ${user.name} is not in trusted-users (${local.trustedUsers.join(" ")})`,
+        {
+          hint: `run it with sudo, or build without --builder and let Nix choose among the configured builders`,
+        },
+      );
     }
     candidates = [chosen];
     nixArgs.push("--builders", formatEntry(chosen.entry), "--max-jobs", "0");
@@ -105,7 +128,11 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
     throw error;
   });
   const info = await derivationInfo(ctx.host, state.info.nix.version?.nix ?? null, toBuild);
-  const needs: DerivationNeed[] = toBuild.map((drv) => ({ drv, system: info.get(drv)?.system ?? state.info.system, features: info.get(drv)?.features ?? [] }));
+  const needs: DerivationNeed[] = toBuild.map((drv) => ({
+    drv,
+    system: info.get(drv)?.system ?? state.info.system,
+    features: info.get(drv)?.features ?? [],
+  }));
   const health = await healthPromise;
   const coverage = checkCoverage(
     needs,
@@ -119,12 +146,16 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
     local,
   );
   if (!coverage.ok) {
-    throw new CrossnixError("CHECK_FAILED", `cannot build: ${coverage.problems.map((p) => p.detail).join("; ")}. The build was not started.`, {
-      hint: coverage.problems.some((p) => p.reason === "none-configured")
-        ? "add a builder for that system: crossnix builder add user@host"
-        : "run crossnix doctor to see why",
-      detail: { problems: coverage.problems },
-    });
+    throw new CrossnixError(
+      "CHECK_FAILED",
+      `cannot build: ${coverage.problems.map((p) => p.detail).join("; ")}. The build was not started.`,
+      {
+        hint: coverage.problems.some((p) => p.reason === "none-configured")
+          ? "add a builder for that system: crossnix builder add user@host"
+          : "run crossnix doctor to see why",
+        detail: { problems: coverage.problems },
+      },
+    );
   }
 
   const style = makeStyle(ctx.options.color);
@@ -136,18 +167,22 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
   const showLogs = ctx.options.verbose || passthrough.includes("-L") || passthrough.includes("--print-build-logs");
   const tracker = new NixLogTracker();
   let pending = "";
-  const run = await runNix(ctx.host, ["build", "--log-format", "internal-json", "--json", ...installables, ...nixArgs], {
-    onStderr: (chunk) => {
-      pending += chunk;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        const event = tracker.feed(line, performance.now());
-        const text = event && !ctx.options.json ? progressLine(style, event, names, showLogs) : null;
-        if (text !== null) process.stderr.write(`${text}\n`);
-      }
+  const run = await runNix(
+    ctx.host,
+    ["build", "--log-format", "internal-json", "--json", ...installables, ...nixArgs],
+    {
+      onStderr: (chunk) => {
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          const event = tracker.feed(line, performance.now());
+          const text = event && !ctx.options.json ? progressLine(style, event, names, showLogs) : null;
+          if (text !== null) process.stderr.write(`${text}\n`);
+        }
+      },
     },
-  });
+  );
   if (pending) tracker.feed(pending, performance.now());
   const seconds = (performance.now() - started) / 1000;
   const builds = tracker.builds.map((b) => ({ drv: b.drv, builder: names(b.machine), seconds: b.seconds }));
@@ -156,12 +191,20 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
   if (run.exitCode !== 0) {
     const diagnoses = diagnoseNixOutput(tracker.messages.join("\n"));
     const first = diagnoses[0];
-    const unreachable = new Set(diagnoses.filter((d) => d.builder && d.cause !== "build-failed").map((d) => names(d.builder!)));
+    const unreachable = new Set(
+      diagnoses.filter((d) => d.builder && d.cause !== "build-failed").map((d) => names(d.builder!)),
+    );
     await forgetBuilders(candidates.filter((b) => unreachable.has(b.name)));
-    throw new CrossnixError("NIX", first ? `the build failed: ${first.summary}${first.builder ? ` (${names(first.builder)})` : ""}` : "the build failed", {
-      hint: first?.fix ?? "run again with -v to see Nix's full output",
-      detail: { diagnoses, builds, evidence: first?.evidence },
-    });
+    throw new CrossnixError(
+      "NIX",
+      first
+        ? `the build failed: ${first.summary}${first.builder ? ` (${names(first.builder)})` : ""}`
+        : "the build failed",
+      {
+        hint: first?.fix ?? "run again with -v to see Nix's full output",
+        detail: { diagnoses, builds, evidence: first?.evidence },
+      },
+    );
   }
   let outputs: string[] = [];
   try {
@@ -171,7 +214,10 @@ const build: Handler = async (ctx, { args, options, passthrough }) => {
     outputs = run.stdout.split("\n").filter((l) => l.startsWith("/"));
   }
   const table = builds.length
-    ? renderTable(["DERIVATION", "BUILDER", "TIME"], builds.map((b) => [drvName(b.drv), b.builder, b.seconds === null ? "?" : `${b.seconds.toFixed(1)} s`]))
+    ? renderTable(
+        ["DERIVATION", "BUILDER", "TIME"],
+        builds.map((b) => [drvName(b.drv), b.builder, b.seconds === null ? "?" : `${b.seconds.toFixed(1)} s`]),
+      )
     : "Nothing had to be built.";
   const text = [
     ...outputs,

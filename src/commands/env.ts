@@ -13,11 +13,17 @@ import { currentUser } from "../host/system/user.js";
 /** `@machines` for the whole fleet, or the chosen builders' entries inline (`;`-separated). */
 async function buildersValue(host: Host, machinesFile: string, names: string[] | undefined): Promise<string> {
   if (!names?.length) return `@${machinesFile}`;
-  const fleet = fleetFromMachines([{ path: machinesFile, model: parseMachinesFile((await host.readText(machinesFile)) ?? "", machinesFile) }]);
+  const fleet = fleetFromMachines([
+    { path: machinesFile, model: parseMachinesFile((await host.readText(machinesFile)) ?? "", machinesFile) },
+  ]);
   return names
     .map((name) => {
       const builder = findBuilder(fleet, name);
-      if (!builder) throw noSuchBuilder([name], fleet.map((b) => b.name));
+      if (!builder)
+        throw noSuchBuilder(
+          [name],
+          fleet.map((b) => b.name),
+        );
       return formatEntry(builder.entry);
     })
     .join(" ; ");

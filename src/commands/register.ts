@@ -30,14 +30,23 @@ Examples:
     .command("env")
     .description("print shell lines that use the registered builders in this shell only")
     .option("--shell <shell>", "sh or fish (default: from $SHELL)")
-    .option("--builder <name>", "only this builder (repeatable; default: every builder in the machines file)", (v: string, p: string[] = []) => [...p, v])
+    .option(
+      "--builder <name>",
+      "only this builder (repeatable; default: every builder in the machines file)",
+      (v: string, p: string[] = []) => [...p, v],
+    )
     .addHelpText("after", `\nExamples:\n  $ eval "$(crossnix env)"\n  $ crossnix env --shell fish | source`)
     .action(lazy(() => import("./env.js")));
   program
     .command("doctor")
-    .description("check every way a remote build can break: local Nix, configuration, each builder as the daemon connects, a real build")
+    .description(
+      "check every way a remote build can break: local Nix, configuration, each builder as the daemon connects, a real build",
+    )
     .option("--builder <name>", "check only this builder (local and configuration checks still run)")
-    .option("--fix", "apply the safe fixes as one plan: shows the diff, asks unless --yes (a changed host key is re-pinned only after you confirm it on a terminal)")
+    .option(
+      "--fix",
+      "apply the safe fixes as one plan: shows the diff, asks unless --yes (a changed host key is re-pinned only after you confirm it on a terminal)",
+    )
     .option("--no-build", "skip the end-to-end builds")
     .addHelpText(
       "after",

@@ -55,7 +55,10 @@ export async function readMachinesPath(host: Host, file: string): Promise<Machin
  * installed Nix rejects; otherwise such a line is a PARSE error (exit 2), so crossnix never
  * writes into a machines file the installed Nix would reject (docs/nix-machines-file.md#versions).
  */
-export async function loadConfigState(host: Host, options: { nixVersion?: boolean; tolerant?: boolean } = {}): Promise<ConfigState> {
+export async function loadConfigState(
+  host: Host,
+  options: { nixVersion?: boolean; tolerant?: boolean } = {},
+): Promise<ConfigState> {
   const info = await detectHost(host, options);
   const machinesText = await host.readText(info.machinesFile);
   const settingsText = await host.readText(info.settingsFile);
@@ -76,11 +79,21 @@ export async function loadConfigState(host: Host, options: { nixVersion?: boolea
     info,
     machines: { path: info.machinesFile, text: machinesText, model: machines },
     settings: { path: info.settingsFile, text: settingsText, model: settings },
-    sshAliases: { path: SYSTEM_PATHS.sshAliasFile, text: aliasText, model: parseSshConfig(aliasText ?? "", SYSTEM_PATHS.sshAliasFile) },
+    sshAliases: {
+      path: SYSTEM_PATHS.sshAliasFile,
+      text: aliasText,
+      model: parseSshConfig(aliasText ?? "", SYSTEM_PATHS.sshAliasFile),
+    },
     effectiveBuilders: { value: builders.value, source: builders.source },
     effectiveUseSubstitutes: effectiveSetting("builders-use-substitutes", layers).value,
     dialect,
     machinesTree,
-    fleet: fleetFromMachines([{ path: info.machinesFile, model: machines }, ...included.map((f) => ({ path: f.path, model: f.parsed!.model }))], dialect),
+    fleet: fleetFromMachines(
+      [
+        { path: info.machinesFile, model: machines },
+        ...included.map((f) => ({ path: f.path, model: f.parsed!.model })),
+      ],
+      dialect,
+    ),
   };
 }

@@ -25,7 +25,13 @@ function mark(status: CheckStatus, style: Style): string {
 
 const width = (s: string) => stripVTControlCharacters(s).length;
 
-function section(title: string, checks: Check[], style: Style, options: ReportOptions, label: (c: Check) => string): string[] {
+function section(
+  title: string,
+  checks: Check[],
+  style: Style,
+  options: ReportOptions,
+  label: (c: Check) => string,
+): string[] {
   const out = ["", style.bold(title)];
   const pad = Math.max(...checks.map((c) => width(label(c))));
   for (const c of checks) {
@@ -35,7 +41,9 @@ function section(title: string, checks: Check[], style: Style, options: ReportOp
     out.push(`  ${mark(c.status, style)} ${name}${" ".repeat(pad - width(name))}  ${observed}${id}`);
     if (c.fix && c.status !== "ok") {
       const indent = " ".repeat(pad + 6);
-      out.push(`${indent}${style.bold("fix:")} ${c.fix.description}${c.fix.auto ? style.dim(" (crossnix doctor --fix does this)") : ""}`);
+      out.push(
+        `${indent}${style.bold("fix:")} ${c.fix.description}${c.fix.auto ? style.dim(" (crossnix doctor --fix does this)") : ""}`,
+      );
       if (c.fix.command) out.push(`${indent}${style.bold("run:")} ${style.cyan(c.fix.command)}`);
     }
   }
@@ -54,11 +62,23 @@ export function renderDoctorReport(checks: readonly Check[], style: Style, optio
   for (const name of builders) {
     const uri = options.builderUris.get(name)?.split("?")[0];
     const heading = `Builder ${name}${uri && uri !== name ? ` ${style.dim(`(${uri})`)}` : ""}`;
-    out.push(...section(heading, checks.filter((c) => c.group === "builder" && c.builder === name), style, options, title));
+    out.push(
+      ...section(
+        heading,
+        checks.filter((c) => c.group === "builder" && c.builder === name),
+        style,
+        options,
+        title,
+      ),
+    );
   }
   const e2e = checks.filter((c) => c.group === "end-to-end");
   if (e2e.length) {
-    out.push(...section("End to end", e2e, style, options, (c) => (c.builder ? `${c.builder} ${c.system ?? ""}`.trim() : c.title)));
+    out.push(
+      ...section("End to end", e2e, style, options, (c) =>
+        c.builder ? `${c.builder} ${c.system ?? ""}`.trim() : c.title,
+      ),
+    );
   }
   const s = summarize(checks);
   const parts = [
@@ -67,9 +87,14 @@ export function renderDoctorReport(checks: readonly Check[], style: Style, optio
     style.green(`${s.ok} ok`),
     s.skip ? style.dim(`${s.skip} skipped`) : null,
   ].filter((p): p is string => p !== null);
-  out.push("", `${style.bold(s.fail ? "Problems found:" : s.warn ? "Working, with warnings:" : "All good:")} ${parts.join(", ")}.`);
+  out.push(
+    "",
+    `${style.bold(s.fail ? "Problems found:" : s.warn ? "Working, with warnings:" : "All good:")} ${parts.join(", ")}.`,
+  );
   if (options.fixable > 0) {
-    out.push(`${options.fixable === 1 ? "1 fix" : `${options.fixable} fixes`} can be applied as one plan (you see the diff first): ${style.cyan("crossnix doctor --fix")}`);
+    out.push(
+      `${options.fixable === 1 ? "1 fix" : `${options.fixable} fixes`} can be applied as one plan (you see the diff first): ${style.cyan("crossnix doctor --fix")}`,
+    );
   }
   return out.join("\n").replace(/^\n/, "");
 }

@@ -32,7 +32,12 @@ afterAll(() => {
 
 function addPlan(alias: string): Plan {
   const plan = emptyPlan("add b");
-  plan.files.push({ path: "/etc/nix/machines", before: MACHINES_OLD, after: `${MACHINES_OLD}ssh-ng://b x86_64-linux - 1 1\n`, reason: "" });
+  plan.files.push({
+    path: "/etc/nix/machines",
+    before: MACHINES_OLD,
+    after: `${MACHINES_OLD}ssh-ng://b x86_64-linux - 1 1\n`,
+    reason: "",
+  });
   plan.files.push({ path: "/etc/ssh/ssh_config.d/crossnix.conf", before: null, after: alias, reason: "" });
   return plan;
 }
@@ -64,7 +69,9 @@ describe("a write that fails half-way through a plan", () => {
     const host = createHost({ ...process.env, CROSSNIX_ROOT: root });
     await expect(applyPlan(host, addPlan(`# ${"x".repeat(200_000)}\nHost b\n`))).rejects.toMatchObject({
       code: "IO",
-      message: expect.stringMatching(/^cannot write \/etc\/ssh\/ssh_config.d\/crossnix.conf: no space left on the device \(ENOSPC\); the files already written were put back/),
+      message: expect.stringMatching(
+        /^cannot write \/etc\/ssh\/ssh_config.d\/crossnix.conf: no space left on the device \(ENOSPC\); the files already written were put back/,
+      ),
     });
     await expectRolledBack();
   });
@@ -77,20 +84,38 @@ describe("a write that fails half-way through a plan", () => {
     const host = createHost({ ...process.env, CROSSNIX_ROOT: root });
     await expect(applyPlan(host, addPlan("Host b\n"))).rejects.toMatchObject({
       code: "IO",
-      message: expect.stringMatching(/^cannot write \/etc\/ssh\/ssh_config.d\/crossnix.conf: the file system is read-only \(EROFS\)/),
+      message: expect.stringMatching(
+        /^cannot write \/etc\/ssh\/ssh_config.d\/crossnix.conf: the file system is read-only \(EROFS\)/,
+      ),
     });
     await expectRolledBack();
   });
 
   it("through the CLI: exit 1, one error line and its hint, no stack trace, nothing half-written", async () => {
     await writeFile(path.join(root, "etc/ssh/ssh_config.d"), "not a directory\n");
-    const key = Buffer.from("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02").toString("base64");
+    const key = Buffer.from(
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02",
+    ).toString("base64");
     const result = await runCli(
-      ["builder", "add", "nix@127.0.0.9", "--name", "b", "--system", "x86_64-linux", "--no-probe", "--host-key", key, "--yes"],
+      [
+        "builder",
+        "add",
+        "nix@127.0.0.9",
+        "--name",
+        "b",
+        "--system",
+        "x86_64-linux",
+        "--no-probe",
+        "--host-key",
+        key,
+        "--yes",
+      ],
       { env: { CROSSNIX_ROOT: root } },
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: cannot write \/etc\/ssh\/ssh_config.d\/crossnix.conf: a part of the path is a file, not a directory \(ENOTDIR\)/m);
+    expect(result.stderr).toMatch(
+      /^error: cannot write \/etc\/ssh\/ssh_config.d\/crossnix.conf: a part of the path is a file, not a directory \(ENOTDIR\)/m,
+    );
     expect(result.stderr).toMatch(/^hint: move the file that stands where a directory should be/m);
     expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
     await expectRolledBack();

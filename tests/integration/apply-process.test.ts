@@ -128,7 +128,19 @@ async function backupsOf(dir: string): Promise<Map<string, Buffer>> {
   return found;
 }
 
-const POINTS = ["locked", "backup:0", "backup:2", "journal", "temp:0", "rename:0", "temp:1", "rename:1", "rename:2", "commands", "finished"];
+const POINTS = [
+  "locked",
+  "backup:0",
+  "backup:2",
+  "journal",
+  "temp:0",
+  "rename:0",
+  "temp:1",
+  "rename:1",
+  "rename:2",
+  "commands",
+  "finished",
+];
 
 describe("a run killed at each crash point", () => {
   it.each(POINTS)("killed at %s: files all old or all new, backups intact, the next run not blocked", async (point) => {
@@ -173,7 +185,9 @@ describe("two applies at once", () => {
     expect((await first.ended).signal).toBe("SIGKILL");
     const done = await second.ended;
     expect(done.code, done.stderr).toBe(0);
-    expect(done.stderr).toMatch(/an interrupted crossnix run \(pid \d+: crash test\) was rolled back; restored \/etc\/nix\/machines, \/etc\/ssh\/ssh_config.d\/crossnix.conf/);
+    expect(done.stderr).toMatch(
+      /an interrupted crossnix run \(pid \d+: crash test\) was rolled back; restored \/etc\/nix\/machines, \/etc\/ssh\/ssh_config.d\/crossnix.conf/,
+    );
     expect(await state(dir)).toBe("new");
     expect(await strayTemps(dir)).toEqual([]);
   });

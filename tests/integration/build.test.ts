@@ -3,7 +3,16 @@
 import * as fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertTestbedReady, type Builder, BUSYBOX_DIR, clientIdentity, createSandbox, newNonce, type Sandbox, startBuilders } from "../testbed/index.js";
+import {
+  assertTestbedReady,
+  type Builder,
+  BUSYBOX_DIR,
+  clientIdentity,
+  createSandbox,
+  newNonce,
+  type Sandbox,
+  startBuilders,
+} from "../testbed/index.js";
 import { useTestBed } from "../testbed/vitest.js";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 import { REPO } from "../helpers/cli.js";
@@ -22,7 +31,18 @@ describe.skipIf(!ready)("crossnix build through the fleet", () => {
   let builders: Builder[];
   let sandbox: Sandbox;
   const crossnix = (args: string[], user?: string) => crossnixIn(sandbox, args, user ? { user } : {});
-  const fleetArgs = (attr: string, nonce = newNonce()) => ["--", "-f", FLEET, attr, "--argstr", "nonce", nonce, "--arg", "busybox", BUSYBOX_DIR];
+  const fleetArgs = (attr: string, nonce = newNonce()) => [
+    "--",
+    "-f",
+    FLEET,
+    attr,
+    "--argstr",
+    "nonce",
+    nonce,
+    "--arg",
+    "busybox",
+    BUSYBOX_DIR,
+  ];
 
   beforeAll(async () => {
     assertTestbedReady();
@@ -35,7 +55,16 @@ describe.skipIf(!ready)("crossnix build through the fleet", () => {
     sandbox = await createSandbox({ nixConf: "max-jobs = 0" });
     sandbox.writeFile(KEY, fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8"), 0o600);
     for (const [i, b] of builders.entries()) {
-      const add = await crossnix(["builder", "add", `${b.user}@${b.address}:${b.port}`, "--name", `b${i + 1}`, "--identity", KEY, "--yes"]);
+      const add = await crossnix([
+        "builder",
+        "add",
+        `${b.user}@${b.address}:${b.port}`,
+        "--name",
+        `b${i + 1}`,
+        "--identity",
+        KEY,
+        "--yes",
+      ]);
       expect(add.exitCode, add.stderr).toBe(0);
     }
     // b4 is the spare for --builder: Nix must not pick it on its own.
@@ -108,7 +137,23 @@ describe.skipIf(!ready)("crossnix build through the fleet", () => {
   });
 
   it("spreads a batch over the builders that have the system and reports each", async () => {
-    const run = await crossnix(["build", "--json", "--", "-f", FLEET, "batch", "--argstr", "nonce", newNonce(), "--arg", "busybox", BUSYBOX_DIR, "--arg", "count", "3"]);
+    const run = await crossnix([
+      "build",
+      "--json",
+      "--",
+      "-f",
+      FLEET,
+      "batch",
+      "--argstr",
+      "nonce",
+      newNonce(),
+      "--arg",
+      "busybox",
+      BUSYBOX_DIR,
+      "--arg",
+      "count",
+      "3",
+    ]);
     expect(run.exitCode, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as BuildJson;
     expect(result.outputs).toHaveLength(3);

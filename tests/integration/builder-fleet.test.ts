@@ -27,12 +27,17 @@ describe.skipIf(!ready)("builders on the test bed", () => {
   const etc = () => ({
     machines: sandbox.exists("/etc/nix/machines") ? sandbox.readFile("/etc/nix/machines") : null,
     conf: sandbox.readFile("/etc/nix/nix.conf"),
-    alias: sandbox.exists("/etc/ssh/ssh_config.d/crossnix.conf") ? sandbox.readFile("/etc/ssh/ssh_config.d/crossnix.conf") : null,
+    alias: sandbox.exists("/etc/ssh/ssh_config.d/crossnix.conf")
+      ? sandbox.readFile("/etc/ssh/ssh_config.d/crossnix.conf")
+      : null,
   });
 
   beforeAll(async () => {
     assertTestbedReady();
-    [b1, b2] = (await startBuilders([{ systems: ["x86_64-linux"] }, { systems: ["x86_64-linux", "aarch64-linux"] }])) as [Builder, Builder];
+    [b1, b2] = (await startBuilders([
+      { systems: ["x86_64-linux"] },
+      { systems: ["x86_64-linux", "aarch64-linux"] },
+    ])) as [Builder, Builder];
     sandbox = await createSandbox({ nixConf: "max-jobs = 0" });
     const id = await clientIdentity();
     const key = fs.readFileSync(id.privateKeyPath, "utf8");
@@ -46,12 +51,27 @@ describe.skipIf(!ready)("builders on the test bed", () => {
   });
 
   it("adds builder 1 (port 2201) by probing, with a new dedicated key installed by --copy-key", async () => {
-    const run = await crossnix(["builder", "add", `${b1.user}@${b1.address}:${b1.port}`, "--name", "one", "--copy-key", "--yes"]);
+    const run = await crossnix([
+      "builder",
+      "add",
+      `${b1.user}@${b1.address}:${b1.port}`,
+      "--name",
+      "one",
+      "--copy-key",
+      "--yes",
+    ]);
     expect(run.exitCode, `${run.stderr}\n${run.stdout}`.slice(-1500)).toBe(0);
     expect(run.stdout).toContain("Authorised the daemon's key on the builder.");
-    expect(run.stdout).toMatch(/Verified: root reaches 'one' with its key and the pinned host key \(Nix 2\.8\.0, x86_64-linux\)/);
+    expect(run.stdout).toMatch(
+      /Verified: root reaches 'one' with its key and the pinned host key \(Nix 2\.8\.0, x86_64-linux\)/,
+    );
     const { machines } = etc();
-    expect(machines).toMatch(new RegExp(`^ssh-ng://one x86_64-linux /etc/nix/crossnix/one_ed25519 2 - benchmark,big-parallel,nixos-test - ${b1.hostKeyBase64.replace(/[+/=]/g, "\\$&")} # crossnix:one$`, "m"));
+    expect(machines).toMatch(
+      new RegExp(
+        `^ssh-ng://one x86_64-linux /etc/nix/crossnix/one_ed25519 2 - benchmark,big-parallel,nixos-test - ${b1.hostKeyBase64.replace(/[+/=]/g, "\\$&")} # crossnix:one$`,
+        "m",
+      ),
+    );
     // the dedicated key is root's, 0600, and really authorised on the builder
     const key = fs.statSync(sandbox.path("/etc/nix/crossnix/one_ed25519"));
     expect([key.mode & 0o777, key.uid]).toEqual([0o600, 0]);
@@ -60,7 +80,16 @@ describe.skipIf(!ready)("builders on the test bed", () => {
   });
 
   it("adds builder 2 with an existing identity; systems come from the probe", async () => {
-    const run = await crossnix(["builder", "add", `ssh-ng://${b2.user}@${b2.address}:${b2.port}`, "--name", "two", "--identity", CLIENT_KEY, "--yes"]);
+    const run = await crossnix([
+      "builder",
+      "add",
+      `ssh-ng://${b2.user}@${b2.address}:${b2.port}`,
+      "--name",
+      "two",
+      "--identity",
+      CLIENT_KEY,
+      "--yes",
+    ]);
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     expect(etc().machines).toMatch(/^ssh-ng:\/\/two x86_64-linux,aarch64-linux \/etc\/nix\/testbed_client_ed25519 2 /m);
     const conf = etc().conf;
@@ -83,7 +112,9 @@ describe.skipIf(!ready)("builders on the test bed", () => {
     const run = await sandbox.run(["ssh", "-o", "BatchMode=yes", "one", "echo", "hello-from-$(id -un)"]);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe(`hello-from-${b1.user}`);
-    expect(sandbox.readFile("/etc/nix/crossnix/known_hosts")).toContain(`one ${b1.hostKey.split(" ").slice(0, 2).join(" ")}`);
+    expect(sandbox.readFile("/etc/nix/crossnix/known_hosts")).toContain(
+      `one ${b1.hostKey.split(" ").slice(0, 2).join(" ")}`,
+    );
   });
 
   it("re-adding is a no-op", async () => {
@@ -97,8 +128,17 @@ describe.skipIf(!ready)("builders on the test bed", () => {
   it("probes every builder concurrently as the daemon connects", async () => {
     const run = await crossnix(["builder", "probe", "--json"]);
     expect(run.exitCode, run.stderr).toBe(0);
-    const { builders } = JSON.parse(run.stdout) as { builders: { name: string; ok: boolean; facts: { systems: string[]; trusted: boolean; nixVersion: string; cpus: number } }[] };
-    expect(builders.map((b) => [b.name, b.ok])).toEqual([["one", true], ["two", true]]);
+    const { builders } = JSON.parse(run.stdout) as {
+      builders: {
+        name: string;
+        ok: boolean;
+        facts: { systems: string[]; trusted: boolean; nixVersion: string; cpus: number };
+      }[];
+    };
+    expect(builders.map((b) => [b.name, b.ok])).toEqual([
+      ["one", true],
+      ["two", true],
+    ]);
     expect(builders[1]!.facts.systems).toContain("aarch64-linux");
     expect(builders[1]!.facts.trusted).toBe(true);
     expect(builders[0]!.facts.nixVersion).toBe("2.8.0");
@@ -123,7 +163,16 @@ describe.skipIf(!ready)("builders on the test bed", () => {
 
   it("--host-key refuses a server presenting another key", async () => {
     const other = Buffer.from(b2.hostKey).toString("base64");
-    const run = await crossnix(["builder", "add", `${b1.user}@${b1.address}:${b1.port}`, "--name", "pinned", "--host-key", other, "--yes"]);
+    const run = await crossnix([
+      "builder",
+      "add",
+      `${b1.user}@${b1.address}:${b1.port}`,
+      "--name",
+      "pinned",
+      "--host-key",
+      other,
+      "--yes",
+    ]);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain("presented a different host key than --host-key");
     expect(etc().machines).not.toContain("crossnix:pinned");
@@ -139,7 +188,9 @@ describe.skipIf(!ready)("builders on the test bed", () => {
       expect(etc()).toEqual(before);
       const probe = await crossnix(["builder", "probe", "--json"]);
       expect(probe.exitCode).toBe(1);
-      const { builders } = JSON.parse(probe.stdout) as { builders: { name: string; ok: boolean; error?: { cause: string } }[] };
+      const { builders } = JSON.parse(probe.stdout) as {
+        builders: { name: string; ok: boolean; error?: { cause: string } }[];
+      };
       expect(builders.find((b) => b.name === "one")).toMatchObject({ ok: false, error: { cause: "refused" } });
       expect(builders.find((b) => b.name === "two")?.ok).toBe(true);
     } finally {
@@ -148,9 +199,20 @@ describe.skipIf(!ready)("builders on the test bed", () => {
   });
 
   it("an untrusted SSH user is refused with the remote trusted-users fix, and nothing is written", async () => {
-    const [b3] = (await startBuilders([{ systems: ["x86_64-linux"], multiUser: true, faults: ["untrusted"] }])) as [Builder];
+    const [b3] = (await startBuilders([{ systems: ["x86_64-linux"], multiUser: true, faults: ["untrusted"] }])) as [
+      Builder,
+    ];
     const before = etc();
-    const run = await crossnix(["builder", "add", `${b3.user}@${b3.address}:${b3.port}`, "--name", "three", "--identity", CLIENT_KEY, "--yes"]);
+    const run = await crossnix([
+      "builder",
+      "add",
+      `${b3.user}@${b3.address}:${b3.port}`,
+      "--name",
+      "three",
+      "--identity",
+      CLIENT_KEY,
+      "--yes",
+    ]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(1);
     expect(run.stderr).toContain(`${b3.user} is not a trusted user of the builder's Nix daemon`);
     expect(run.stderr).toContain(`trusted-users = root ${b3.user}`);
@@ -160,7 +222,9 @@ describe.skipIf(!ready)("builders on the test bed", () => {
   });
 
   it("list shows both builders with fingerprints; remove cleans up entry, alias and the dedicated key only", async () => {
-    const list = JSON.parse((await crossnix(["builder", "list", "--json"])).stdout) as { builders: { name: string; hostKeyFingerprint: string }[] };
+    const list = JSON.parse((await crossnix(["builder", "list", "--json"])).stdout) as {
+      builders: { name: string; hostKeyFingerprint: string }[];
+    };
     expect(list.builders.map((b) => b.name)).toEqual(["one", "two"]);
     const removeOne = await crossnix(["builder", "remove", "one", "--yes"]);
     expect(removeOne.exitCode, removeOne.stderr).toBe(0);

@@ -26,9 +26,25 @@ afterEach(async () => {
 });
 
 const add = (...extra: string[]) =>
-  runCli(["builder", "add", "nix@127.0.0.5:2205", "--name", "big", "--system", "x86_64-linux", "--no-probe", "--host-key", hostKeyB64, "--dry-run", ...extra], {
-    env: { CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" },
-  });
+  runCli(
+    [
+      "builder",
+      "add",
+      "nix@127.0.0.5:2205",
+      "--name",
+      "big",
+      "--system",
+      "x86_64-linux",
+      "--no-probe",
+      "--host-key",
+      hostKeyB64,
+      "--dry-run",
+      ...extra,
+    ],
+    {
+      env: { CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" },
+    },
+  );
 
 describe("builder add --identity", () => {
   it("accepts a passphrase-less private key only its owner can read", async () => {

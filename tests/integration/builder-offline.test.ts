@@ -31,8 +31,28 @@ async function snapshot(): Promise<Record<string, string>> {
 
 const env = () => ({ CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" });
 const add = (...extra: string[]) =>
-  runCli(["builder", "add", "nix@127.0.0.5:2205", "--name", "big", "--system", "x86_64-linux", "--system", "aarch64-linux",
-    "--max-jobs", "4", "--feature", "big-parallel", "--no-probe", "--host-key", hostKeyB64, ...extra], { env: env() });
+  runCli(
+    [
+      "builder",
+      "add",
+      "nix@127.0.0.5:2205",
+      "--name",
+      "big",
+      "--system",
+      "x86_64-linux",
+      "--system",
+      "aarch64-linux",
+      "--max-jobs",
+      "4",
+      "--feature",
+      "big-parallel",
+      "--no-probe",
+      "--host-key",
+      hostKeyB64,
+      ...extra,
+    ],
+    { env: env() },
+  );
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), "crossnix-offline-"));
@@ -73,10 +93,24 @@ describe("builder add/list/disable/enable/remove on a fixture root", () => {
 
   it("asks on a terminal and a 'n' answer writes nothing", async () => {
     const before = await snapshot();
-    const run = await runCli(["builder", "add", "nix@127.0.0.5:2205", "--name", "big", "--system", "x86_64-linux", "--no-probe", "--host-key", hostKeyB64], {
-      env: { ...env(), CROSSNIX_ASSUME_TTY: "1" },
-      input: "n\n",
-    });
+    const run = await runCli(
+      [
+        "builder",
+        "add",
+        "nix@127.0.0.5:2205",
+        "--name",
+        "big",
+        "--system",
+        "x86_64-linux",
+        "--no-probe",
+        "--host-key",
+        hostKeyB64,
+      ],
+      {
+        env: { ...env(), CROSSNIX_ASSUME_TTY: "1" },
+        input: "n\n",
+      },
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("Apply these changes?");
     expect(await snapshot()).toEqual(before);
@@ -145,7 +179,9 @@ describe("builder add/list/disable/enable/remove on a fixture root", () => {
     expect(disabled.slice(MACHINES.length)).toMatch(/^#/);
     const again = await runCli(["builder", "disable", "big", "--yes"], { env: env() });
     expect(again.stdout).toContain("already disabled");
-    const listed = JSON.parse((await runCli(["builder", "list", "--json"], { env: env() })).stdout) as { builders: { enabled: boolean }[] };
+    const listed = JSON.parse((await runCli(["builder", "list", "--json"], { env: env() })).stdout) as {
+      builders: { enabled: boolean }[];
+    };
     expect(listed.builders[1]!.enabled).toBe(false);
     expect((await runCli(["builder", "enable", "big", "--yes"], { env: env() })).code).toBe(0);
     expect(await readFile(path.join(root, "etc/nix/machines"), "utf8")).toBe(enabled);
@@ -188,24 +224,31 @@ describe("builder add/list/disable/enable/remove on a fixture root", () => {
 
   it.each([
     ["/etc/nix/machines", "ssh://ok x86_64-linux - eight\n", /\/etc\/nix\/machines:1:\d+: .*'unsigned int'.*'eight'/],
-    ["/etc/nix/nix.conf", "builders=@/etc/nix/machines\n", /\/etc\/nix\/nix\.conf:1:\d+: .*'builders=@\/etc\/nix\/machines'/],
+    [
+      "/etc/nix/nix.conf",
+      "builders=@/etc/nix/machines\n",
+      /\/etc\/nix\/nix\.conf:1:\d+: .*'builders=@\/etc\/nix\/machines'/,
+    ],
     ["/etc/ssh/ssh_config.d/crossnix.conf", "Host big\n  Port\n", /crossnix\.conf:2:\d+: .*' {2}Port'/],
-  ])("a malformed %s is reported at file:line:column with the text, exit 2, nothing written", async (file, text, message) => {
-    const real = path.join(root, file);
-    const saved = await readFile(real, "utf8").catch(() => null);
-    await mkdir(path.dirname(real), { recursive: true });
-    await writeFile(real, text);
-    try {
-      const before = await snapshot();
-      const run = await add("--yes");
-      expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(message);
-      expect(await snapshot()).toEqual(before);
-    } finally {
-      if (saved === null) await rm(real);
-      else await writeFile(real, saved);
-    }
-  });
+  ])(
+    "a malformed %s is reported at file:line:column with the text, exit 2, nothing written",
+    async (file, text, message) => {
+      const real = path.join(root, file);
+      const saved = await readFile(real, "utf8").catch(() => null);
+      await mkdir(path.dirname(real), { recursive: true });
+      await writeFile(real, text);
+      try {
+        const before = await snapshot();
+        const run = await add("--yes");
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(message);
+        expect(await snapshot()).toEqual(before);
+      } finally {
+        if (saved === null) await rm(real);
+        else await writeFile(real, saved);
+      }
+    },
+  );
 
   it("--json keeps stdout to one document", async () => {
     const run = await add("--dry-run", "--json");

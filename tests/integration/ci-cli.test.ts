@@ -24,9 +24,18 @@ let n = 0;
 const NIX_CONFIG = "experimental-features = nix-command flakes\nsandbox = false\nsubstituters =\n";
 const env = () => ({ HOME: home, NIX_CONFIG, CROSSNIX_ROOT: path.join(base, "root") });
 const cli = (args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}) =>
-  runCli(args, { cwd: options.cwd ?? repo, env: { ...env(), ...options.env }, timeoutMs: 120_000, ...(options.input ? { input: options.input } : {}) });
+  runCli(args, {
+    cwd: options.cwd ?? repo,
+    env: { ...env(), ...options.env },
+    timeoutMs: 120_000,
+    ...(options.input ? { input: options.input } : {}),
+  });
 const workflow = (p = ".github/workflows/nix.yml") => path.join(repo, p);
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 beforeAll(async () => {
   base = await mkdtemp(path.join(os.tmpdir(), "crossnix-ci-e2e-"));
@@ -49,7 +58,13 @@ const drv = (system: string, name = "hello") =>
 
 describe("crossnix ci github → ci lint", () => {
   it("generates a workflow that validates and lints with 0 findings (human and --json)", async () => {
-    const gen = await cli(["ci", "github", "--systems", "x86_64-linux,aarch64-linux,aarch64-darwin,x86_64-darwin", "--yes"]);
+    const gen = await cli([
+      "ci",
+      "github",
+      "--systems",
+      "x86_64-linux,aarch64-linux,aarch64-darwin,x86_64-darwin",
+      "--yes",
+    ]);
     expect(gen.stderr).toBe("");
     expect(gen.code).toBe(0);
     expect(gen.stdout).toContain("create ");
@@ -82,7 +97,15 @@ describe("crossnix ci github → ci lint", () => {
   it("rewriting with other options shows the diff; --dry-run writes nothing, --yes applies", async () => {
     expect((await cli(["ci", "github", "--systems", "x86_64-linux,aarch64-linux", "--yes"])).code).toBe(0);
     const before = await readFile(workflow(), "utf8");
-    const dry = await cli(["ci", "github", "--systems", "x86_64-linux,aarch64-linux", "--cache", "flakehub", "--dry-run"]);
+    const dry = await cli([
+      "ci",
+      "github",
+      "--systems",
+      "x86_64-linux,aarch64-linux",
+      "--cache",
+      "flakehub",
+      "--dry-run",
+    ]);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/^modify .*nix\.yml/m);
     expect(dry.stdout).toContain("+  id-token: write");
@@ -91,7 +114,15 @@ describe("crossnix ci github → ci lint", () => {
     expect(dry.stdout).toContain("Dry run: nothing was written.");
     expect(await readFile(workflow(), "utf8")).toBe(before);
 
-    const apply = await cli(["ci", "github", "--systems", "x86_64-linux,aarch64-linux", "--cache", "flakehub", "--yes"]);
+    const apply = await cli([
+      "ci",
+      "github",
+      "--systems",
+      "x86_64-linux,aarch64-linux",
+      "--cache",
+      "flakehub",
+      "--yes",
+    ]);
     expect(apply.code).toBe(0);
     expect(await readFile(workflow(), "utf8")).toContain("id-token: write");
   });
@@ -141,17 +172,35 @@ describe("crossnix ci github → ci lint", () => {
 
     const printed = await cli(["ci", "github", "--systems", "x86_64-darwin", "--output", "-"]);
     expect(printed.code).toBe(0);
-    expect(parse(printed.stdout).jobs.build.strategy.matrix.include).toEqual([{ system: "x86_64-darwin", runner: "macos-15-intel" }]);
+    expect(parse(printed.stdout).jobs.build.strategy.matrix.include).toEqual([
+      { system: "x86_64-darwin", runner: "macos-15-intel" },
+    ]);
     expect(await exists(workflow())).toBe(false);
 
     const json = await cli(["ci", "github", "--systems", "x86_64-linux", "--output", "-", "--json"]);
     const doc = JSON.parse(json.stdout);
-    expect(doc).toMatchObject({ systems: ["x86_64-linux"], systemsFrom: "--systems", installer: "determinate", cache: "magic-nix-cache" });
+    expect(doc).toMatchObject({
+      systems: ["x86_64-linux"],
+      systemsFrom: "--systems",
+      installer: "determinate",
+      cache: "magic-nix-cache",
+    });
     expect(validateWorkflow(doc.workflow).errors).toEqual([]);
   });
 
   it("--json reports the applied plan", async () => {
-    const run = await cli(["ci", "github", "--systems", "x86_64-linux", "--installer", "upstream", "--cache", "cachix:my-cache", "--yes", "--json"]);
+    const run = await cli([
+      "ci",
+      "github",
+      "--systems",
+      "x86_64-linux",
+      "--installer",
+      "upstream",
+      "--cache",
+      "cachix:my-cache",
+      "--yes",
+      "--json",
+    ]);
     expect(run.code).toBe(0);
     const doc = JSON.parse(run.stdout);
     expect(doc).toMatchObject({ applied: true, installer: "upstream", cache: "cachix:my-cache", output: workflow() });
@@ -177,7 +226,10 @@ describe("crossnix ci github → ci lint", () => {
   });
 
   it("without --systems and without Nix: exit 2 asking for --systems", async () => {
-    await writeFile(path.join(repo, "flake.nix"), `{ outputs = { self }: { packages.x86_64-linux.default = ${drv("x86_64-linux")}; }; }\n`);
+    await writeFile(
+      path.join(repo, "flake.nix"),
+      `{ outputs = { self }: { packages.x86_64-linux.default = ${drv("x86_64-linux")}; }; }\n`,
+    );
     const run = await cli(["ci", "github", "--yes"], { env: { PATH: emptyBin } });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("Nix is not available");
@@ -221,7 +273,9 @@ describe.skipIf(skipNix)("crossnix ci github reads the flake's systems with nix 
     });
     expect(doc.plan.notes.join("\n")).toContain("riscv64-linux");
     const yaml = await readFile(workflow(), "utf8");
-    expect(yaml).toContain("# crossnix ci github --systems x86_64-linux,aarch64-linux,aarch64-darwin --installer determinate");
+    expect(yaml).toContain(
+      "# crossnix ci github --systems x86_64-linux,aarch64-linux,aarch64-darwin --installer determinate",
+    );
 
     const emulated = await cli(["ci", "github", "--yes", "--json", "--emulate"]);
     expect(JSON.parse(emulated.stdout)).toMatchObject({
@@ -236,7 +290,10 @@ describe.skipIf(skipNix)("crossnix ci github reads the flake's systems with nix 
   });
 
   it("a flake without the output: exit 1 with a hint", async () => {
-    await writeFile(path.join(repo, "flake.nix"), `{ outputs = { self }: { packages.x86_64-linux.default = ${drv("x86_64-linux")}; }; }\n`);
+    await writeFile(
+      path.join(repo, "flake.nix"),
+      `{ outputs = { self }: { packages.x86_64-linux.default = ${drv("x86_64-linux")}; }; }\n`,
+    );
     const run = await cli(["ci", "github", "--attr", "checks", "--yes"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("the flake has no 'checks' output");
@@ -270,7 +327,8 @@ describe.skipIf(skipNix)("crossnix ci github reads the flake's systems with nix 
 describe("crossnix ci lint", () => {
   async function seedRepo(files: Record<string, string>): Promise<void> {
     await mkdir(path.join(repo, ".github/workflows"), { recursive: true });
-    for (const [name, fixture] of Object.entries(files)) await copyFile(new URL(fixture, FIXTURES), path.join(repo, name));
+    for (const [name, fixture] of Object.entries(files))
+      await copyFile(new URL(fixture, FIXTURES), path.join(repo, name));
   }
 
   it("the seed guide's workflow: findings grouped by file, exit 1", async () => {
@@ -290,7 +348,10 @@ describe("crossnix ci lint", () => {
 
     const json = await cli(["ci", "lint", "--json"]);
     expect(json.code).toBe(1);
-    const doc = JSON.parse(json.stdout) as { findings: { file: string; line: number; rule: string; severity: string }[]; files: string[] };
+    const doc = JSON.parse(json.stdout) as {
+      findings: { file: string; line: number; rule: string; severity: string }[];
+      files: string[];
+    };
     expect(doc.files).toEqual([".github/workflows/cross-build.yml", ".github/workflows/nix.yaml"]);
     expect(doc.findings.map((f) => `${f.line} ${f.severity} ${f.rule}`)).toEqual([
       "10 warning action-outdated",
@@ -338,7 +399,10 @@ describe("crossnix ci flake-snippet", () => {
     expect(parts.stdout).toContain("perSystem = { pkgs, ... }: {");
     expect(parts.stdout).toContain("packages.default = pkgs.callPackage ./package.nix { };");
     const json = JSON.parse((await cli(["ci", "flake-snippet", "--json"])).stdout);
-    expect(json).toMatchObject({ flakeParts: false, systems: ["x86_64-linux", "aarch64-linux", "aarch64-darwin", "x86_64-darwin"] });
+    expect(json).toMatchObject({
+      flakeParts: false,
+      systems: ["x86_64-linux", "aarch64-linux", "aarch64-darwin", "x86_64-darwin"],
+    });
     const bad = await cli(["ci", "flake-snippet", "--systems", "linux"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("invalid --systems 'linux'");
@@ -347,19 +411,24 @@ describe("crossnix ci flake-snippet", () => {
   it.skipIf(skipNix)("both snippets are valid Nix", async () => {
     for (const flags of [[], ["--flake-parts"]]) {
       const out = (await cli(["ci", "flake-snippet", ...flags])).stdout;
-      const parsed = spawnSync("nix-instantiate", ["--parse", "-E", out], { encoding: "utf8", env: { ...process.env, HOME: home } });
+      const parsed = spawnSync("nix-instantiate", ["--parse", "-E", out], {
+        encoding: "utf8",
+        env: { ...process.env, HOME: home },
+      });
       expect(parsed.stderr).toBe("");
       expect(parsed.status).toBe(0);
     }
   });
 
-  it.skipIf(skipNix)("the plain snippet evaluates to packages for every system, which ci github then reads", async () => {
-    // A stand-in for nixpkgs with the two things the snippet uses: lib.genAttrs and legacyPackages.<system>.callPackage.
-    const stub = path.join(base, `nixpkgs-stub-${n}`);
-    await mkdir(stub);
-    await writeFile(
-      path.join(stub, "flake.nix"),
-      `{
+  it.skipIf(skipNix)(
+    "the plain snippet evaluates to packages for every system, which ci github then reads",
+    async () => {
+      // A stand-in for nixpkgs with the two things the snippet uses: lib.genAttrs and legacyPackages.<system>.callPackage.
+      const stub = path.join(base, `nixpkgs-stub-${n}`);
+      await mkdir(stub);
+      await writeFile(
+        path.join(stub, "flake.nix"),
+        `{
   outputs = { self }: let
     genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
   in {
@@ -370,11 +439,16 @@ describe("crossnix ci flake-snippet", () => {
   };
 }
 `,
-    );
-    const snippet = (await cli(["ci", "flake-snippet", "--systems", "x86_64-linux,aarch64-linux,aarch64-darwin"])).stdout;
-    await writeFile(path.join(repo, "flake.nix"), snippet.replace("github:NixOS/nixpkgs/nixos-unstable", `path:${stub}`));
-    const run = await cli(["ci", "github", "--output", "-", "--json"]);
-    expect(run.stderr).not.toMatch(/error/);
-    expect(JSON.parse(run.stdout).systems).toEqual(["x86_64-linux", "aarch64-linux", "aarch64-darwin"]);
-  });
+      );
+      const snippet = (await cli(["ci", "flake-snippet", "--systems", "x86_64-linux,aarch64-linux,aarch64-darwin"]))
+        .stdout;
+      await writeFile(
+        path.join(repo, "flake.nix"),
+        snippet.replace("github:NixOS/nixpkgs/nixos-unstable", `path:${stub}`),
+      );
+      const run = await cli(["ci", "github", "--output", "-", "--json"]);
+      expect(run.stderr).not.toMatch(/error/);
+      expect(JSON.parse(run.stdout).systems).toEqual(["x86_64-linux", "aarch64-linux", "aarch64-darwin"]);
+    },
+  );
 });

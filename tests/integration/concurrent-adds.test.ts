@@ -11,7 +11,9 @@ import { runCli } from "../helpers/cli.js";
 
 const RUNS = 10;
 const ROUNDS = Number(process.env["CROSSNIX_STRESS_ROUNDS"] ?? 2);
-const HOST_KEY = Buffer.from("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02").toString("base64");
+const HOST_KEY = Buffer.from(
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02",
+).toString("base64");
 let base: string;
 
 beforeAll(async () => {
@@ -31,17 +33,46 @@ describe(`${RUNS} builder add runs at once`, () => {
       const results = await Promise.all(
         names.map((name, i) =>
           runCli(
-            ["builder", "add", `nix@127.0.0.${i + 2}`, "--name", name, "--system", "x86_64-linux", "--no-probe", "--host-key", HOST_KEY, "--yes"],
+            [
+              "builder",
+              "add",
+              `nix@127.0.0.${i + 2}`,
+              "--name",
+              name,
+              "--system",
+              "x86_64-linux",
+              "--no-probe",
+              "--host-key",
+              HOST_KEY,
+              "--yes",
+            ],
             { env: { CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" }, timeoutMs: 120_000 },
           ),
         ),
       );
       for (const r of results) expect(r.code, r.stderr).toBe(0);
-      const machines = parseMachinesFile(await readFile(path.join(root, "etc/nix/machines"), "utf8"), "/etc/nix/machines");
-      expect(listEntries(machines).map((e) => e.name).sort()).toEqual([...names].sort());
-      const aliases = parseSshConfig(await readFile(path.join(root, "etc/ssh/ssh_config.d/crossnix.conf"), "utf8"), "crossnix.conf");
-      expect(listHostBlocks(aliases).flatMap((b) => b.patterns).sort()).toEqual([...names].sort());
-      for (const name of names) await expect(readFile(path.join(root, `etc/nix/crossnix/${name}_ed25519.pub`), "utf8")).resolves.toMatch(/^ssh-ed25519 /);
+      const machines = parseMachinesFile(
+        await readFile(path.join(root, "etc/nix/machines"), "utf8"),
+        "/etc/nix/machines",
+      );
+      expect(
+        listEntries(machines)
+          .map((e) => e.name)
+          .sort(),
+      ).toEqual([...names].sort());
+      const aliases = parseSshConfig(
+        await readFile(path.join(root, "etc/ssh/ssh_config.d/crossnix.conf"), "utf8"),
+        "crossnix.conf",
+      );
+      expect(
+        listHostBlocks(aliases)
+          .flatMap((b) => b.patterns)
+          .sort(),
+      ).toEqual([...names].sort());
+      for (const name of names)
+        await expect(readFile(path.join(root, `etc/nix/crossnix/${name}_ed25519.pub`), "utf8")).resolves.toMatch(
+          /^ssh-ed25519 /,
+        );
     }
   }, 600_000);
 });

@@ -21,9 +21,25 @@ afterEach(async () => {
 });
 
 const add = () =>
-  runCli(["--json", "builder", "add", "nix@127.0.0.5:2205", "--name", "big", "--system", "x86_64-linux", "--no-probe", "--host-key", hostKeyB64, "--dry-run"], {
-    env: { CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" },
-  });
+  runCli(
+    [
+      "--json",
+      "builder",
+      "add",
+      "nix@127.0.0.5:2205",
+      "--name",
+      "big",
+      "--system",
+      "x86_64-linux",
+      "--no-probe",
+      "--host-key",
+      hostKeyB64,
+      "--dry-run",
+    ],
+    {
+      env: { CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" },
+    },
+  );
 
 describe("nix.conf includes", () => {
   it("a missing include is bad input: exit 2", async () => {

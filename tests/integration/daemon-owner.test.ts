@@ -17,7 +17,11 @@ beforeAll(async () => {
   // A program called nix-daemon, started by an ordinary user with whatever arguments they like.
   await copyFile("/bin/sleep", path.join(dir, "nix-daemon"));
   await chmod(path.join(dir, "nix-daemon"), 0o755);
-  impostor = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", path.join(dir, "nix-daemon"), "30"], { stdio: "ignore" });
+  impostor = spawn(
+    "setpriv",
+    ["--reuid=65534", "--regid=65534", "--clear-groups", "--", path.join(dir, "nix-daemon"), "30"],
+    { stdio: "ignore" },
+  );
   await new Promise((r) => setTimeout(r, 300));
 });
 afterAll(async () => {

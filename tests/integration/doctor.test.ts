@@ -49,20 +49,42 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
   };
   const get = (checks: JsonCheck[], id: string, builder?: string) => {
     const found = checks.find((c) => c.id === id && (builder === undefined || c.builder === builder));
-    if (!found) throw new Error(`no check ${id}${builder ? ` for ${builder}` : ""} in ${checks.map((c) => `${c.id}/${c.builder ?? ""}`).join(", ")}`);
+    if (!found)
+      throw new Error(
+        `no check ${id}${builder ? ` for ${builder}` : ""} in ${checks.map((c) => `${c.id}/${c.builder ?? ""}`).join(", ")}`,
+      );
     return found;
   };
-  const notOk = (checks: JsonCheck[]) => checks.filter((c) => c.status !== "ok").map((c) => `${c.id}${c.builder ? `/${c.builder}` : ""}${c.system ? `/${c.system}` : ""}: ${c.status}: ${c.observed}`);
-  const builderChecksOf = (checks: JsonCheck[], name: string) => checks.filter((c) => c.group === "builder" && c.builder === name);
+  const notOk = (checks: JsonCheck[]) =>
+    checks
+      .filter((c) => c.status !== "ok")
+      .map(
+        (c) =>
+          `${c.id}${c.builder ? `/${c.builder}` : ""}${c.system ? `/${c.system}` : ""}: ${c.status}: ${c.observed}`,
+      );
+  const builderChecksOf = (checks: JsonCheck[], name: string) =>
+    checks.filter((c) => c.group === "builder" && c.builder === name);
   const machines = () => sandbox.readFile("/etc/nix/machines");
   const add = async (b: Builder, name: string) => {
-    const run = await crossnix(["builder", "add", `${b.user}@${b.address}:${b.port}`, "--name", name, "--identity", CLIENT_KEY, "--yes"]);
+    const run = await crossnix([
+      "builder",
+      "add",
+      `${b.user}@${b.address}:${b.port}`,
+      "--name",
+      name,
+      "--identity",
+      CLIENT_KEY,
+      "--yes",
+    ]);
     expect(run.exitCode, `${run.stderr}\n${run.stdout}`.slice(-1500)).toBe(0);
   };
 
   beforeAll(async () => {
     assertTestbedReady();
-    [b1, b2] = (await startBuilders([{ systems: ["x86_64-linux"] }, { systems: ["x86_64-linux", "aarch64-linux"] }])) as [Builder, Builder];
+    [b1, b2] = (await startBuilders([
+      { systems: ["x86_64-linux"] },
+      { systems: ["x86_64-linux", "aarch64-linux"] },
+    ])) as [Builder, Builder];
     sandbox = await createSandbox({ nixConf: "max-jobs = 0" });
     const key = fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8");
     sandbox.writeFile(CLIENT_KEY, key, 0o600);
@@ -84,7 +106,9 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
       ["two", "x86_64-linux"],
       ["two", "aarch64-linux"],
     ]);
-    expect(get(checks, "e2e.build", "one").observed).toMatch(/^built on ssh-ng:\/\/one in \d+\.\d s; output confirmed$/);
+    expect(get(checks, "e2e.build", "one").observed).toMatch(
+      /^built on ssh-ng:\/\/one in \d+\.\d s; output confirmed$/,
+    );
     // Every check a builder has, in dependency order.
     expect(builderChecksOf(checks, "two").map((c) => c.id)).toEqual([
       "builder.connect",
@@ -118,8 +142,18 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
   });
 
   const faults: [Fault, string, RegExp, (fix: JsonCheck["fix"]) => void][] = [
-    ["stopped", "builder.connect", /127\.0\.0\.2:2201 refused the connection/, (fix) => expect(fix?.description).toMatch(/start the builder and its sshd/)],
-    ["hung", "builder.connect", /accepted the TCP connection but sent no SSH banner in \d/, (fix) => expect(fix?.description).toMatch(/restart sshd on the builder.*crossnix builder disable one/)],
+    [
+      "stopped",
+      "builder.connect",
+      /127\.0\.0\.2:2201 refused the connection/,
+      (fix) => expect(fix?.description).toMatch(/start the builder and its sshd/),
+    ],
+    [
+      "hung",
+      "builder.connect",
+      /accepted the TCP connection but sent no SSH banner in \d/,
+      (fix) => expect(fix?.description).toMatch(/restart sshd on the builder.*crossnix builder disable one/),
+    ],
     [
       "hostKeyChanged",
       "builder.host-key",
@@ -129,8 +163,18 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
         expect(fix?.auto).toBe("pin-host-key");
       },
     ],
-    ["keyMissing", "builder.auth", /the builder rejected \/etc\/nix\/testbed_client_ed25519 \("cxb1@127\.0\.0\.2: Permission denied \(publickey\)\."\)/, (fix) => expect(fix?.command).toBe(`ssh-copy-id -i ${CLIENT_KEY}.pub -p 2201 cxb1@127.0.0.2`)],
-    ["untrusted", "builder.trust", /cxb1 is not a trusted user of the builder's Nix daemon \(trusted-users = root\)/, (fix) => expect(fix?.description).toContain("trusted-users = root cxb1")],
+    [
+      "keyMissing",
+      "builder.auth",
+      /the builder rejected \/etc\/nix\/testbed_client_ed25519 \("cxb1@127\.0\.0\.2: Permission denied \(publickey\)\."\)/,
+      (fix) => expect(fix?.command).toBe(`ssh-copy-id -i ${CLIENT_KEY}.pub -p 2201 cxb1@127.0.0.2`),
+    ],
+    [
+      "untrusted",
+      "builder.trust",
+      /cxb1 is not a trusted user of the builder's Nix daemon \(trusted-users = root\)/,
+      (fix) => expect(fix?.description).toContain("trusted-users = root cxb1"),
+    ],
     [
       "remoteProgramNotOnPath",
       "builder.remote-program",
@@ -140,26 +184,35 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
         expect(fix?.auto).toBe("remote-program");
       },
     ],
-    ["noisyShell", "builder.login-shell", /shell prints 'Welcome to crossnix test builder b1 \(cxb1\)!' before running any command/, (fix) => expect(fix?.description).toMatch(/silent for non-interactive sessions/)],
+    [
+      "noisyShell",
+      "builder.login-shell",
+      /shell prints 'Welcome to crossnix test builder b1 \(cxb1\)!' before running any command/,
+      (fix) => expect(fix?.description).toMatch(/silent for non-interactive sessions/),
+    ],
   ];
 
-  it.each(faults)("fault %s: doctor fails %s of builder one with the fix; builder two stays ok and builds", async (fault, id, observed, fixExpect) => {
-    await b1.setFault(fault);
-    try {
-      const { run, checks } = await doctor("--timeout", "3");
-      expect(run.exitCode).toBe(1);
-      const failed = get(checks, id, "one");
-      expect(failed.status, failed.observed).toBe("fail");
-      expect(failed.observed).toMatch(observed);
-      fixExpect(failed.fix);
-      // Builder one's first failure is this one; nothing of builder two or the configuration fails.
-      expect(checks.find((c) => c.status === "fail")?.id).toBe(id);
-      expect(notOk(checks.filter((c) => c.builder !== "one"))).toEqual([]);
-      expect(get(checks, "e2e.build", "one").status).toBe("skip");
-    } finally {
-      await b1.setFault(fault, false);
-    }
-  }, 30_000);
+  it.each(faults)(
+    "fault %s: doctor fails %s of builder one with the fix; builder two stays ok and builds",
+    async (fault, id, observed, fixExpect) => {
+      await b1.setFault(fault);
+      try {
+        const { run, checks } = await doctor("--timeout", "3");
+        expect(run.exitCode).toBe(1);
+        const failed = get(checks, id, "one");
+        expect(failed.status, failed.observed).toBe("fail");
+        expect(failed.observed).toMatch(observed);
+        fixExpect(failed.fix);
+        // Builder one's first failure is this one; nothing of builder two or the configuration fails.
+        expect(checks.find((c) => c.status === "fail")?.id).toBe(id);
+        expect(notOk(checks.filter((c) => c.builder !== "one"))).toEqual([]);
+        expect(get(checks, "e2e.build", "one").status).toBe("skip");
+      } finally {
+        await b1.setFault(fault, false);
+      }
+    },
+    30_000,
+  );
 
   it("--builder checks one builder; an unknown name is bad input (exit 2)", async () => {
     const { run, checks } = await doctor("--builder", "two", "--no-build");
@@ -177,7 +230,10 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
       expect(run.exitCode).toBe(1);
       expect(get(checks, "nix.daemon-ssh")).toMatchObject({ status: "fail" });
       expect(get(checks, "nix.daemon-ssh").observed).toContain("unable to execute 'ssh'");
-      expect(get(checks, "e2e.build", "one")).toMatchObject({ status: "skip", observed: "not attempted: nix.daemon-ssh failed" });
+      expect(get(checks, "e2e.build", "one")).toMatchObject({
+        status: "skip",
+        observed: "not attempted: nix.daemon-ssh failed",
+      });
     } finally {
       await sandbox.restartDaemon({ ...DEFAULT_DAEMON_ENV });
     }
@@ -189,7 +245,9 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
     sandbox.writeFile("/etc/nix/nix.conf", conf.replace(/^.*builders-use-substitutes.*\n/gm, ""));
     const before = await doctor("--no-build");
     expect(get(before.checks, "config.builders-use-substitutes").status).toBe("warn");
-    expect(get(before.checks, "config.daemon-stale").status, get(before.checks, "config.daemon-stale").observed).toBe("fail");
+    expect(get(before.checks, "config.daemon-stale").status, get(before.checks, "config.daemon-stale").observed).toBe(
+      "fail",
+    );
     const run = await crossnix(["doctor", "--no-build", "--fix", "--yes"]);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain("--- a/etc/nix/nix.conf");
@@ -208,10 +266,14 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
       expect(run.exitCode, run.stdout + run.stderr).toBe(0);
       expect(run.stdout).toContain("--- a/etc/nix/machines");
       expect(run.stdout).toMatch(new RegExp(`^\\+ssh-ng://one\\?remote-program=${PROFILE_DAEMON} x86_64-linux `, "m"));
-      expect(machines()).toMatch(new RegExp(`^ssh-ng://one\\?remote-program=${PROFILE_DAEMON} .* # crossnix:one$`, "m"));
+      expect(machines()).toMatch(
+        new RegExp(`^ssh-ng://one\\?remote-program=${PROFILE_DAEMON} .* # crossnix:one$`, "m"),
+      );
       const after = await doctor();
       expect(notOk(after.checks)).toEqual([]);
-      expect(get(after.checks, "builder.remote-program", "one").observed).toBe(`remote-program=${PROFILE_DAEMON} is executable on the builder`);
+      expect(get(after.checks, "builder.remote-program", "one").observed).toBe(
+        `remote-program=${PROFILE_DAEMON} is executable on the builder`,
+      );
     } finally {
       await b1.setFault("remoteProgramNotOnPath", false);
     }
@@ -223,15 +285,25 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
     try {
       const yes = await crossnix(["doctor", "--no-build", "--fix", "--yes"]);
       expect(yes.exitCode).toBe(1);
-      expect(yes.stdout).toMatch(/Not fixed: did not re-pin the host key of 'one' \(pinned ssh-ed25519 SHA256:\S+, now serves ssh-ed25519 SHA256:\S+\): that needs you to confirm the fingerprint on a terminal/);
+      expect(yes.stdout).toMatch(
+        /Not fixed: did not re-pin the host key of 'one' \(pinned ssh-ed25519 SHA256:\S+, now serves ssh-ed25519 SHA256:\S+\): that needs you to confirm the fingerprint on a terminal/,
+      );
       expect(machines()).toBe(before);
 
-      const declined = await crossnix(["doctor", "--no-build", "--fix", "--yes"], { input: "n\n", env: { CROSSNIX_ASSUME_TTY: "1" } });
+      const declined = await crossnix(["doctor", "--no-build", "--fix", "--yes"], {
+        input: "n\n",
+        env: { CROSSNIX_ASSUME_TTY: "1" },
+      });
       expect(declined.exitCode).toBe(1);
-      expect(declined.stderr).toMatch(/serves the host key\n {2}ssh-ed25519 SHA256:\S+\nbut the pinned key is\n {2}ssh-ed25519 SHA256:\S+/);
+      expect(declined.stderr).toMatch(
+        /serves the host key\n {2}ssh-ed25519 SHA256:\S+\nbut the pinned key is\n {2}ssh-ed25519 SHA256:\S+/,
+      );
       expect(machines()).toBe(before);
 
-      const confirmed = await crossnix(["doctor", "--no-build", "--fix", "--yes"], { input: "y\n", env: { CROSSNIX_ASSUME_TTY: "1" } });
+      const confirmed = await crossnix(["doctor", "--no-build", "--fix", "--yes"], {
+        input: "y\n",
+        env: { CROSSNIX_ASSUME_TTY: "1" },
+      });
       expect(confirmed.exitCode, confirmed.stdout + confirmed.stderr).toBe(0);
       expect(machines()).toContain(` ${b1.hostKeyBase64} # crossnix:one`);
     } finally {

@@ -45,7 +45,8 @@ describe("npm pack and npm install -g", () => {
     expect(help.stdout).toMatch(/^Usage: crossnix/m);
     expect(help.stdout).toContain("builder");
     const version = await run(bin, ["--version"]);
-    const { version: expected } = (await import(path.join(REPO, "package.json"), { with: { type: "json" } })).default as {
+    const { version: expected } = (await import(path.join(REPO, "package.json"), { with: { type: "json" } }))
+      .default as {
       version: string;
     };
     expect(version.stdout.trim()).toBe(expected);

@@ -26,11 +26,16 @@ describe.skipIf(!ready)("builder setup-remote on the test bed", () => {
   let b2: Builder;
   let sandbox: Sandbox;
 
-  const crossnix = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) => crossnixIn(sandbox, args, opts);
+  const crossnix = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}) =>
+    crossnixIn(sandbox, args, opts);
   const dest = (b: Builder) => `${b.user}@${b.address}:${b.port}`;
   const confPath = (b: Builder) => path.join(b.etcNixDir, "nix.conf");
   const conf = (b: Builder) => fs.readFileSync(confPath(b), "utf8");
-  const backups = (b: Builder) => fs.readdirSync(b.etcNixDir).filter((n) => n.includes(".crossnix-backup-")).sort();
+  const backups = (b: Builder) =>
+    fs
+      .readdirSync(b.etcNixDir)
+      .filter((n) => n.includes(".crossnix-backup-"))
+      .sort();
   const starts = (b: Builder) => b.daemonJournal().filter((l) => l.startsWith("started")).length;
   /** Everything a failed or no-op run must leave alone (nix.conf as a symlink: where it points). */
   const snapshot = (b: Builder) => ({
@@ -69,7 +74,11 @@ describe.skipIf(!ready)("builder setup-remote on the test bed", () => {
     expect(run.stdout).toMatch(new RegExp(`^\\+trusted-users = root ${b1.user}$`, "m"));
     expect(run.stdout).toContain("$ systemctl restart nix-daemon.service");
     expect(run.stdout).toContain("Dry run: nothing was written");
-    expect(run.stdout).toMatch(new RegExp(`Connected to ${b1.address.replace(/\./g, "\\.")}:${b1.port} with host key ssh-ed25519 SHA256:\\S+, as the server presented it now`));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `Connected to ${b1.address.replace(/\./g, "\\.")}:${b1.port} with host key ssh-ed25519 SHA256:\\S+, as the server presented it now`,
+      ),
+    );
     expect(snapshot(b1)).toEqual(before);
   });
 
@@ -93,7 +102,10 @@ describe.skipIf(!ready)("builder setup-remote on the test bed", () => {
       expect(snapshot(b1)).toEqual(before);
 
       // A terminal: confirm, then sudo's password (piped here; hidden on a real terminal).
-      const typed = await crossnix(["builder", "setup-remote", dest(b1)], { input: "y\nnot-the-password\n", env: { CROSSNIX_ASSUME_TTY: "1" } });
+      const typed = await crossnix(["builder", "setup-remote", dest(b1)], {
+        input: "y\nnot-the-password\n",
+        env: { CROSSNIX_ASSUME_TTY: "1" },
+      });
       expect(typed.exitCode).toBe(1);
       expect(typed.stderr).toContain(`[sudo] password for ${b1.user} on ${b1.address}:`);
       expect(typed.stderr).toMatch(/sudo on 127\.0\.0\.\d+ did not run the change: sudo: .*incorrect password/);
@@ -168,7 +180,9 @@ describe.skipIf(!ready)("builder setup-remote on the test bed", () => {
     expect(run.stdout).toContain(`--- /dev/null\n+++ ${b1.address}:/etc/nix/nix.custom.conf`);
     expect(conf(b1)).toBe(nixConf);
     const custom = path.join(b1.etcNixDir, "nix.custom.conf");
-    expect(fs.readFileSync(custom, "utf8")).toMatch(new RegExp(`^# added by crossnix .*\\ntrusted-users = root ${b1.user}\\n$`));
+    expect(fs.readFileSync(custom, "utf8")).toMatch(
+      new RegExp(`^# added by crossnix .*\\ntrusted-users = root ${b1.user}\\n$`),
+    );
     expect([fs.statSync(custom).mode & 0o777, fs.statSync(custom).uid]).toEqual([0o644, 0]);
     expect(backups(b1)).toEqual([]);
     expect(run.stdout).toContain(`Verified: the Nix daemon on ${b1.address} trusts '${b1.user}'`);

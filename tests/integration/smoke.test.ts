@@ -71,7 +71,10 @@ describe.skipIf(!ready)("smoke: remote builds through the local root daemon", ()
       "/etc/ssh/ssh_config.d/crossnix.conf",
       alias("cx-b1", b1, keyPath) + alias("cx-b2", b2, keyPath) + alias("cx-b2-portonly", b2, keyPath, false),
     );
-    sandbox.writeFile("/etc/nix/machines", [machine("ssh-ng://cx-b1", b1), machine("ssh-ng://cx-b2", b2), ""].join("\n"));
+    sandbox.writeFile(
+      "/etc/nix/machines",
+      [machine("ssh-ng://cx-b1", b1), machine("ssh-ng://cx-b2", b2), ""].join("\n"),
+    );
     sandbox.writeFile(
       "/etc/nix/nix.conf",
       BASE_NIX_CONF + "builders = @/etc/nix/machines\nbuilders-use-substitutes = true\nmax-jobs = 0\n",
@@ -137,7 +140,10 @@ describe.skipIf(!ready)("smoke: remote builds through the local root daemon", ()
       expect(build.result.exitCode).not.toBe(0);
       expect(build.result.stderr).toMatch(/unable to start any build|Failed to find a machine/i);
     } finally {
-      sandbox.writeFile("/etc/nix/machines", [machine("ssh-ng://cx-b1", b1), machine("ssh-ng://cx-b2", b2), ""].join("\n"));
+      sandbox.writeFile(
+        "/etc/nix/machines",
+        [machine("ssh-ng://cx-b1", b1), machine("ssh-ng://cx-b2", b2), ""].join("\n"),
+      );
     }
   });
 

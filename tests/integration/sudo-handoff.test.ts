@@ -30,14 +30,40 @@ afterAll(async () => {
 
 describe.skipIf(!hasUser)("root-owned files as a normal user", () => {
   it("asks sudo to apply the plan and, when sudo refuses, says why and writes nothing", () => {
-    const key = Buffer.from("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02").toString("base64");
+    const key = Buffer.from(
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02",
+    ).toString("base64");
     let stderr = "";
     let code = 0;
     try {
       execFileSync(
         "setpriv",
-        ["--reuid", USER, "--regid", USER, "--init-groups", "--", process.execPath, CLI, "builder", "add", "nix@127.0.0.5", "--name", "x", "--system", "x86_64-linux", "--no-probe", "--host-key", key, "--yes"],
-        { env: { PATH: process.env["PATH"], HOME: "/tmp", CROSSNIX_ROOT: root, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
+        [
+          "--reuid",
+          USER,
+          "--regid",
+          USER,
+          "--init-groups",
+          "--",
+          process.execPath,
+          CLI,
+          "builder",
+          "add",
+          "nix@127.0.0.5",
+          "--name",
+          "x",
+          "--system",
+          "x86_64-linux",
+          "--no-probe",
+          "--host-key",
+          key,
+          "--yes",
+        ],
+        {
+          env: { PATH: process.env["PATH"], HOME: "/tmp", CROSSNIX_ROOT: root, NO_COLOR: "1" },
+          stdio: ["ignore", "pipe", "pipe"],
+          encoding: "utf8",
+        },
       );
     } catch (error) {
       const e = error as { status: number; stderr: string };
@@ -46,7 +72,9 @@ describe.skipIf(!hasUser)("root-owned files as a normal user", () => {
     }
     expect(code).toBe(1);
     const needsRoot = /crossnix needs root to write (.*); asking sudo/.exec(stderr);
-    expect(needsRoot?.[1]?.split(", ")).toEqual(expect.arrayContaining(["/etc/nix/machines", "/etc/ssh/ssh_config.d/crossnix.conf", "/etc/nix/nix.conf"]));
+    expect(needsRoot?.[1]?.split(", ")).toEqual(
+      expect.arrayContaining(["/etc/nix/machines", "/etc/ssh/ssh_config.d/crossnix.conf", "/etc/nix/nix.conf"]),
+    );
     // Without sudo rights: sudo's own reason (e.g. "a password is required"), or that sudo is missing.
     expect(stderr).toMatch(/error: sudo could not apply the plan: .*(sudo: |cannot run 'sudo')/s);
     return readFile(path.join(root, "etc/nix/machines"), "utf8").then((text) => expect(text).toBe("# root's\n"));

@@ -167,7 +167,10 @@ export class Builder {
 
   /** Current host public key, "ssh-ed25519 AAAA…" (no comment). */
   get hostKey(): string {
-    const [type, key] = fs.readFileSync(this.hostKeyFile + ".pub", "utf8").trim().split(/\s+/);
+    const [type, key] = fs
+      .readFileSync(this.hostKeyFile + ".pub", "utf8")
+      .trim()
+      .split(/\s+/);
     return `${type} ${key}`;
   }
   /** base64 of hostKey: machines column 8 / base64-ssh-public-host-key. */
@@ -228,7 +231,8 @@ export class Builder {
     const tmpDir = path.join(dir, "tmp");
     const sudoersDir = path.join(dir, "sudoers.d");
     for (const d of [dir, nixDir, homeDir, etcNix, sshdDir, tmpDir]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
-    if (o.sudo && !hostHasSudo()) throw new Error("builder option sudo needs Debian's sudo (run scripts/install-test-deps.sh)");
+    if (o.sudo && !hostHasSudo())
+      throw new Error("builder option sudo needs Debian's sudo (run scripts/install-test-deps.sh)");
     if (hostHasSudo()) writeSudoers(sudoersDir, account.name, false);
     const unit = writeUnitFiles(dir);
 
@@ -287,7 +291,15 @@ export class Builder {
     );
     if (!fs.existsSync("/usr/bin/systemctl")) {
       // No file to bind over: lay the stand-in over /usr/bin (read-only overlay, namespace only).
-      const r = await ns.exec(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${path.dirname(unit.systemctl)}:/usr/bin`, "/usr/bin"]);
+      const r = await ns.exec([
+        "mount",
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${path.dirname(unit.systemctl)}:/usr/bin`,
+        "/usr/bin",
+      ]);
       if (r.exitCode !== 0) {
         await ns.destroy();
         throw new Error(`builder b${index}: cannot put the systemctl stand-in on /usr/bin: ${r.stderr}`);
@@ -427,7 +439,14 @@ export class Builder {
   private async startDaemon(): Promise<void> {
     await check(["chown", "-hR", "0:0", this.nixDir]);
     fs.rmSync(this.daemonSocket, { force: true });
-    const argv = ["/bin/sh", this.unit.supervisor, this.unit.stateDir, "/nix/var/nix/daemon-socket/socket", "--", "/usr/bin/nix-daemon"];
+    const argv = [
+      "/bin/sh",
+      this.unit.supervisor,
+      this.unit.stateDir,
+      "/nix/var/nix/daemon-socket/socket",
+      "--",
+      "/usr/bin/nix-daemon",
+    ];
     const d = await this.ns.startServer(argv, {
       cwd: "/",
       // No user-level nix.conf for the daemon: only the builder's /etc/nix/nix.conf counts.
@@ -439,7 +458,8 @@ export class Builder {
     await waitUntil(
       `the nix-daemon of ${this.name}`,
       async () => {
-        if (d.hasExited) throw new Error(`nix-daemon of ${this.name} exited:\n${tail(path.join(this.dir, "daemon.log"))}`);
+        if (d.hasExited)
+          throw new Error(`nix-daemon of ${this.name} exited:\n${tail(path.join(this.dir, "daemon.log"))}`);
         return canConnect({ path: this.daemonSocket }, 200);
       },
       10_000,
@@ -492,7 +512,18 @@ export class Builder {
         const orig = this.hostKeyFile + ".orig";
         if (on) {
           for (const ext of ["", ".pub"]) fs.renameSync(this.hostKeyFile + ext, orig + ext);
-          await check(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `${this.name}-host-new`, "-f", this.hostKeyFile]);
+          await check([
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            `${this.name}-host-new`,
+            "-f",
+            this.hostKeyFile,
+          ]);
           fs.chownSync(this.hostKeyFile, this.account.uid, this.account.gid);
         } else {
           for (const ext of ["", ".pub"]) fs.renameSync(orig + ext, this.hostKeyFile + ext);
@@ -679,7 +710,12 @@ const NIX_PROGRAMS = [
 /** SIGSTOP / SIGCONT a process and wait until the kernel shows it (state T or not). */
 async function setStopped(pid: number, stopped: boolean): Promise<void> {
   signalPid(pid, stopped ? "SIGSTOP" : "SIGCONT");
-  await waitUntil(`pid ${pid} to be ${stopped ? "stopped" : "running"}`, () => (procStat(pid)?.state === "T") === stopped, 2000, 2);
+  await waitUntil(
+    `pid ${pid} to be ${stopped ? "stopped" : "running"}`,
+    () => (procStat(pid)?.state === "T") === stopped,
+    2000,
+    2,
+  );
 }
 
 const FILLERS = [".testbed-filler", ".testbed-filler-2"];
@@ -759,13 +795,7 @@ export async function startBuilders(
   for (const i of indexes) await ensureUser(`cxb${i}`);
   const results = await Promise.allSettled(
     specs.map((s, k) =>
-      Builder.start(
-        run,
-        indexes[k]!,
-        { ...opts.defaults, ...s },
-        opts.basePort ?? 2200,
-        opts.readyTimeoutMs ?? 10_000,
-      ),
+      Builder.start(run, indexes[k]!, { ...opts.defaults, ...s }, opts.basePort ?? 2200, opts.readyTimeoutMs ?? 10_000),
     ),
   );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");

@@ -227,7 +227,7 @@ async function main() {
     "build hook and ssh); `max-jobs = 0`; `builders = @/etc/nix/machines`; builder b2 reached",
     "through the ssh alias `cx-b2` (HostName 127.0.0.3, Port 2202, HostKeyAlias cx-b2) unless",
     "the machines line says otherwise. Store hashes, PIDs, fingerprints and run paths are",
-    "redacted; control bytes are shown as \\xNN, undecodable bytes as \\uFFFD. \"Failed to find a machine\" blocks are kept",
+    'redacted; control bytes are shown as \\xNN, undecodable bytes as \\uFFFD. "Failed to find a machine" blocks are kept',
     "verbatim. See README.md for the condensed catalogue.\n",
   ];
   for (const protocol of protocols) {

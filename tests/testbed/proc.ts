@@ -141,7 +141,8 @@ export async function startServer(
     await new Promise<void>((resolve, reject) => {
       let buf = "";
       const timer = setTimeout(
-        () => reject(new Error(`${cmd}: no "${want}" within ${opts.readyTimeoutMs ?? 10_000} ms (see ${opts.logFile})`)),
+        () =>
+          reject(new Error(`${cmd}: no "${want}" within ${opts.readyTimeoutMs ?? 10_000} ms (see ${opts.logFile})`)),
         opts.readyTimeoutMs ?? 10_000,
       );
       stdout.on("data", (b: Buffer) => {
@@ -313,7 +314,10 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
 }
 
 /** One connection attempt (TCP or Unix socket path); true if it was accepted. */
-export function canConnect(target: { host: string; port: number } | { path: string }, timeoutMs = 1000): Promise<boolean> {
+export function canConnect(
+  target: { host: string; port: number } | { path: string },
+  timeoutMs = 1000,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect(target as net.NetConnectOpts);
     const done = (ok: boolean) => {

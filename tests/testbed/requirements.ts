@@ -52,6 +52,8 @@ export function testbedProblems(): string[] {
 export function assertTestbedReady(): void {
   const p = testbedProblems();
   if (p.length > 0) {
-    throw new Error(`the integration test bed is not ready:\n- ${p.join("\n- ")}\nRun: sudo scripts/install-test-deps.sh`);
+    throw new Error(
+      `the integration test bed is not ready:\n- ${p.join("\n- ")}\nRun: sudo scripts/install-test-deps.sh`,
+    );
   }
 }

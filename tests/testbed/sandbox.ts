@@ -108,7 +108,10 @@ export class Sandbox {
     fs.chmodSync(path.join(dir, "tmp"), 0o1777);
     fs.chmodSync(path.join(dir, "root"), 0o700);
 
-    fs.writeFileSync(path.join(etcNix, "nix.conf"), BASE_NIX_CONF + (opts.nixConf ? opts.nixConf.trimEnd() + "\n" : ""));
+    fs.writeFileSync(
+      path.join(etcNix, "nix.conf"),
+      BASE_NIX_CONF + (opts.nixConf ? opts.nixConf.trimEnd() + "\n" : ""),
+    );
     // The client side of the machine's ssh configuration (ssh_config with its
     // `Include /etc/ssh/ssh_config.d/*.conf`, the drop-ins, global known hosts); not sshd's
     // host keys.

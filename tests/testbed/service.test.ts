@@ -21,7 +21,9 @@ describe.skipIf(!ready)("test bed systemd and sudo stand-ins", () => {
   });
 
   it("is-active, for anyone: active for the supervised daemon, inactive otherwise", async () => {
-    const on = await multi.ssh("systemctl is-active nix-daemon.service; echo rc=$?; systemctl is-active nix-daemon; systemctl is-active other.service; echo rc=$?");
+    const on = await multi.ssh(
+      "systemctl is-active nix-daemon.service; echo rc=$?; systemctl is-active nix-daemon; systemctl is-active other.service; echo rc=$?",
+    );
     expect(on.stdout).toBe("active\nrc=0\nactive\ninactive\nrc=3\n");
     const off = await single.ssh("systemctl is-active nix-daemon.service; echo rc=$?");
     expect(off.stdout).toBe("inactive\nrc=3\n");
@@ -33,7 +35,9 @@ describe.skipIf(!ready)("test bed systemd and sudo stand-ins", () => {
     const denied = await multi.ssh("systemctl restart nix-daemon.service");
     expect([denied.exitCode, denied.stderr.trim()]).toEqual([1, "Failed to restart nix-daemon.service: Access denied"]);
     expect(multi.daemonPid).toBe(pid);
-    const restart = await multi.ssh("sudo -n systemctl restart nix-daemon && nix-store --store daemon -q --hash /nix/store/00000000000000000000000000000000-x");
+    const restart = await multi.ssh(
+      "sudo -n systemctl restart nix-daemon && nix-store --store daemon -q --hash /nix/store/00000000000000000000000000000000-x",
+    );
     expect(restart.stderr).toContain("is not valid");
     expect(multi.daemonPid).toBeDefined();
     expect(multi.daemonPid).not.toBe(pid);

@@ -136,7 +136,11 @@ export function writeSudoers(dir: string, user: string, on: boolean): void {
     fs.rmSync(file, { force: true });
     return;
   }
-  fs.writeFileSync(`${file}.tmp`, `# crossnix test bed: passwordless sudo for ${user}, only in its builder's namespace\n${user} ALL=(root) NOPASSWD: ALL\n`, { mode: 0o440 });
+  fs.writeFileSync(
+    `${file}.tmp`,
+    `# crossnix test bed: passwordless sudo for ${user}, only in its builder's namespace\n${user} ALL=(root) NOPASSWD: ALL\n`,
+    { mode: 0o440 },
+  );
   fs.chmodSync(`${file}.tmp`, 0o440);
   // sudo skips files whose names contain '.', so the temporary name is never read.
   fs.renameSync(`${file}.tmp`, file);

@@ -21,7 +21,9 @@ async function main() {
   const started = performance.now() - t;
   const s = performance.now();
   await sb.stop();
-  console.log(`sandbox + local nix-daemon: start ${started.toFixed(0)} ms, stop ${(performance.now() - s).toFixed(0)} ms`);
+  console.log(
+    `sandbox + local nix-daemon: start ${started.toFixed(0)} ms, stop ${(performance.now() - s).toFixed(0)} ms`,
+  );
   await stopAll();
 }
 

@@ -85,7 +85,12 @@ describe("applyPlan", () => {
     plan.commands.push({ argv: ["touch", marker], description: "restart the Nix daemon" });
     const result = await applyPlan(hostFor(), plan);
     expect(result.commands).toEqual([
-      { command: `touch ${marker}`, ok: false, skipped: true, detail: `skipped: CROSSNIX_ROOT=${root} confines crossnix to files there` },
+      {
+        command: `touch ${marker}`,
+        ok: false,
+        skipped: true,
+        detail: `skipped: CROSSNIX_ROOT=${root} confines crossnix to files there`,
+      },
     ]);
     await expect(stat(marker)).rejects.toMatchObject({ code: "ENOENT" });
   });
@@ -93,7 +98,9 @@ describe("applyPlan", () => {
   it("refuses a CROSSNIX_ROOT that is empty, relative or a file instead of meaning /", async () => {
     await writeFile(path.join(root, "file"), "");
     for (const bad of ["", "relative/dir", path.join(root, "file")]) {
-      expect(() => createHost({ ...process.env, CROSSNIX_ROOT: bad })).toThrow(expect.objectContaining({ code: "BAD_INPUT", exitCode: 2 }));
+      expect(() => createHost({ ...process.env, CROSSNIX_ROOT: bad })).toThrow(
+        expect.objectContaining({ code: "BAD_INPUT", exitCode: 2 }),
+      );
     }
   });
 });
@@ -138,7 +145,10 @@ describe("lock", () => {
 
   it("refuses a lock path that is a directory or a symlink, without a stack trace", async () => {
     await mkdir(path.join(root, "dir"));
-    await expect(acquireLock(path.join(root, "dir"))).rejects.toMatchObject({ code: "IO", message: expect.stringContaining("Is a directory") });
+    await expect(acquireLock(path.join(root, "dir"))).rejects.toMatchObject({
+      code: "IO",
+      message: expect.stringContaining("Is a directory"),
+    });
     await symlink(path.join(root, "elsewhere"), path.join(root, "link"));
     await expect(acquireLock(path.join(root, "link"))).rejects.toMatchObject({ code: "IO" });
     await expect(stat(path.join(root, "elsewhere"))).rejects.toMatchObject({ code: "ENOENT" });

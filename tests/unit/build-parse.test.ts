@@ -13,23 +13,39 @@ describe("parseDryRun", () => {
       "  /nix/store/ccc-z",
       "warning: something",
     ].join("\n");
-    expect(parseDryRun(stderr)).toEqual({ toBuild: ["/nix/store/aaa-x.drv", "/nix/store/bbb-y.drv"], toFetch: ["/nix/store/ccc-z"] });
-    expect(parseDryRun("this derivation will be built:\n  /nix/store/aaa-x.drv\n").toBuild).toEqual(["/nix/store/aaa-x.drv"]);
+    expect(parseDryRun(stderr)).toEqual({
+      toBuild: ["/nix/store/aaa-x.drv", "/nix/store/bbb-y.drv"],
+      toFetch: ["/nix/store/ccc-z"],
+    });
+    expect(parseDryRun("this derivation will be built:\n  /nix/store/aaa-x.drv\n").toBuild).toEqual([
+      "/nix/store/aaa-x.drv",
+    ]);
     expect(parseDryRun("").toBuild).toEqual([]);
   });
 });
 
 describe("parseShowDerivation", () => {
   it("reads system and features from old (full path) and new (wrapped, base name) shapes", () => {
-    const old = JSON.stringify({ "/nix/store/aaa-x.drv": { system: "aarch64-linux", env: { requiredSystemFeatures: "kvm big-parallel" } } });
-    expect(parseShowDerivation(old).get("/nix/store/aaa-x.drv")).toEqual({ system: "aarch64-linux", features: ["kvm", "big-parallel"] });
+    const old = JSON.stringify({
+      "/nix/store/aaa-x.drv": { system: "aarch64-linux", env: { requiredSystemFeatures: "kvm big-parallel" } },
+    });
+    expect(parseShowDerivation(old).get("/nix/store/aaa-x.drv")).toEqual({
+      system: "aarch64-linux",
+      features: ["kvm", "big-parallel"],
+    });
     const wrapped = JSON.stringify({ version: 4, derivations: { "aaa-x.drv": { system: "x86_64-linux", env: {} } } });
     expect(parseShowDerivation(wrapped).get("/nix/store/aaa-x.drv")).toEqual({ system: "x86_64-linux", features: [] });
   });
 });
 
 describe("checkCoverage", () => {
-  const builder = (name: string, systems: string[], features: string[] = [], mandatory: string[] = [], down = false): CandidateBuilder => ({
+  const builder = (
+    name: string,
+    systems: string[],
+    features: string[] = [],
+    mandatory: string[] = [],
+    down = false,
+  ): CandidateBuilder => ({
     name,
     systems,
     features,
@@ -49,11 +65,41 @@ describe("checkCoverage", () => {
   });
 
   it.each([
-    ["none-configured", [need("x86_64-linux")], [builder("a", ["aarch64-linux"])], local, /no builder is configured for x86_64-linux/],
-    ["down", [need("aarch64-linux")], [builder("a", ["aarch64-linux"], [], [], true)], local, /every builder for aarch64-linux is down \(a: refused\)/],
-    ["features-missing", [need("aarch64-linux", ["kvm"])], [builder("a", ["aarch64-linux"], ["big-parallel"])], local, /no aarch64-linux builder has the features \{kvm\}/],
-    ["features-missing", [need("aarch64-linux")], [builder("a", ["aarch64-linux"], [], ["benchmark"])], local, /benchmark \(mandatory\)/],
-    ["local-builds-disabled", [need("aarch64-darwin")], [], { ...local, maxJobs: 0 }, /local builds are disabled \(max-jobs = 0\)/],
+    [
+      "none-configured",
+      [need("x86_64-linux")],
+      [builder("a", ["aarch64-linux"])],
+      local,
+      /no builder is configured for x86_64-linux/,
+    ],
+    [
+      "down",
+      [need("aarch64-linux")],
+      [builder("a", ["aarch64-linux"], [], [], true)],
+      local,
+      /every builder for aarch64-linux is down \(a: refused\)/,
+    ],
+    [
+      "features-missing",
+      [need("aarch64-linux", ["kvm"])],
+      [builder("a", ["aarch64-linux"], ["big-parallel"])],
+      local,
+      /no aarch64-linux builder has the features \{kvm\}/,
+    ],
+    [
+      "features-missing",
+      [need("aarch64-linux")],
+      [builder("a", ["aarch64-linux"], [], ["benchmark"])],
+      local,
+      /benchmark \(mandatory\)/,
+    ],
+    [
+      "local-builds-disabled",
+      [need("aarch64-darwin")],
+      [],
+      { ...local, maxJobs: 0 },
+      /local builds are disabled \(max-jobs = 0\)/,
+    ],
   ] as const)("%s", (reason, needs, builders, localCap, detail) => {
     const c = checkCoverage([...needs], [...builders], localCap);
     expect(c.ok).toBe(false);
@@ -67,8 +113,15 @@ describe("NixLogTracker", () => {
     const t = new NixLogTracker();
     const at = (o: object) => `@nix ${JSON.stringify(o)}`;
     t.feed(at({ action: "start", id: 10, type: 105, fields: ["/nix/store/h-a.drv", "", 1, 1] }), 0);
-    expect(t.feed(at({ action: "start", id: 11, type: 105, fields: ["/nix/store/h-a.drv", "ssh-ng://one", 1, 1] }), 100)).toMatchObject({ kind: "build-start", machine: "ssh-ng://one" });
-    expect(t.feed(at({ action: "stop", id: 10 }), 1100)).toEqual({ kind: "build-end", drv: "/nix/store/h-a.drv", machine: "ssh-ng://one", seconds: 1.1 });
+    expect(
+      t.feed(at({ action: "start", id: 11, type: 105, fields: ["/nix/store/h-a.drv", "ssh-ng://one", 1, 1] }), 100),
+    ).toMatchObject({ kind: "build-start", machine: "ssh-ng://one" });
+    expect(t.feed(at({ action: "stop", id: 10 }), 1100)).toEqual({
+      kind: "build-end",
+      drv: "/nix/store/h-a.drv",
+      machine: "ssh-ng://one",
+      seconds: 1.1,
+    });
     expect(t.feed(at({ action: "stop", id: 11 }), 9000)).toBeNull();
     expect(t.builds).toEqual([{ drv: "/nix/store/h-a.drv", machine: "ssh-ng://one", seconds: 1.1 }]);
   });
@@ -77,16 +130,28 @@ describe("NixLogTracker", () => {
     const t = new NixLogTracker();
     const at = (o: object) => `@nix ${JSON.stringify(o)}`;
     expect(t.feed(at({ action: "start", id: 1, type: 105, fields: ["/nix/store/h-b.drv", "", 1, 1] }), 0)).toBeNull();
-    expect(t.feed(at({ action: "stop", id: 1 }), 500)).toEqual({ kind: "build-end", drv: "/nix/store/h-b.drv", machine: "", seconds: 0.5 });
+    expect(t.feed(at({ action: "stop", id: 1 }), 500)).toEqual({
+      kind: "build-end",
+      drv: "/nix/store/h-b.drv",
+      machine: "",
+      seconds: 0.5,
+    });
   });
 
   it("times builds by machine and collects substitutions and messages", () => {
     const t = new NixLogTracker();
     const at = (o: object) => `@nix ${JSON.stringify(o)}`;
-    expect(t.feed(at({ action: "start", id: 1, type: 105, fields: ["/nix/store/h-a.drv", "ssh-ng://one", 1, 1] }), 1000)).toEqual({ kind: "build-start", drv: "/nix/store/h-a.drv", machine: "ssh-ng://one" });
+    expect(
+      t.feed(at({ action: "start", id: 1, type: 105, fields: ["/nix/store/h-a.drv", "ssh-ng://one", 1, 1] }), 1000),
+    ).toEqual({ kind: "build-start", drv: "/nix/store/h-a.drv", machine: "ssh-ng://one" });
     t.feed(at({ action: "result", id: 1, type: 101, fields: ["compiling"] }), 1100);
     t.feed(at({ action: "start", id: 2, type: 108, fields: ["/nix/store/h-dep", "https://cache.example"] }), 1200);
-    expect(t.feed(at({ action: "stop", id: 1 }), 3500)).toEqual({ kind: "build-end", drv: "/nix/store/h-a.drv", machine: "ssh-ng://one", seconds: 2.5 });
+    expect(t.feed(at({ action: "stop", id: 1 }), 3500)).toEqual({
+      kind: "build-end",
+      drv: "/nix/store/h-a.drv",
+      machine: "ssh-ng://one",
+      seconds: 2.5,
+    });
     t.feed(at({ action: "msg", level: 0, msg: "\u001b[31;1merror:\u001b[0m boom" }), 3600);
     expect(t.builds).toEqual([{ drv: "/nix/store/h-a.drv", machine: "ssh-ng://one", seconds: 2.5 }]);
     expect(t.substituted).toEqual([{ path: "/nix/store/h-dep", from: "https://cache.example" }]);

@@ -8,7 +8,12 @@ function badField(fn: () => unknown): { field: unknown; value: unknown; message:
     fn();
   } catch (error) {
     if (error instanceof CrossnixError) {
-      return { field: error.detail?.["field"], value: error.detail?.["value"], message: error.message, exitCode: error.exitCode };
+      return {
+        field: error.detail?.["field"],
+        value: error.detail?.["value"],
+        message: error.message,
+        exitCode: error.exitCode,
+      };
     }
     throw error;
   }
@@ -53,7 +58,12 @@ describe("parseBuilderRequest", () => {
   });
 
   it("keeps repeatable flags", () => {
-    const r = parseBuilderRequest("h", { system: ["aarch64-linux", "x86_64-linux"], feature: ["kvm", "kvm", "big-parallel"], maxJobs: "4", speedFactor: "2.5" });
+    const r = parseBuilderRequest("h", {
+      system: ["aarch64-linux", "x86_64-linux"],
+      feature: ["kvm", "kvm", "big-parallel"],
+      maxJobs: "4",
+      speedFactor: "2.5",
+    });
     expect(r.systems).toEqual(["aarch64-linux", "x86_64-linux"]);
     expect(r.features).toEqual(["kvm", "big-parallel"]);
     expect(r.maxJobs).toBe(4);

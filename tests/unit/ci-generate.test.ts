@@ -23,7 +23,12 @@ const fixture = (name: string) => readFileSync(new URL(`../fixtures/workflows/${
 
 const ALL = ["x86_64-linux", "aarch64-linux", "aarch64-darwin", "x86_64-darwin"];
 const INSTALLERS: Installer[] = ["determinate", "upstream"];
-const CACHES: Cache[] = [{ kind: "none" }, { kind: "magic-nix-cache" }, { kind: "flakehub" }, { kind: "cachix", name: "my-cache" }];
+const CACHES: Cache[] = [
+  { kind: "none" },
+  { kind: "magic-nix-cache" },
+  { kind: "flakehub" },
+  { kind: "cachix", name: "my-cache" },
+];
 
 interface Step {
   name?: string;
@@ -45,12 +50,16 @@ interface Workflow {
 const combos: { installer: Installer; cache: Cache; emulate: boolean; attr: "packages" | "checks" }[] = [];
 for (const installer of INSTALLERS)
   for (const cache of CACHES)
-    for (const emulate of [false, true]) combos.push({ installer, cache, emulate, attr: emulate ? "checks" : "packages" });
+    for (const emulate of [false, true])
+      combos.push({ installer, cache, emulate, attr: emulate ? "checks" : "packages" });
 
 const label = (c: (typeof combos)[number]) =>
   `${c.installer} × ${c.cache.kind}${c.emulate ? " × --emulate" : ""} (${c.attr})`;
 
-function specFor(c: (typeof combos)[number], systems = [...ALL, ...(c.emulate ? ["riscv64-linux"] : [])]): GithubWorkflowSpec {
+function specFor(
+  c: (typeof combos)[number],
+  systems = [...ALL, ...(c.emulate ? ["riscv64-linux"] : [])],
+): GithubWorkflowSpec {
   return { systems, installer: c.installer, cache: c.cache, attr: c.attr, emulate: c.emulate };
 }
 
@@ -115,7 +124,9 @@ describe("ci github: every installer × cache × emulate combination", () => {
         const uses = steps.map((s) => s.uses).filter((u): u is string => u !== undefined);
         expect(uses).toContain("actions/checkout@v6");
         expect(uses).toContain(
-          c.installer === "determinate" ? "DeterminateSystems/determinate-nix-action@v3" : "cachix/install-nix-action@v31",
+          c.installer === "determinate"
+            ? "DeterminateSystems/determinate-nix-action@v3"
+            : "cachix/install-nix-action@v31",
         );
         const cacheAction = {
           none: undefined,
@@ -125,7 +136,9 @@ describe("ci github: every installer × cache × emulate combination", () => {
         }[c.cache.kind];
         if (cacheAction) expect(uses).toContain(cacheAction);
         else expect(uses.some((u) => /cache/i.test(u))).toBe(false);
-        expect(steps.filter((s) => s.run?.includes("nix build")).every((s) => s.run!.includes(`.#${c.attr}.`))).toBe(true);
+        expect(steps.filter((s) => s.run?.includes("nix build")).every((s) => s.run!.includes(`.#${c.attr}.`))).toBe(
+          true,
+        );
       });
 
       it("lints clean with crossnix ci lint", () => {
@@ -142,7 +155,9 @@ describe("ci github: every installer × cache × emulate combination", () => {
   });
 
   it("records an explicit lint suppression when emulating aarch64-linux, which lint otherwise warns about", () => {
-    const yaml = generateGithubWorkflow(specFor({ installer: "determinate", cache: { kind: "none" }, emulate: true, attr: "packages" }));
+    const yaml = generateGithubWorkflow(
+      specFor({ installer: "determinate", cache: { kind: "none" }, emulate: true, attr: "packages" }),
+    );
     expect(yaml).toContain("# crossnix-lint: ignore emulated-native-available");
     const unsuppressed = yaml.replace(/^\s*# crossnix-lint:.*\n/m, "");
     expect(lintWorkflow("nix.yml", unsuppressed).map((f) => f.rule)).toEqual(["emulated-native-available"]);
@@ -150,7 +165,13 @@ describe("ci github: every installer × cache × emulate combination", () => {
 
   it("matches the checked-in golden files", () => {
     expect(
-      generateGithubWorkflow({ systems: ALL, installer: "determinate", cache: { kind: "magic-nix-cache" }, attr: "packages", emulate: false }),
+      generateGithubWorkflow({
+        systems: ALL,
+        installer: "determinate",
+        cache: { kind: "magic-nix-cache" },
+        attr: "packages",
+        emulate: false,
+      }),
     ).toBe(fixture("generated-default.yml"));
     expect(
       generateGithubWorkflow({
@@ -194,7 +215,12 @@ describe("ci github: property checks", () => {
       fc.property(fc.shuffledSubarray(ALL, { minLength: 1 }), (systems) => {
         const a = parseSystemList(systems.join(","));
         const b = parseSystemList([...systems].reverse().join(" , "));
-        const spec = { installer: "determinate" as const, cache: { kind: "none" as const }, attr: "packages" as const, emulate: false };
+        const spec = {
+          installer: "determinate" as const,
+          cache: { kind: "none" as const },
+          attr: "packages" as const,
+          emulate: false,
+        };
         expect(generateGithubWorkflow({ ...spec, systems: a })).toBe(generateGithubWorkflow({ ...spec, systems: b }));
       }),
     );
@@ -243,7 +269,17 @@ describe("ci github: option validation (exit 2, naming the field and value)", ()
 
   it("keeps the flake's buildable systems and reports the others", () => {
     // nixpkgs' lib.systems.flakeExposed-style list.
-    const flakeExposed = ["x86_64-linux", "aarch64-linux", "x86_64-darwin", "armv6l-linux", "armv7l-linux", "i686-linux", "aarch64-darwin", "riscv64-linux", "x86_64-freebsd"];
+    const flakeExposed = [
+      "x86_64-linux",
+      "aarch64-linux",
+      "x86_64-darwin",
+      "armv6l-linux",
+      "armv7l-linux",
+      "i686-linux",
+      "aarch64-darwin",
+      "riscv64-linux",
+      "x86_64-freebsd",
+    ];
     expect(selectFlakeSystems(flakeExposed, false)).toEqual({
       systems: ALL,
       skipped: ["armv6l-linux", "armv7l-linux", "i686-linux", "riscv64-linux", "x86_64-freebsd"],

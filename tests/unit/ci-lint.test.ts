@@ -86,7 +86,12 @@ describe("ci lint: real-world-shaped workflows", () => {
       "22 action-outdated", // checkout@v4
     ]);
     const retired = findings.filter((f) => f.rule === "runner-retired");
-    expect(retired.map((f) => f.message.match(/'([^']+)'/)![1])).toEqual(["ubuntu-20.04", "macos-12", "macos-13", "macos-13"]);
+    expect(retired.map((f) => f.message.match(/'([^']+)'/)![1])).toEqual([
+      "ubuntu-20.04",
+      "macos-12",
+      "macos-13",
+      "macos-13",
+    ]);
     expect(retired.at(-1)!.fix).toContain("macos-15-intel");
     expect(retired[0]!.fix).toContain("ubuntu-24.04");
   });
@@ -117,7 +122,12 @@ describe("ci lint: real-world-shaped workflows", () => {
 
   it("a matrix read from the flake (nix-github-actions) only gets outdated-major warnings", () => {
     const findings = lint("nix-github-actions-template.yml");
-    expect(brief(findings)).toEqual(["17 action-outdated", "18 action-outdated", "33 action-outdated", "34 action-outdated"]);
+    expect(brief(findings)).toEqual([
+      "17 action-outdated",
+      "18 action-outdated",
+      "33 action-outdated",
+      "34 action-outdated",
+    ]);
     expect(findings.every((f) => f.severity === "warning")).toBe(true);
   });
 
@@ -152,7 +162,9 @@ describe("ci lint: focused rules", () => {
   const wf = (job: string, extra = "") => `on: push\n${extra}jobs:\n  j:\n${job}`;
 
   it("--system with a shell or matrix variable is not guessed at", () => {
-    const text = wf(`    runs-on: ubuntu-24.04\n    steps:\n      - run: nix build --system \${{ matrix.system }} .#packages.$SYS.x\n`);
+    const text = wf(
+      `    runs-on: ubuntu-24.04\n    steps:\n      - run: nix build --system \${{ matrix.system }} .#packages.$SYS.x\n`,
+    );
     expect(lintWorkflow("w.yml", text)).toEqual([]);
   });
 
@@ -164,7 +176,9 @@ describe("ci lint: focused rules", () => {
   });
 
   it("self-hosted runners are not judged", () => {
-    const text = wf("    runs-on: [self-hosted, linux]\n    steps:\n      - run: nix build --system aarch64-linux .#x\n");
+    const text = wf(
+      "    runs-on: [self-hosted, linux]\n    steps:\n      - run: nix build --system aarch64-linux .#x\n",
+    );
     expect(lintWorkflow("w.yml", text)).toEqual([]);
   });
 
@@ -187,9 +201,10 @@ describe("ci lint: focused rules", () => {
 
   it("magic-nix-cache: v1–v9 broken, v10–v12 outdated, v13 and @main fine", () => {
     const at = (ref: string) =>
-      lintWorkflow("w.yml", wf(`    runs-on: ubuntu-24.04\n    steps:\n      - uses: DeterminateSystems/magic-nix-cache-action@${ref}\n`)).map(
-        (f) => f.rule,
-      );
+      lintWorkflow(
+        "w.yml",
+        wf(`    runs-on: ubuntu-24.04\n    steps:\n      - uses: DeterminateSystems/magic-nix-cache-action@${ref}\n`),
+      ).map((f) => f.rule);
     expect(at("v1")).toEqual(["action-broken"]);
     expect(at("v9")).toEqual(["action-broken"]);
     expect(at("v10")).toEqual(["action-outdated"]);
@@ -200,7 +215,9 @@ describe("ci lint: focused rules", () => {
 
   it("install-nix-action below v31 and checkout v4/v5 are warnings, checkout v3 an error", () => {
     const rules = (uses: string) =>
-      lintWorkflow("w.yml", wf(`    runs-on: ubuntu-24.04\n    steps:\n      - uses: ${uses}\n`)).map((f) => `${f.severity} ${f.rule}`);
+      lintWorkflow("w.yml", wf(`    runs-on: ubuntu-24.04\n    steps:\n      - uses: ${uses}\n`)).map(
+        (f) => `${f.severity} ${f.rule}`,
+      );
     expect(rules("cachix/install-nix-action@v30")).toEqual(["warning action-outdated"]);
     expect(rules("cachix/install-nix-action@v31")).toEqual([]);
     expect(rules("actions/checkout@v5")).toEqual(["warning action-outdated"]);
@@ -229,7 +246,9 @@ describe("ci lint: runner labels and shell reading", () => {
   });
 
   it("joins continuation lines and splits on separators", () => {
-    const commands = splitCommands("nix build \\\n  --system aarch64-linux .#x && echo ok; ls | wc -l\n# nix build --system x\n");
+    const commands = splitCommands(
+      "nix build \\\n  --system aarch64-linux .#x && echo ok; ls | wc -l\n# nix build --system x\n",
+    );
     expect(commands.map((c) => [c.words.join(" "), c.lines])).toEqual([
       ["nix build --system aarch64-linux .#x", [0, 1]],
       ["echo ok", [0, 1]],
@@ -248,8 +267,13 @@ describe("ci lint: runner labels and shell reading", () => {
   });
 
   it("reads extra-platforms from nix.conf text and command lines", () => {
-    expect(extraPlatformsIn("extra-platforms = aarch64-linux riscv64-linux\nsandbox = true\n")).toEqual(["aarch64-linux", "riscv64-linux"]);
-    expect(extraPlatformsIn("echo 'extra-platforms = aarch64-linux' | sudo tee -a /etc/nix/nix.conf")).toEqual(["aarch64-linux"]);
+    expect(extraPlatformsIn("extra-platforms = aarch64-linux riscv64-linux\nsandbox = true\n")).toEqual([
+      "aarch64-linux",
+      "riscv64-linux",
+    ]);
+    expect(extraPlatformsIn("echo 'extra-platforms = aarch64-linux' | sudo tee -a /etc/nix/nix.conf")).toEqual([
+      "aarch64-linux",
+    ]);
     expect(extraPlatformsIn("nix build --option extra-platforms aarch64-linux .#x")).toEqual(["aarch64-linux"]);
     expect(extraPlatformsIn("echo hello")).toEqual([]);
   });

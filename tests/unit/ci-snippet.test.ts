@@ -5,7 +5,9 @@ describe("ci flake-snippet", () => {
   it("without flake-parts: nixpkgs.lib.genAttrs over the systems, pkgs per system", () => {
     const text = flakeSnippet({ flakeParts: false, systems: ["x86_64-linux", "aarch64-linux"] });
     expect(text).toContain('systems = [ "x86_64-linux" "aarch64-linux" ];');
-    expect(text).toContain(`forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.\${system});`);
+    expect(text).toContain(
+      `forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.\${system});`,
+    );
     expect(text).toContain("packages = forAllSystems (pkgs: {");
     expect(text).not.toContain("mkFlake");
   });
@@ -25,8 +27,14 @@ describe("ci flake-snippet", () => {
         .split("\n")
         .map((l) => l.replace(/#.*$/, "").replace(/"[^"]*"/g, '""'))
         .join("\n");
-      for (const [open, close] of [["{", "}"], ["[", "]"], ["(", ")"]] as const) {
-        expect(code.split(open).length, `${open} in ${flakeParts ? "flake-parts" : "plain"}`).toBe(code.split(close).length);
+      for (const [open, close] of [
+        ["{", "}"],
+        ["[", "]"],
+        ["(", ")"],
+      ] as const) {
+        expect(code.split(open).length, `${open} in ${flakeParts ? "flake-parts" : "plain"}`).toBe(
+          code.split(close).length,
+        );
       }
     }
   });

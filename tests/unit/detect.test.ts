@@ -104,7 +104,9 @@ describe("detectHost on recorded macOS layouts", () => {
   it("no Nix at all", async () => {
     const root = path.join(base, "empty");
     await mkdir(root, { recursive: true });
-    const info = await detectHost(createHost({ PATH: "/nonexistent", CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "darwin", CROSSNIX_ARCH: "x64" }));
+    const info = await detectHost(
+      createHost({ PATH: "/nonexistent", CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "darwin", CROSSNIX_ARCH: "x64" }),
+    );
     expect(info.nix.present).toBe(false);
     expect(info.flavor).toBe("none");
     expect(info.system).toBe("x86_64-darwin");

@@ -15,7 +15,9 @@ const OFF = "\x1b[0m";
 
 describe("stripAnsi", () => {
   it("removes SGR colours, erase-line and OSC hyperlinks, keeps the text", () => {
-    expect(stripAnsi(`${RED}error:${OFF} Cannot build '${MAG}${DRV}${OFF}'.\x1b[K`)).toBe(`error: Cannot build '${DRV}'.`);
+    expect(stripAnsi(`${RED}error:${OFF} Cannot build '${MAG}${DRV}${OFF}'.\x1b[K`)).toBe(
+      `error: Cannot build '${DRV}'.`,
+    );
     expect(stripAnsi("\x1b]8;;https://nixos.org\x07link\x1b]8;;\x07")).toBe("link");
     expect(stripAnsi("plain")).toBe("plain");
   });
@@ -62,7 +64,9 @@ describe("nothing recognised", () => {
 
 describe("§5.1 host key not accepted by root (ssh stderr inside Nix's message)", () => {
   it("ssh:// appends ssh's stderr to 'cannot build on' (2.1+, #2030)", () => {
-    const d = one("cannot build on 'ssh://nix@127.0.31.194': error: cannot connect to 'nix@127.0.31.194': Host key verification failed.");
+    const d = one(
+      "cannot build on 'ssh://nix@127.0.31.194': error: cannot connect to 'nix@127.0.31.194': Host key verification failed.",
+    );
     expect(d.cause).toBe("host-key-unknown");
     expect(d.builder).toBe("ssh://nix@127.0.31.194");
     expect(d.evidence).toContain("Host key verification failed.");
@@ -70,7 +74,9 @@ describe("§5.1 host key not accepted by root (ssh stderr inside Nix's message)"
   });
 
   it("2.15+ wording: failed to start SSH connection + ssh stderr", () => {
-    const d = one("cannot build on 'ssh://b1': error: failed to start SSH connection to 'b1': Host key verification failed.");
+    const d = one(
+      "cannot build on 'ssh://b1': error: failed to start SSH connection to 'b1': Host key verification failed.",
+    );
     expect(d.cause).toBe("host-key-unknown");
     expect(d.nixVersions).toBe("2.15+");
   });
@@ -122,16 +128,24 @@ describe("§5.2 failed to start SSH connection (2.15+)", () => {
 
   it("classifies the ssh part: refused, auth, dns, timeout", () => {
     expect(
-      one("cannot build on 'ssh://builder@localhost': error: failed to start SSH connection to 'builder@localhost': ssh: connect to host localhost port 22: Connection refused").cause,
+      one(
+        "cannot build on 'ssh://builder@localhost': error: failed to start SSH connection to 'builder@localhost': ssh: connect to host localhost port 22: Connection refused",
+      ).cause,
     ).toBe("refused");
     expect(
-      one("cannot build on 'ssh://nix@mac': error: failed to start SSH connection to 'nix@mac': nix@mac: Permission denied (publickey,keyboard-interactive).").cause,
+      one(
+        "cannot build on 'ssh://nix@mac': error: failed to start SSH connection to 'nix@mac': nix@mac: Permission denied (publickey,keyboard-interactive).",
+      ).cause,
     ).toBe("auth");
     expect(
-      one("cannot build on 'ssh://nix@nope.lan': error: failed to start SSH connection to 'nix@nope.lan': ssh: Could not resolve hostname nope.lan: Name or service not known").cause,
+      one(
+        "cannot build on 'ssh://nix@nope.lan': error: failed to start SSH connection to 'nix@nope.lan': ssh: Could not resolve hostname nope.lan: Name or service not known",
+      ).cause,
     ).toBe("dns");
     expect(
-      one("cannot build on 'ssh://b': error: failed to start SSH connection to 'b': ssh: connect to host 127.0.0.9 port 22: Connection timed out").cause,
+      one(
+        "cannot build on 'ssh://b': error: failed to start SSH connection to 'b': ssh: connect to host 127.0.0.9 port 22: Connection timed out",
+      ).cause,
     ).toBe("timeout");
   });
 
@@ -175,21 +189,31 @@ describe("§5.3 unable to execute 'ssh'", () => {
     expect(causes(out)).toEqual(["ssh-missing", "no-suitable-machine"]);
     expect(out[0]!.builder).toBe("ssh-ng://nixbuilder");
     expect(out[0]!.evidence).toContain("unable to execute 'ssh': No such file or directory");
-    expect(out[1]).toMatchObject({ system: "builtin", features: [], drv: "qjzvj1y2yqi7jarf7930djq7p9gp9p24-user-environment.drv" });
+    expect(out[1]).toMatchObject({
+      system: "builtin",
+      features: [],
+      drv: "qjzvj1y2yqi7jarf7930djq7p9gp9p24-user-environment.drv",
+    });
     expect(out[1]!.summary).toMatch(/disabled for this run after failing to connect/);
   });
 });
 
 describe("§5.4 remote program not on the non-interactive PATH", () => {
   it("ssh://: zsh's 'command not found: nix-store' + cannot connect to 'host'", () => {
-    const d = one("cannot build on 'ssh://nix@mac-mini': error: cannot connect to 'nix@mac-mini': zsh:1: command not found: nix-store");
+    const d = one(
+      "cannot build on 'ssh://nix@mac-mini': error: cannot connect to 'nix@mac-mini': zsh:1: command not found: nix-store",
+    );
     expect(d.cause).toBe("remote-program-not-found");
     expect(d.builder).toBe("ssh://nix@mac-mini");
     expect(d.fix).toContain("ssh://nix@mac-mini?remote-program=/nix/var/nix/profiles/default/bin/nix-store");
   });
 
   it("ssh://: bash's form on the next line", () => {
-    const d = one(["cannot build on 'ssh://b3': error: cannot connect to 'b3': bash: line 1: nix-store: command not found"].join("\n"));
+    const d = one(
+      ["cannot build on 'ssh://b3': error: cannot connect to 'b3': bash: line 1: nix-store: command not found"].join(
+        "\n",
+      ),
+    );
     expect(d.cause).toBe("remote-program-not-found");
   });
 
@@ -216,7 +240,9 @@ describe("§5.4 remote program not on the non-interactive PATH", () => {
   });
 
   it("without the shell's line (it went to the daemon's log): remote-connection-closed, pointing at remote-program", () => {
-    const eof = one("cannot build on 'ssh-ng://nix@mac': error: cannot open connection to remote store 'ssh-ng://nix@mac': error: unexpected end-of-file");
+    const eof = one(
+      "cannot build on 'ssh-ng://nix@mac': error: cannot open connection to remote store 'ssh-ng://nix@mac': error: unexpected end-of-file",
+    );
     expect(eof.cause).toBe("remote-connection-closed");
     expect(eof.nixVersions).toMatch(/≤2\.19/);
     expect(eof.fix).toContain("remote-program=/nix/var/nix/profiles/default/bin/nix-daemon");
@@ -239,8 +265,12 @@ describe("§5.4 remote program not on the non-interactive PATH", () => {
   });
 
   it("fish and tcsh wordings", () => {
-    expect(one("cannot build on 'ssh://b': error: cannot connect to 'b': fish: Unknown command: nix-store").cause).toBe("remote-program-not-found");
-    expect(one("cannot build on 'ssh://b': error: cannot connect to 'b': nix-store: Command not found.").cause).toBe("remote-program-not-found");
+    expect(one("cannot build on 'ssh://b': error: cannot connect to 'b': fish: Unknown command: nix-store").cause).toBe(
+      "remote-program-not-found",
+    );
+    expect(one("cannot build on 'ssh://b': error: cannot connect to 'b': nix-store: Command not found.").cause).toBe(
+      "remote-program-not-found",
+    );
   });
 });
 
@@ -265,15 +295,16 @@ describe("§5.5 protocol mismatch: the remote shell writes to stdout", () => {
 
   it("the noise may span several lines", () => {
     const out = diagnoseNixOutput(
-      ["cannot build on 'ssh://b': error: 'nix-store --serve' protocol mismatch from 'b', got 'Hello", "from .bashrc'"].join("\n"),
+      [
+        "cannot build on 'ssh://b': error: 'nix-store --serve' protocol mismatch from 'b', got 'Hello",
+        "from .bashrc'",
+      ].join("\n"),
     );
     expect(causes(out)).toEqual(["protocol-mismatch-shell-noise"]);
   });
 
   it("≤2.3 wordings: serialised integer … is too large, protocol mismatch with 'nix-store --serve'", () => {
-    const a = one(
-      "cannot build on 'ssh-ng://b': serialised integer 7237087983586754917 is too large for type 'j'",
-    );
+    const a = one("cannot build on 'ssh-ng://b': serialised integer 7237087983586754917 is too large for type 'j'");
     expect(a.cause).toBe("protocol-mismatch-shell-noise");
     expect(a.nixVersions).toMatch(/≤2\.3/);
     const b = one("cannot build on 'ssh://b': protocol mismatch with 'nix-store --serve' on 'b'");
@@ -308,7 +339,9 @@ describe("§5.6 the builder's daemon does not trust the SSH user", () => {
   });
 
   it("reported by the hook as 'build of … on … failed: …'", () => {
-    const d = one(`error: build of '${DRV}' on 'ssh://nix@b' failed: you are not privileged to build input-addressed derivations`);
+    const d = one(
+      `error: build of '${DRV}' on 'ssh://nix@b' failed: you are not privileged to build input-addressed derivations`,
+    );
     expect(d).toMatchObject({ cause: "remote-untrusted", builder: "ssh://nix@b", drv: DRV });
   });
 
@@ -374,7 +407,12 @@ describe("§5.8 no suitable machine", () => {
         `       Current system: '${MAG}aarch64-darwin${OFF}' with features {apple-virt, benchmark, big-parallel, nixos-test}`,
       ].join("\n"),
     );
-    expect(d).toMatchObject({ cause: "no-suitable-machine", system: "aarch64-linux", features: ["big-parallel"], drv: DRV });
+    expect(d).toMatchObject({
+      cause: "no-suitable-machine",
+      system: "aarch64-linux",
+      features: ["big-parallel"],
+      drv: DRV,
+    });
     expect(d.nixVersions).toMatch(/2\.30–2\.33/);
   });
 
@@ -542,7 +580,11 @@ describe("§5.9 Unable to start any build", () => {
     );
     expect(d).toMatchObject({ cause: "local-builds-disabled", nixVersions: "2.21–2.29" });
     const r = one(
-      ["error:", "       Unable to start any build;", "       remote machines may not have all required system features."].join("\n"),
+      [
+        "error:",
+        "       Unable to start any build;",
+        "       remote machines may not have all required system features.",
+      ].join("\n"),
     );
     expect(r).toMatchObject({ cause: "no-suitable-machine", nixVersions: "2.21–2.29" });
   });
@@ -620,17 +662,21 @@ describe("§5.12 daemon socket refused", () => {
   });
 
   it("no builder in sight: ambiguous, reported as daemon-down (≤2.3 said 'daemon at')", () => {
-    expect(one("error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Connection refused").cause).toBe(
-      "daemon-down",
+    expect(
+      one("error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Connection refused").cause,
+    ).toBe("daemon-down");
+    const old = one(
+      "error: cannot connect to daemon at '/nix/var/nix/daemon-socket/socket': No such file or directory",
     );
-    const old = one("error: cannot connect to daemon at '/nix/var/nix/daemon-socket/socket': No such file or directory");
     expect(old).toMatchObject({ cause: "daemon-down", nixVersions: "≤2.3" });
   });
 });
 
 describe("§1 machines file parse errors", () => {
   it("2.5+: store URL not at the first column / column conversion", () => {
-    const a = one("error: bad machine specification: store URL was not found at the first column of a row: ' - x86_64-linux'");
+    const a = one(
+      "error: bad machine specification: store URL was not found at the first column of a row: ' - x86_64-linux'",
+    );
     expect(a.cause).toBe("machines-file-invalid");
     const b = one(
       "error: bad machine specification: failed to convert column #3 in a row: 'ssh://b x86_64-linux - eight 1' to 'unsigned int'",
@@ -736,7 +782,10 @@ describe("the build itself failed", () => {
     );
     expect(causes(out)).toEqual(["build-failed"]);
     expect(out[0]!.nixVersions).toMatch(/2\.29\+/);
-    expect(out[0]!.logTail).toEqual(["checking for gcc... no", "configure: error: no acceptable C compiler found in $PATH"]);
+    expect(out[0]!.logTail).toEqual([
+      "checking for gcc... no",
+      "configure: error: no acceptable C compiler found in $PATH",
+    ]);
   });
 
   it("on the builder: build of '…' on '…' failed names the builder; the local repeat merges", () => {
@@ -771,7 +820,11 @@ describe("Nix 2.0", () => {
     const d = one(
       "unable to open SSH connection to 'ssh://root@127.0.31.194': cannot connect to 'root@127.0.31.194'; trying other available machines...",
     );
-    expect(d).toMatchObject({ cause: "remote-connection-closed", builder: "ssh://root@127.0.31.194", nixVersions: "2.0" });
+    expect(d).toMatchObject({
+      cause: "remote-connection-closed",
+      builder: "ssh://root@127.0.31.194",
+      nixVersions: "2.0",
+    });
   });
 });
 
@@ -806,7 +859,8 @@ describe("realistic multi-line outputs", () => {
   });
 
   it("the same builder failing for several derivations is reported once", () => {
-    const line = "cannot build on 'ssh://nix@b1': error: failed to start SSH connection to 'nix@b1': Host key verification failed.";
+    const line =
+      "cannot build on 'ssh://nix@b1': error: failed to start SSH connection to 'nix@b1': Host key verification failed.";
     const out = diagnoseNixOutput([line, line, line].join("\n"));
     expect(causes(out)).toEqual(["host-key-unknown"]);
     expect(out[0]!.evidence).toBe(line);
@@ -863,7 +917,10 @@ describe("realistic multi-line outputs", () => {
 // Captured verbatim from Nix 2.8.0 (Debian nix-bin) on the development machine: single-user
 // nix-build into a throw-away store, `-j0 --builders '…'`, nothing listening on 127.0.0.9:22.
 describe("captured from Nix 2.8.0 (nix-build, no daemon)", () => {
-  const HEAD = ["this derivation will be built:", "  /nix/store/k98790952xdx978qd69j0ssbw6cfm92a-crossnix-diag-probe.drv"];
+  const HEAD = [
+    "this derivation will be built:",
+    "  /nix/store/k98790952xdx978qd69j0ssbw6cfm92a-crossnix-diag-probe.drv",
+  ];
   const LIST = [
     "Failed to find a machine for remote build!",
     "derivation: k98790952xdx978qd69j0ssbw6cfm92a-crossnix-diag-probe.drv",
@@ -933,7 +990,11 @@ describe("captured from Nix 2.8.0 (nix-build, no daemon)", () => {
       "       https://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html",
     ]);
     expect(causes(out)).toEqual(["no-suitable-machine"]);
-    expect(out[0]).toMatchObject({ system: "x86_64-linux", features: ["kvm"], drv: "bgfc48fdwai7g0z6jiyi1hqvh0h2nka5-crossnix-diag-probe.drv" });
+    expect(out[0]).toMatchObject({
+      system: "x86_64-linux",
+      features: ["kvm"],
+      drv: "bgfc48fdwai7g0z6jiyi1hqvh0h2nka5-crossnix-diag-probe.drv",
+    });
     expect(out[0]!.summary).toMatch(/do not offer the feature\(s\) kvm/);
   });
 
@@ -1017,10 +1078,19 @@ describe("test bed captures (Nix 2.8.0 through the daemon)", () => {
 
   describe("ssh:// (ssh's stderr inline)", () => {
     const cases: [string, string[], string][] = [
-      ["stopped", ["cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': ssh: connect to host 127.0.0.3 port 2202: Connection refused"], "refused"],
+      [
+        "stopped",
+        [
+          "cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': ssh: connect to host 127.0.0.3 port 2202: Connection refused",
+        ],
+        "refused",
+      ],
       [
         "hung-timeout",
-        ["cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': Connection timed out during banner exchange", "Connection to 127.0.0.3 port 2202 timed out"],
+        [
+          "cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': Connection timed out during banner exchange",
+          "Connection to 127.0.0.3 port 2202 timed out",
+        ],
         "timeout",
       ],
       [
@@ -1044,8 +1114,18 @@ describe("test bed captures (Nix 2.8.0 through the daemon)", () => {
         ],
         "host-key-changed",
       ],
-      ["hostKeyUnknown", ["cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': Host key verification failed."], "host-key-unknown"],
-      ["keyMissing", ["cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': cxb2@127.0.0.3: Permission denied (publickey)."], "auth"],
+      [
+        "hostKeyUnknown",
+        ["cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': Host key verification failed."],
+        "host-key-unknown",
+      ],
+      [
+        "keyMissing",
+        [
+          "cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': cxb2@127.0.0.3: Permission denied (publickey).",
+        ],
+        "auth",
+      ],
       [
         "remoteProgramNotOnPath",
         ["cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': bash: line 1: nix-store: command not found"],
@@ -1068,7 +1148,9 @@ describe("test bed captures (Nix 2.8.0 through the daemon)", () => {
       ],
       [
         "noSshOnDaemonPath",
-        ["cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': error: unable to execute 'ssh': No such file or directory"],
+        [
+          "cannot build on 'ssh://cx-b2': error: cannot connect to 'cx-b2': error: unable to execute 'ssh': No such file or directory",
+        ],
         "ssh-missing",
       ],
     ];
@@ -1157,7 +1239,11 @@ describe("test bed captures (Nix 2.8.0 through the daemon)", () => {
 
     const withLog: [string, string[], string][] = [
       ["stopped", ["ssh: connect to host 127.0.0.3 port 2202: Connection refused"], "refused"],
-      ["hung-timeout", ["Connection timed out during banner exchange", "Connection to 127.0.0.3 port 2202 timed out"], "timeout"],
+      [
+        "hung-timeout",
+        ["Connection timed out during banner exchange", "Connection to 127.0.0.3 port 2202 timed out"],
+        "timeout",
+      ],
       [
         "hostKeyChanged",
         [
@@ -1173,7 +1259,13 @@ describe("test bed captures (Nix 2.8.0 through the daemon)", () => {
       ["hostKeyUnknown", ["Host key verification failed."], "host-key-unknown"],
       ["keyMissing", ["cxb2@127.0.0.3: Permission denied (publickey)."], "auth"],
       ["remoteProgramNotOnPath", ["bash: line 1: nix-daemon: command not found"], "remote-program-not-found"],
-      ["diskFull", ["error: executing SQLite statement 'pragma synchronous = normal': disk I/O error (in '/nix/var/nix/db/db.sqlite')"], "remote-disk-full"],
+      [
+        "diskFull",
+        [
+          "error: executing SQLite statement 'pragma synchronous = normal': disk I/O error (in '/nix/var/nix/db/db.sqlite')",
+        ],
+        "remote-disk-full",
+      ],
       ["noSshOnDaemonPath", ["error: unable to execute 'ssh': No such file or directory"], "ssh-missing"],
     ];
     it.each(withLog)("%s: client output + the daemon's log", (_name, log, cause) => {

@@ -88,7 +88,16 @@ function builderFacts(over: Partial<BuilderFacts> = {}, probe: Partial<ProbeFact
     connect: { ok: true, address: "127.0.0.2", ms: 3, banner: "SSH-2.0-OpenSSH_9.2p1" },
     keyscan: { keys: [{ keyType: "ssh-ed25519", key: KEY_A }], error: null },
     identities: [
-      { path: "/etc/nix/crossnix/one_ed25519", source: "entry", exists: true, readable: true, mode: 0o100600, uid: 0, passphrase: false, publicKeyExists: true },
+      {
+        path: "/etc/nix/crossnix/one_ed25519",
+        source: "entry",
+        exists: true,
+        readable: true,
+        mode: 0o100600,
+        uid: 0,
+        passphrase: false,
+        publicKeyExists: true,
+      },
     ],
     probe: { ok: true, facts: probeFacts(probe), remoteProgramExecutable: null, seconds: 0.3 },
     notRunReason: null,
@@ -135,12 +144,23 @@ function layer(source: string, kind: ConfigLayer["kind"], text: string | null): 
 }
 
 function machinesFacts(path: string, text: string | null): MachinesFacts {
-  return { path, exists: text !== null, readError: null, parsed: text === null ? null : parseMachinesTolerant(text, path) };
+  return {
+    path,
+    exists: text !== null,
+    readError: null,
+    parsed: text === null ? null : parseMachinesTolerant(text, path),
+  };
 }
 
 /** A Determinate setup: nix.conf includes nix.custom.conf, where crossnix's settings live. */
 function configFacts(
-  options: { system?: string; user?: string | null; nixConfig?: string; machines?: string | null; over?: Partial<ConfigFacts> } = {},
+  options: {
+    system?: string;
+    user?: string | null;
+    nixConfig?: string;
+    machines?: string | null;
+    over?: Partial<ConfigFacts>;
+  } = {},
 ): ConfigFacts {
   const system = options.system ?? "builders = @/etc/nix/machines\nbuilders-use-substitutes = true\n";
   const clientLayers = [layer("/Users/ann/.config/nix/nix.conf", "user-file", options.user ?? null)];
@@ -159,31 +179,45 @@ function configFacts(
   };
 }
 
-
 const statuses = (checks: { id: string; status: string }[]) => Object.fromEntries(checks.map((c) => [c.id, c.status]));
 
 describe("local checks", () => {
   it("nix.installed: missing Nix fails with the installer command; < 2.4 warns; Determinate is named", () => {
-    const missing = nixInstalledCheck(localFacts({ nix: { present: false, version: null, determinate: null, raw: null } }));
+    const missing = nixInstalledCheck(
+      localFacts({ nix: { present: false, version: null, determinate: null, raw: null } }),
+    );
     expect(missing.status).toBe("fail");
     expect(missing.fix?.command).toContain("install.determinate.systems");
-    expect(nixInstalledCheck(localFacts({ nix: { present: true, version: "2.3.16", determinate: null, raw: "" } })).status).toBe("warn");
-    expect(nixInstalledCheck(localFacts())).toMatchObject({ status: "ok", observed: "Determinate Nix 3.11.2 (Nix 2.31.1)" });
+    expect(
+      nixInstalledCheck(localFacts({ nix: { present: true, version: "2.3.16", determinate: null, raw: "" } })).status,
+    ).toBe("warn");
+    expect(nixInstalledCheck(localFacts())).toMatchObject({
+      status: "ok",
+      observed: "Determinate Nix 3.11.2 (Nix 2.31.1)",
+    });
   });
 
   it("nix.daemon: a refused socket fails with the restart command as an auto fix", () => {
     const local = localFacts();
-    const refused = nixDaemonCheck({ ...local, daemon: { ...local.daemon, socket: "refused", socketError: "ECONNREFUSED" } });
+    const refused = nixDaemonCheck({
+      ...local,
+      daemon: { ...local.daemon, socket: "refused", socketError: "ECONNREFUSED" },
+    });
     expect(refused.status).toBe("fail");
     expect(refused.observed).toContain("refuses connections (ECONNREFUSED)");
-    expect(refused.fix).toMatchObject({ command: "launchctl kickstart -k system/systems.determinate.nix-daemon", auto: { kind: "restart-daemon" } });
+    expect(refused.fix).toMatchObject({
+      command: "launchctl kickstart -k system/systems.determinate.nix-daemon",
+      auto: { kind: "restart-daemon" },
+    });
     expect(nixDaemonCheck(local).status).toBe("ok");
     expect(nixDaemonCheck(localFacts({ mode: "single-user" })).observed).toContain("single-user");
   });
 
   it("nix.daemon-ssh: no ssh on the daemon's PATH fails; an unknown environment skips", () => {
     const local = localFacts();
-    expect(daemonSshCheck({ ...local, daemon: { ...local.daemon, sshOnPath: null } }).observed).toContain("unable to execute 'ssh'");
+    expect(daemonSshCheck({ ...local, daemon: { ...local.daemon, sshOnPath: null } }).observed).toContain(
+      "unable to execute 'ssh'",
+    );
     expect(daemonSshCheck({ ...local, daemon: { ...local.daemon, sshOnPath: "/usr/bin/ssh" } }).status).toBe("ok");
     expect(daemonSshCheck(local).status).toBe("skip");
   });
@@ -211,7 +245,10 @@ describe("configuration checks", () => {
 
   it("config.builders: no builders anywhere warns with 'crossnix builder add'", () => {
     const c = configFacts({ machines: null });
-    expect(buildersCheck(localFacts(), c, buildersView(c))).toMatchObject({ status: "warn", fix: { command: "crossnix builder add user@host" } });
+    expect(buildersCheck(localFacts(), c, buildersView(c))).toMatchObject({
+      status: "warn",
+      fix: { command: "crossnix builder add user@host" },
+    });
   });
 
   it("seed guide: NIX_REMOTE_SYSTEMS in the shell has no effect on daemon builds; in the daemon's environment it replaces the default", () => {
@@ -219,10 +256,15 @@ describe("configuration checks", () => {
     const c1 = legacyRemoteSystemsCheck(localFacts(), shell, buildersView(shell));
     expect(c1.status).toBe("warn");
     expect(c1.observed).toContain("which never sees your environment, so it has no effect");
-    const daemon = configFacts({ system: "builders-use-substitutes = true\n", over: { daemonEnv: { NIX_REMOTE_SYSTEMS: "/opt/machines" } } });
+    const daemon = configFacts({
+      system: "builders-use-substitutes = true\n",
+      over: { daemonEnv: { NIX_REMOTE_SYSTEMS: "/opt/machines" } },
+    });
     const view = buildersView(daemon);
     expect(view.system.value).toBe("@/opt/machines");
-    expect(legacyRemoteSystemsCheck(localFacts(), daemon, view).observed).toContain("it replaces the default @/etc/nix/machines");
+    expect(legacyRemoteSystemsCheck(localFacts(), daemon, view).observed).toContain(
+      "it replaces the default @/etc/nix/machines",
+    );
     // …and then crossnix's machines file is not read at all.
     expect(buildersCheck(localFacts(), daemon, view).status).toBe("fail");
     expect(legacyRemoteSystemsCheck(localFacts(), configFacts(), buildersView(configFacts())).status).toBe("ok");
@@ -255,12 +297,19 @@ describe("configuration checks", () => {
     const c = configFacts({ user: "builders = ssh://box x86_64-linux\n" });
     const view = buildersView(c);
     expect(view.used.source).toBe("/etc/nix/nix.conf:1");
-    const old = clientBuildersUntrustedCheck(localFacts({ nix: { present: true, version: "2.8.0", determinate: null, raw: "" } }), c, view);
+    const old = clientBuildersUntrustedCheck(
+      localFacts({ nix: { present: true, version: "2.8.0", determinate: null, raw: "" } }),
+      c,
+      view,
+    );
     expect(old.status).toBe("fail");
     expect(old.observed).toContain("the daemon ignores it — silently, on Nix 2.8.0: ann is not a trusted user");
     const recent = clientBuildersUntrustedCheck(localFacts(), c, view);
     expect(recent.observed).not.toContain("silently");
-    const grouped = configFacts({ system: "trusted-users = root @staff\nbuilders = @/etc/nix/machines\n", user: "builders = ssh://box x86_64-linux\n" });
+    const grouped = configFacts({
+      system: "trusted-users = root @staff\nbuilders = @/etc/nix/machines\n",
+      user: "builders = ssh://box x86_64-linux\n",
+    });
     const trusted = buildersView(grouped);
     expect(trusted.trusted).toBe(true);
     expect(trusted.used.value).toBe("ssh://box x86_64-linux");
@@ -284,11 +333,16 @@ describe("configuration checks", () => {
     const c = configFacts({ machines: "ssh://box\n" });
     const check = machinesFileCheck(localFacts(), c, buildersView(c));
     expect(check).toMatchObject({ status: "warn" });
-    expect(check.observed).toContain("/etc/nix/machines:1: no systems column, so Nix assumes this machine's own system (aarch64-darwin)");
+    expect(check.observed).toContain(
+      "/etc/nix/machines:1: no systems column, so Nix assumes this machine's own system (aarch64-darwin)",
+    );
   });
 
   it("config.nix-conf: a syntax error or a missing include fails", () => {
-    const c = configFacts({ system: "builders=@/etc/nix/machines\n", over: { loadErrors: ["file '/etc/nix/x.conf' included from '/etc/nix/nix.conf' not found"] } });
+    const c = configFacts({
+      system: "builders=@/etc/nix/machines\n",
+      over: { loadErrors: ["file '/etc/nix/x.conf' included from '/etc/nix/nix.conf' not found"] },
+    });
     const check = nixConfCheck(c);
     expect(check.status).toBe("fail");
     expect(check.observed).toContain("not found");
@@ -300,28 +354,40 @@ describe("configuration checks", () => {
     const check = useSubstitutesCheck(c, buildersView(c));
     expect(check.status).toBe("warn");
     expect(check.fix?.auto).toMatchObject({ kind: "set-setting", name: "builders-use-substitutes", value: "true" });
-    expect(useSubstitutesCheck(configFacts({ machines: null }), buildersView(configFacts({ machines: null }))).status).toBe("skip");
+    expect(
+      useSubstitutesCheck(configFacts({ machines: null }), buildersView(configFacts({ machines: null }))).status,
+    ).toBe("skip");
   });
 
   it("config.daemon-stale: settings changed after the daemon started fail (restart); unknown start time skips", () => {
     const started = Date.parse("2025-01-02T10:00:00Z");
-    const stale = configFacts({ over: { fileTimes: [{ path: "/etc/nix/nix.custom.conf", mtimeMs: started + 60_000 }] } });
+    const stale = configFacts({
+      over: { fileTimes: [{ path: "/etc/nix/nix.custom.conf", mtimeMs: started + 60_000 }] },
+    });
     const check = daemonStaleCheck(localFacts(), stale);
     expect(check.status).toBe("fail");
-    expect(check.observed).toContain("/etc/nix/nix.custom.conf (2025-01-02T10:01:00.000Z) changed after the daemon started");
+    expect(check.observed).toContain(
+      "/etc/nix/nix.custom.conf (2025-01-02T10:01:00.000Z) changed after the daemon started",
+    );
     expect(check.fix?.auto).toEqual({ kind: "restart-daemon" });
     // ps -o lstart has second resolution: within a second is not stale; /proc is precise
     const local = localFacts();
     const soon = configFacts({ over: { fileTimes: [{ path: "/etc/nix/nix.conf", mtimeMs: started + 500 }] } });
-    expect(daemonStaleCheck({ ...local, daemon: { ...local.daemon, startedAtResolutionMs: 1000 } }, soon).status).toBe("ok");
-    expect(daemonStaleCheck({ ...local, daemon: { ...local.daemon, startedAtResolutionMs: 50 } }, soon).status).toBe("fail");
+    expect(daemonStaleCheck({ ...local, daemon: { ...local.daemon, startedAtResolutionMs: 1000 } }, soon).status).toBe(
+      "ok",
+    );
+    expect(daemonStaleCheck({ ...local, daemon: { ...local.daemon, startedAtResolutionMs: 50 } }, soon).status).toBe(
+      "fail",
+    );
     expect(daemonStaleCheck({ ...local, daemon: { ...local.daemon, startedAt: null } }, stale).status).toBe("skip");
   });
 
   it("config.max-jobs-zero: fails only when no builder is usable", () => {
     const zero = configFacts({ system: "max-jobs = 0\nbuilders = @/etc/nix/machines\n" });
     expect(maxJobsZeroCheck(zero, { usable: 0, checked: 2, filtered: false })).toMatchObject({ status: "fail" });
-    expect(maxJobsZeroCheck(zero, { usable: 0, checked: 2, filtered: false }).observed).toContain("none of the 2 builders works");
+    expect(maxJobsZeroCheck(zero, { usable: 0, checked: 2, filtered: false }).observed).toContain(
+      "none of the 2 builders works",
+    );
     expect(maxJobsZeroCheck(zero, { usable: 1, checked: 2, filtered: false }).status).toBe("ok");
     expect(maxJobsZeroCheck(configFacts(), { usable: 0, checked: 0, filtered: false }).status).toBe("ok");
   });
@@ -351,16 +417,30 @@ describe("builder checks", () => {
   });
 
   it("refused: connect fails, everything after it is skipped", () => {
-    const f = builderFacts({ connect: { ok: false, cause: "refused", message: "ECONNREFUSED", ms: 1 }, keyscan: null, probe: null, notRunReason: "no connection (see builder.connect)" });
+    const f = builderFacts({
+      connect: { ok: false, cause: "refused", message: "ECONNREFUSED", ms: 1 },
+      keyscan: null,
+      probe: null,
+      notRunReason: "no connection (see builder.connect)",
+    });
     const s = statuses(builderChecks(one, f, BCTX));
-    expect(s).toMatchObject({ "builder.connect": "fail", "builder.host-key": "skip", "builder.auth": "skip", "builder.trust": "skip" });
-    expect(connectCheck(one, f).observed).toBe("127.0.0.2:2201 refused the connection: nothing listens there (sshd stopped, machine down, or wrong port)");
+    expect(s).toMatchObject({
+      "builder.connect": "fail",
+      "builder.host-key": "skip",
+      "builder.auth": "skip",
+      "builder.trust": "skip",
+    });
+    expect(connectCheck(one, f).observed).toBe(
+      "127.0.0.2:2201 refused the connection: nothing listens there (sshd stopped, machine down, or wrong port)",
+    );
   });
 
   it("hung: no banner; without ConnectTimeout Nix would wait forever", () => {
     const f = builderFacts({ connect: { ok: false, cause: "no-banner", message: "", ms: 3000 } });
     f.ssh!.connectTimeout = null;
-    expect(connectCheck(one, f).observed).toContain("sent no SSH banner in 3 s: its sshd is hung or the machine is wedged, and without ConnectTimeout Nix waits for it forever");
+    expect(connectCheck(one, f).observed).toContain(
+      "sent no SSH banner in 3 s: its sshd is hung or the machine is wedged, and without ConnectTimeout Nix waits for it forever",
+    );
     expect(connectTimeoutCheck(one, f)).toMatchObject({ status: "warn" });
   });
 
@@ -368,7 +448,9 @@ describe("builder checks", () => {
     const f = builderFacts({ keyscan: { keys: [{ keyType: "ssh-ed25519", key: KEY_B }], error: null } });
     const check = hostKeyCheck(one, f);
     expect(check.status).toBe("fail");
-    expect(check.observed).toContain(`serves ssh-ed25519 ${fingerprintSha256(KEY_B)}, but ssh-ed25519 ${fingerprintSha256(KEY_A)} is pinned: possible impersonation`);
+    expect(check.observed).toContain(
+      `serves ssh-ed25519 ${fingerprintSha256(KEY_B)}, but ssh-ed25519 ${fingerprintSha256(KEY_A)} is pinned: possible impersonation`,
+    );
     expect(check.fix).toMatchObject({
       command: "crossnix doctor --builder one --fix",
       auto: { kind: "pin-host-key", builder: "one", pinned: `ssh-ed25519 ${KEY_A}`, served: `ssh-ed25519 ${KEY_B}` },
@@ -385,19 +467,39 @@ describe("builder checks", () => {
 
   it("identity: readable by others, passphrase, wrong owner, missing", () => {
     const id = (over: object) => builderFacts({ identities: [{ ...builderFacts().identities[0]!, ...over }] });
-    expect(identityCheck(one, id({ mode: 0o100644 }), BCTX)).toMatchObject({ status: "fail", fix: { command: "chmod 600 /etc/nix/crossnix/one_ed25519" } });
+    expect(identityCheck(one, id({ mode: 0o100644 }), BCTX)).toMatchObject({
+      status: "fail",
+      fix: { command: "chmod 600 /etc/nix/crossnix/one_ed25519" },
+    });
     const passphrase = identityCheck(one, id({ passphrase: true }), BCTX);
     expect(passphrase.status).toBe("fail");
-    expect(passphrase.observed).toContain("protected by a passphrase: the daemon cannot type it, and your ssh-agent is invisible to it");
-    expect(identityCheck(one, id({ uid: 501 }), BCTX)).toMatchObject({ status: "warn", fix: { command: "chown root /etc/nix/crossnix/one_ed25519" } });
+    expect(passphrase.observed).toContain(
+      "protected by a passphrase: the daemon cannot type it, and your ssh-agent is invisible to it",
+    );
+    expect(identityCheck(one, id({ uid: 501 }), BCTX)).toMatchObject({
+      status: "warn",
+      fix: { command: "chown root /etc/nix/crossnix/one_ed25519" },
+    });
     expect(identityCheck(one, id({ exists: false, readable: false, mode: null, uid: null }), BCTX).status).toBe("fail");
-    expect(identityCheck(one, id({ readable: false }), BCTX)).toMatchObject({ status: "skip", fix: { command: "sudo crossnix doctor" } });
+    expect(identityCheck(one, id({ readable: false }), BCTX)).toMatchObject({
+      status: "skip",
+      fix: { command: "sudo crossnix doctor" },
+    });
   });
 
   it("identity: no key in the entry and none of root's default identities exists (agent keys are invisible)", () => {
     const noKey = builderFrom("ssh-ng://box x86_64-linux");
     const f = builderFacts({
-      identities: ["/var/root/.ssh/id_rsa", "/var/root/.ssh/id_ed25519"].map((path) => ({ path, source: "ssh-config" as const, exists: false, readable: false, mode: null, uid: null, passphrase: null, publicKeyExists: false })),
+      identities: ["/var/root/.ssh/id_rsa", "/var/root/.ssh/id_ed25519"].map((path) => ({
+        path,
+        source: "ssh-config" as const,
+        exists: false,
+        readable: false,
+        mode: null,
+        uid: null,
+        passphrase: null,
+        publicKeyExists: false,
+      })),
     });
     const check = identityCheck(noKey, f, BCTX);
     expect(check.status).toBe("fail");
@@ -406,7 +508,17 @@ describe("builder checks", () => {
 
   it("auth: a rejected key fails with the ssh-copy-id command for the daemon's public key", () => {
     const f = builderFacts({
-      probe: { ok: false, failure: { cause: "auth", summary: "rejected", fix: "", evidence: "cxb1@127.0.0.2: Permission denied (publickey)." }, stderr: "", seconds: 0.2 },
+      probe: {
+        ok: false,
+        failure: {
+          cause: "auth",
+          summary: "rejected",
+          fix: "",
+          evidence: "cxb1@127.0.0.2: Permission denied (publickey).",
+        },
+        stderr: "",
+        seconds: 0.2,
+      },
     });
     const check = authCheck(one, f, BCTX);
     expect(check.status).toBe("fail");
@@ -415,10 +527,19 @@ describe("builder checks", () => {
   });
 
   it("auth: a pinned key behind a Port without HostKeyAlias can never match", () => {
-    const f = builderFacts({ probe: { ok: false, failure: { cause: "host-key-unknown", summary: "", fix: "", evidence: "Host key verification failed." }, stderr: "", seconds: 0.1 } });
+    const f = builderFacts({
+      probe: {
+        ok: false,
+        failure: { cause: "host-key-unknown", summary: "", fix: "", evidence: "Host key verification failed." },
+        stderr: "",
+        seconds: 0.1,
+      },
+    });
     f.ssh!.hostKeyAlias = null;
     const check = authCheck(one, f, BCTX);
-    expect(check.observed).toContain("ssh looks it up as [127.0.0.2]:2201 because 'one' has Port 2201 and no HostKeyAlias");
+    expect(check.observed).toContain(
+      "ssh looks it up as [127.0.0.2]:2201 because 'one' has Port 2201 and no HostKeyAlias",
+    );
     expect(check.fix?.description).toContain("HostKeyAlias one");
   });
 
@@ -426,15 +547,28 @@ describe("builder checks", () => {
     const f = builderFacts({}, { onPath: { nixDaemon: null, nixStore: null } });
     const check = remoteProgramCheck(one, f);
     expect(check.status).toBe("fail");
-    expect(check.observed).toContain("nix-daemon is not on cxb1's non-interactive PATH (it is at /nix/var/nix/profiles/default/bin/nix-daemon)");
-    expect(check.fix?.auto).toEqual({ kind: "remote-program", builder: "one", program: "/nix/var/nix/profiles/default/bin/nix-daemon" });
+    expect(check.observed).toContain(
+      "nix-daemon is not on cxb1's non-interactive PATH (it is at /nix/var/nix/profiles/default/bin/nix-daemon)",
+    );
+    expect(check.fix?.auto).toEqual({
+      kind: "remote-program",
+      builder: "one",
+      program: "/nix/var/nix/profiles/default/bin/nix-daemon",
+    });
     const foreign = builderFrom("ssh://nix@box x86_64-linux", "/etc/nix/machines");
     const other = remoteProgramCheck(foreign, f);
     expect(other.observed).toContain("nix-store is not on");
     expect(other.fix?.auto).toBeUndefined();
-    expect(other.fix?.description).toContain("append ?remote-program=/nix/var/nix/profiles/default/bin/nix-store to its store URI at /etc/nix/machines:1");
+    expect(other.fix?.description).toContain(
+      "append ?remote-program=/nix/var/nix/profiles/default/bin/nix-store to its store URI at /etc/nix/machines:1",
+    );
     const set = builderFrom(ONE.replace("ssh-ng://one", "ssh-ng://one?remote-program=/opt/nix-daemon"));
-    expect(remoteProgramCheck(set, builderFacts({ probe: { ok: true, facts: probeFacts(), remoteProgramExecutable: false, seconds: 0.1 } })).status).toBe("fail");
+    expect(
+      remoteProgramCheck(
+        set,
+        builderFacts({ probe: { ok: true, facts: probeFacts(), remoteProgramExecutable: false, seconds: 0.1 } }),
+      ).status,
+    ).toBe("fail");
   });
 
   it("remote program: a reported Nix directory that cannot go into a store URI is named, not offered as a fix", () => {
@@ -447,8 +581,13 @@ describe("builder checks", () => {
   });
 
   it("login shell noise, untrusted user, low disk", () => {
-    expect(loginShellCheck(one, builderFacts({}, { shellNoise: "Welcome!\n" })).observed).toContain("prints 'Welcome!' before running any command");
-    const untrusted = trustCheck(one, builderFacts({}, { trusted: false, trustSource: "trusted-users", trustedUsers: ["root"] }));
+    expect(loginShellCheck(one, builderFacts({}, { shellNoise: "Welcome!\n" })).observed).toContain(
+      "prints 'Welcome!' before running any command",
+    );
+    const untrusted = trustCheck(
+      one,
+      builderFacts({}, { trusted: false, trustSource: "trusted-users", trustedUsers: ["root"] }),
+    );
     expect(untrusted.status).toBe("fail");
     expect(untrusted.fix?.description).toContain("trusted-users = root cxb1");
     expect(diskCheck(one, builderFacts({}, { freeBytes: 200 * 2 ** 20 })).status).toBe("fail");
@@ -457,7 +596,9 @@ describe("builder checks", () => {
 
   it("systems: an entry listing what the builder cannot build fails; no column on a Mac assumes aarch64-darwin", () => {
     const two = builderFrom(ONE.replace("x86_64-linux", "x86_64-linux,aarch64-linux"));
-    expect(systemsCheck(two, builderFacts(), BCTX).observed).toContain("the entry lists aarch64-linux, but the builder builds only x86_64-linux");
+    expect(systemsCheck(two, builderFacts(), BCTX).observed).toContain(
+      "the entry lists aarch64-linux, but the builder builds only x86_64-linux",
+    );
     const none = builderFrom("ssh-ng://box");
     const check = systemsCheck(none, builderFacts(), BCTX);
     expect(check.status).toBe("fail");
@@ -468,7 +609,9 @@ describe("builder checks", () => {
     const claims = builderFrom(ONE.replace("benchmark,big-parallel,nixos-test", "kvm"));
     expect(featuresCheck(claims, builderFacts()).status).toBe("fail");
     const lists = builderFrom(ONE.replace("benchmark,big-parallel,nixos-test", "benchmark"));
-    expect(featuresCheck(lists, builderFacts()).observed).toContain("the builder has big-parallel, nixos-test, which the entry does not list");
+    expect(featuresCheck(lists, builderFacts()).observed).toContain(
+      "the builder has big-parallel, nixos-test, which the entry does not list",
+    );
   });
 
   it("nix-version: a port in the store URI fails before Nix 2.31; old Nix with ssh-ng and substitutes warns", () => {

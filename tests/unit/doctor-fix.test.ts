@@ -18,13 +18,20 @@ const PIN_A = Buffer.from(`ssh-ed25519 ${KEY_A}`).toString("base64");
 const PIN_B = Buffer.from(`ssh-ed25519 ${KEY_B}`).toString("base64");
 const ONE = `ssh-ng://one x86_64-linux /etc/nix/crossnix/one_ed25519 2 - benchmark,big-parallel,nixos-test - ${PIN_A} # crossnix:one`;
 const MACHINES = `# my builders\n${ONE}\nssh://nix@other x86_64-linux\n`;
-const RELOAD = { argv: ["launchctl", "kickstart", "-k", "system/systems.determinate.nix-daemon"], description: "restart the Nix daemon" };
+const RELOAD = {
+  argv: ["launchctl", "kickstart", "-k", "system/systems.determinate.nix-daemon"],
+  description: "restart the Nix daemon",
+};
 
 function inputs(over: Partial<FixInputs> = {}): FixInputs {
   const parsed = parseMachinesTolerant(MACHINES, "/etc/nix/machines");
   const settings = "# Written by crossnix\nbuilders = @/etc/nix/machines\n";
   return {
-    settings: { path: "/etc/nix/nix.custom.conf", text: settings, model: parseNixConf(settings, "/etc/nix/nix.custom.conf") },
+    settings: {
+      path: "/etc/nix/nix.custom.conf",
+      text: settings,
+      model: parseNixConf(settings, "/etc/nix/nix.custom.conf"),
+    },
     machines: { path: "/etc/nix/machines", text: MACHINES, parsed },
     systemBuilders: "@/etc/nix/machines",
     readOnlyReason: null,
@@ -35,7 +42,12 @@ function inputs(over: Partial<FixInputs> = {}): FixInputs {
   };
 }
 
-const useSubstitutes = { kind: "set-setting" as const, name: "builders-use-substitutes", value: "true", comment: "crossnix: builders fetch inputs from their own caches" };
+const useSubstitutes = {
+  kind: "set-setting" as const,
+  name: "builders-use-substitutes",
+  value: "true",
+  comment: "crossnix: builders fetch inputs from their own caches",
+};
 
 describe("doctor --fix plans", () => {
   it("builders-use-substitutes goes to the settings file, then the daemon is restarted", () => {
@@ -51,14 +63,26 @@ describe("doctor --fix plans", () => {
 
   it("the comment is not repeated when it is already there", () => {
     const text = "# crossnix: builders fetch inputs from their own caches\n";
-    const { plan } = planDoctorFixes([useSubstitutes], inputs({ settings: { path: "/etc/nix/nix.conf", text, model: parseNixConf(text, "/etc/nix/nix.conf") } }));
+    const { plan } = planDoctorFixes(
+      [useSubstitutes],
+      inputs({ settings: { path: "/etc/nix/nix.conf", text, model: parseNixConf(text, "/etc/nix/nix.conf") } }),
+    );
     expect(plan.files[0]!.after).toBe(`${text}builders-use-substitutes = true\n`);
   });
 
   it("builders is rewritten whole to include the machines file (it is not appendable)", () => {
-    const { plan } = planDoctorFixes([{ kind: "builders-include" }], inputs({ systemBuilders: "ssh://x x86_64-linux" }));
+    const { plan } = planDoctorFixes(
+      [{ kind: "builders-include" }],
+      inputs({ systemBuilders: "ssh://x x86_64-linux" }),
+    );
     expect(plan.files[0]!.after).toContain("builders = ssh://x x86_64-linux ;@/etc/nix/machines\n");
-    const fresh = planDoctorFixes([{ kind: "builders-include" }], inputs({ systemBuilders: null, settings: { path: "/etc/nix/nix.custom.conf", text: null, model: parseNixConf("", "/etc/nix/nix.custom.conf") } }));
+    const fresh = planDoctorFixes(
+      [{ kind: "builders-include" }],
+      inputs({
+        systemBuilders: null,
+        settings: { path: "/etc/nix/nix.custom.conf", text: null, model: parseNixConf("", "/etc/nix/nix.custom.conf") },
+      }),
+    );
     expect(fresh.plan.files[0]).toMatchObject({ before: null });
     expect(fresh.plan.files[0]!.after).toContain("builders = @/etc/nix/machines\n");
   });
@@ -82,13 +106,18 @@ describe("doctor --fix plans", () => {
       inputs(),
     );
     expect(plan.files[0]!.after).toContain(` ${PIN_B} # crossnix:one\n`);
-    expect(notDone).toEqual(["host key of 'other': 'other' is not an entry crossnix manages in /etc/nix/machines; edit it yourself"]);
+    expect(notDone).toEqual([
+      "host key of 'other': 'other' is not an entry crossnix manages in /etc/nix/machines; edit it yourself",
+    ]);
   });
 
   it("a machines file with invalid lines is not rewritten (that would drop them)", () => {
     const text = `${ONE}\nssh://bad - - eight\n`;
     const parsed = parseMachinesTolerant(text, "/etc/nix/machines");
-    const { plan, notDone } = planDoctorFixes([{ kind: "remote-program", builder: "one", program: "/nix/bin/nix-daemon" }], inputs({ machines: { path: "/etc/nix/machines", text, parsed } }));
+    const { plan, notDone } = planDoctorFixes(
+      [{ kind: "remote-program", builder: "one", program: "/nix/bin/nix-daemon" }],
+      inputs({ machines: { path: "/etc/nix/machines", text, parsed } }),
+    );
     expect(plan.files).toEqual([]);
     expect(notDone[0]).toContain("has invalid lines");
   });
@@ -98,7 +127,7 @@ describe("doctor --fix plans", () => {
     const { plan } = planDoctorFixes([useSubstitutes], inputs({ readOnlyReason: reason, flavor: "nix-darwin" }));
     expect(plan.files).toEqual([]);
     expect(plan.commands).toEqual([]);
-    expect(plan.notes[0]).toContain('nix.settings.builders-use-substitutes = true;');
+    expect(plan.notes[0]).toContain("nix.settings.builders-use-substitutes = true;");
   });
 
   it("restart-daemon alone is one command", () => {
@@ -110,21 +139,37 @@ describe("doctor --fix plans", () => {
     const checks: Check[] = [
       check("nix.daemon", "local", "fail", "t", "o", fix),
       check("config.daemon-stale", "configuration", "fail", "t", "o", fix),
-      check("config.builders-use-substitutes", "configuration", "ok", "t", "o", { description: "y", auto: useSubstitutes }),
+      check("config.builders-use-substitutes", "configuration", "ok", "t", "o", {
+        description: "y",
+        auto: useSubstitutes,
+      }),
     ];
     expect(autoFixes(checks)).toEqual([{ kind: "restart-daemon" }]);
   });
 
   it("withRemoteProgram replaces an earlier remote-program and keeps other parameters", () => {
     expect(withRemoteProgram("ssh-ng://one", "/a/nix-daemon")).toBe("ssh-ng://one?remote-program=/a/nix-daemon");
-    expect(withRemoteProgram("ssh-ng://one?remote-program=/old&compress=true", "/a/nix-daemon")).toBe("ssh-ng://one?compress=true&remote-program=/a/nix-daemon");
+    expect(withRemoteProgram("ssh-ng://one?remote-program=/old&compress=true", "/a/nix-daemon")).toBe(
+      "ssh-ng://one?compress=true&remote-program=/a/nix-daemon",
+    );
     expect(() => withRemoteProgram("ssh-ng://one", "nix-daemon; rm -rf /")).toThrow();
   });
 });
 
 describe("end-to-end build", () => {
-  const one = fleetFromMachines([{ path: "/etc/nix/machines", model: parseMachinesTolerant(`${ONE}\n`, "/etc/nix/machines").model }])[0]!;
-  const result = (over: Partial<E2eResult>): E2eResult => ({ exitCode: 0, timedOut: false, seconds: 0.42, stdout: "/nix/store/abc-crossnix-doctor\n", stderr: "", output: "crossnix-ok", timeoutSeconds: 60, ...over });
+  const one = fleetFromMachines([
+    { path: "/etc/nix/machines", model: parseMachinesTolerant(`${ONE}\n`, "/etc/nix/machines").model },
+  ])[0]!;
+  const result = (over: Partial<E2eResult>): E2eResult => ({
+    exitCode: 0,
+    timedOut: false,
+    seconds: 0.42,
+    stdout: "/nix/store/abc-crossnix-doctor\n",
+    stderr: "",
+    output: "crossnix-ok",
+    timeoutSeconds: 60,
+    ...over,
+  });
 
   it("the derivation: /bin/sh, a nonce in the name, no substitutes, the entry's mandatory features required", () => {
     expect(e2eExpression("aarch64-linux", "n1")).toBe(
@@ -135,15 +180,26 @@ describe("end-to-end build", () => {
   });
 
   it("--builders is the entry alone, with at least one job slot", () => {
-    const zero = fleetFromMachines([{ path: "/m", model: parseMachinesTolerant("ssh://box x86_64-linux - 0\n", "/m").model }])[0]!;
+    const zero = fleetFromMachines([
+      { path: "/m", model: parseMachinesTolerant("ssh://box x86_64-linux - 0\n", "/m").model },
+    ])[0]!;
     expect(e2eBuildersValue(zero)).toBe("ssh://box x86_64-linux - 1");
     expect(e2eBuildersValue(one)).toBe(ONE.replace(" # crossnix:one", ""));
   });
 
   it("ok when built on that builder with the right output", () => {
     const ok = e2eCheck(one, "x86_64-linux", result({ stderr: "building '/nix/store/x.drv' on 'ssh-ng://one'...\n" }));
-    expect(ok).toMatchObject({ id: "e2e.build", group: "end-to-end", builder: "one", system: "x86_64-linux", status: "ok", observed: "built on ssh-ng://one in 0.4 s; output confirmed" });
-    expect(e2eCheck(one, "x86_64-linux", result({ stderr: "building '/nix/store/x.drv' on 'ssh-ng://two'...\n" })).status).toBe("fail");
+    expect(ok).toMatchObject({
+      id: "e2e.build",
+      group: "end-to-end",
+      builder: "one",
+      system: "x86_64-linux",
+      status: "ok",
+      observed: "built on ssh-ng://one in 0.4 s; output confirmed",
+    });
+    expect(
+      e2eCheck(one, "x86_64-linux", result({ stderr: "building '/nix/store/x.drv' on 'ssh-ng://two'...\n" })).status,
+    ).toBe("fail");
     expect(e2eCheck(one, "x86_64-linux", result({ output: "nope" })).status).toBe("fail");
   });
 
@@ -160,14 +216,21 @@ describe("end-to-end build", () => {
     expect(failed.status).toBe("fail");
     expect(failed.observed).toContain("you are not privileged to build input-addressed derivations");
     expect(failed.fix?.description).toMatch(/trusted-users/);
-    const hung = e2eCheck(one, "x86_64-linux", result({ exitCode: null, timedOut: true, output: null, timeoutSeconds: 60 }));
+    const hung = e2eCheck(
+      one,
+      "x86_64-linux",
+      result({ exitCode: null, timedOut: true, output: null, timeoutSeconds: 60 }),
+    );
     expect(hung.observed).toContain("no result after 60 s");
   });
 });
 
 describe("parseMachinesTolerant", () => {
   it("reports every invalid line and keeps the rest at their line numbers", () => {
-    const t = parseMachinesTolerant("ssh://a x86_64-linux\nssh://b - - x\nssh://c - - - -1\nssh://d aarch64-linux\n", "/etc/nix/machines");
+    const t = parseMachinesTolerant(
+      "ssh://a x86_64-linux\nssh://b - - x\nssh://c - - - -1\nssh://d aarch64-linux\n",
+      "/etc/nix/machines",
+    );
     expect(t.errors.map((e) => e.message.split(": ")[0])).toEqual(["/etc/nix/machines:2:13", "/etc/nix/machines:3:15"]);
     expect(t.lossless).toBe(false);
     expect(t.model.lines.map((l) => l.items.length)).toEqual([1, 0, 0, 1]);
@@ -197,20 +260,43 @@ describe("parseSshG", () => {
       proxy: "ProxyJump bastion",
       connectTimeout: 10,
     });
-    expect(parseSshG("hostname box\nport 22\nconnecttimeout none\n", "/root")).toMatchObject({ proxy: null, connectTimeout: null, hostKeyAlias: null, user: null });
+    expect(parseSshG("hostname box\nport 22\nconnecttimeout none\n", "/root")).toMatchObject({
+      proxy: null,
+      connectTimeout: null,
+      hostKeyAlias: null,
+      user: null,
+    });
   });
 });
 
 describe("the report", () => {
   const checks: Check[] = [
     check("nix.installed", "local", "ok", "Nix", "Nix 2.8.0"),
-    check("config.builders-use-substitutes", "configuration", "warn", "builders-use-substitutes", "not set", { description: "set it", auto: useSubstitutes }),
-    check("builder.connect", "builder", "fail", "Connect", "refused", { description: "start it", command: "ssh box" }, { builder: "one" }),
-    check("e2e.build", "end-to-end", "skip", "Build x86_64-linux", "not attempted", undefined, { builder: "one", system: "x86_64-linux" }),
+    check("config.builders-use-substitutes", "configuration", "warn", "builders-use-substitutes", "not set", {
+      description: "set it",
+      auto: useSubstitutes,
+    }),
+    check(
+      "builder.connect",
+      "builder",
+      "fail",
+      "Connect",
+      "refused",
+      { description: "start it", command: "ssh box" },
+      { builder: "one" },
+    ),
+    check("e2e.build", "end-to-end", "skip", "Build x86_64-linux", "not attempted", undefined, {
+      builder: "one",
+      system: "x86_64-linux",
+    }),
   ];
 
   it("groups checks, marks them, shows fixes for problems and a summary", () => {
-    const text = renderDoctorReport(checks, makeStyle(false), { verbose: false, builderUris: new Map([["one", "ssh-ng://one"]]), fixable: 1 });
+    const text = renderDoctorReport(checks, makeStyle(false), {
+      verbose: false,
+      builderUris: new Map([["one", "ssh-ng://one"]]),
+      fixable: 1,
+    });
     expect(text.split("\n")).toEqual([
       "Local Nix",
       "  ✓ Nix  Nix 2.8.0",

@@ -15,14 +15,23 @@ describe("renderEnvScript", () => {
       "substituters = https://c.example\nbuilders = ssh-ng://a x86_64-linux ; ssh-ng://b's aarch64-linux\nbuilders-use-substitutes = true",
     );
     expect(lines.join("\n")).not.toMatch(/^export NIX_REMOTE_SYSTEMS/m);
-    const seen = execFileSync("sh", ["-c", `NIX_REMOTE_SYSTEMS=x; ${lines.join("\n")}\nprintf '%s|%s' "$NIX_CONFIG" "\${NIX_REMOTE_SYSTEMS-unset}"`], {
-      encoding: "utf8",
-    });
+    const seen = execFileSync(
+      "sh",
+      ["-c", `NIX_REMOTE_SYSTEMS=x; ${lines.join("\n")}\nprintf '%s|%s' "$NIX_CONFIG" "\${NIX_REMOTE_SYSTEMS-unset}"`],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(seen).toBe(`${nixConfig}|unset`);
   });
 
   it("writes fish syntax", () => {
-    const { lines } = renderEnvScript({ shell: "fish", existingNixConfig: null, builders: "@/etc/nix/machines", legacyRemoteSystemsSet: false });
+    const { lines } = renderEnvScript({
+      shell: "fish",
+      existingNixConfig: null,
+      builders: "@/etc/nix/machines",
+      legacyRemoteSystemsSet: false,
+    });
     expect(lines.at(-1)).toBe("set -gx NIX_CONFIG 'builders = @/etc/nix/machines\nbuilders-use-substitutes = true'");
   });
 

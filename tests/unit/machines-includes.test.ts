@@ -1,7 +1,13 @@
 // `@file` lines inside machines files, followed at any depth (docs/nix-machines-file.md#includes),
 // and what doctor makes of them.
 import { describe, expect, it } from "vitest";
-import { buildersCheck, type ConfigFacts, configuredBuilders, buildersView, machinesFileCheck } from "../../src/core/doctor/config.js";
+import {
+  buildersCheck,
+  type ConfigFacts,
+  configuredBuilders,
+  buildersView,
+  machinesFileCheck,
+} from "../../src/core/doctor/config.js";
 import type { LocalFacts } from "../../src/core/doctor/local.js";
 import { fleetFromMachines } from "../../src/core/builders/fleet.js";
 import { machinesDialect, type MachinesRead, readMachinesTree } from "../../src/core/formats/machines/index.js";
@@ -29,13 +35,17 @@ describe("readMachinesTree", () => {
   it("follows @file at any depth, in Nix's order, and keeps file:line for each builder", async () => {
     const { read } = reader(FILES);
     const tree = await readMachinesTree(["/etc/nix/machines"], read);
-    expect(tree.files.map((f) => [f.path, f.exists, f.includedFrom && `${f.includedFrom.file}:${f.includedFrom.line}`])).toEqual([
+    expect(
+      tree.files.map((f) => [f.path, f.exists, f.includedFrom && `${f.includedFrom.file}:${f.includedFrom.line}`]),
+    ).toEqual([
       ["/etc/nix/machines", true, null],
       ["/etc/nix/other", true, "/etc/nix/machines:1"],
       ["/etc/nix/deep", true, "/etc/nix/other:3"],
       ["/etc/nix/gone", false, "/etc/nix/other:3"],
     ]);
-    const fleet = fleetFromMachines(tree.files.flatMap((f) => (f.parsed ? [{ path: f.path, model: f.parsed.model }] : [])));
+    const fleet = fleetFromMachines(
+      tree.files.flatMap((f) => (f.parsed ? [{ path: f.path, model: f.parsed.model }] : [])),
+    );
     expect(fleet.map((b) => `${b.uri} ${b.file}:${b.line}`)).toEqual([
       "ssh://top /etc/nix/machines:2",
       "ssh://mid /etc/nix/other:2",
@@ -55,7 +65,11 @@ describe("readMachinesTree", () => {
   });
 
   it("a file reached twice is read once; a read error is kept (Nix stops on it)", async () => {
-    const { read, asked } = reader({ "/a": "@/c\n@/c\n@/d\n", "/c": "ssh://c\n", "/d": new Error("EACCES: permission denied") });
+    const { read, asked } = reader({
+      "/a": "@/c\n@/c\n@/d\n",
+      "/c": "ssh://c\n",
+      "/d": new Error("EACCES: permission denied"),
+    });
     const tree = await readMachinesTree(["/a", "/c"], read);
     expect(asked).toEqual(["/a", "/c", "/d"]);
     expect(tree.files.find((f) => f.path === "/d")?.readError).toMatch(/EACCES/);
@@ -83,15 +97,33 @@ function localFacts(version: string): LocalFacts {
     settingsFile: "/etc/nix/nix.conf",
     machinesFile: "/etc/nix/machines",
     readOnlyReason: null,
-    daemon: { socketPath: "/s", socket: "answers", socketError: null, pid: 1, startedAt: 0, env: {}, reloadCommand: null },
+    daemon: {
+      socketPath: "/s",
+      socket: "answers",
+      socketError: null,
+      pid: 1,
+      startedAt: 0,
+      env: {},
+      reloadCommand: null,
+    },
   } as LocalFacts;
 }
 
-async function facts(files: Record<string, string>, version: string, builders = "@/etc/nix/machines"): Promise<ConfigFacts> {
+async function facts(
+  files: Record<string, string>,
+  version: string,
+  builders = "@/etc/nix/machines",
+): Promise<ConfigFacts> {
   const dialect = machinesDialect(version);
   const tree = await readMachinesTree(["/etc/nix/machines"], reader(files).read, dialect);
   return {
-    systemLayers: [{ source: "/etc/nix/nix.conf", kind: "system-file", conf: parseNixConf(`builders = ${builders}\n`, "/etc/nix/nix.conf") }],
+    systemLayers: [
+      {
+        source: "/etc/nix/nix.conf",
+        kind: "system-file",
+        conf: parseNixConf(`builders = ${builders}\n`, "/etc/nix/nix.conf"),
+      },
+    ],
     clientLayers: [],
     loadErrors: [],
     user: { name: "root", groups: [], viaSudo: false },
@@ -107,7 +139,10 @@ async function facts(files: Record<string, string>, version: string, builders = 
 
 describe("doctor sees the builders of included files", () => {
   it("a machines file holding only @/etc/nix/other counts the builders there", async () => {
-    const c = await facts({ "/etc/nix/machines": "@/etc/nix/other\n", "/etc/nix/other": "ssh://a x86_64-linux\nssh://b aarch64-linux\n" }, "2.29.0");
+    const c = await facts(
+      { "/etc/nix/machines": "@/etc/nix/other\n", "/etc/nix/other": "ssh://a x86_64-linux\nssh://b aarch64-linux\n" },
+      "2.29.0",
+    );
     const local = localFacts("2.29.0");
     const view = buildersView(c);
     expect(buildersCheck(local, c, view)).toMatchObject({ status: "ok" });
@@ -119,7 +154,10 @@ describe("doctor sees the builders of included files", () => {
   });
 
   it("a bad line in an included file fails the check with its file:line", async () => {
-    const c = await facts({ "/etc/nix/machines": "@/etc/nix/other\n", "/etc/nix/other": "ssh://a x86_64-linux\nssh://b - - eight\n" }, "2.29.0");
+    const c = await facts(
+      { "/etc/nix/machines": "@/etc/nix/other\n", "/etc/nix/other": "ssh://a x86_64-linux\nssh://b - - eight\n" },
+      "2.29.0",
+    );
     const check = machinesFileCheck(localFacts("2.29.0"), c, buildersView(c));
     expect(check.status).toBe("fail");
     expect(check.observed).toMatch(/^\/etc\/nix\/other:2:\d+: bad machine specification/);
@@ -130,22 +168,36 @@ describe("doctor sees the builders of included files", () => {
     const old = await facts(files, "2.8.0");
     const check = machinesFileCheck(localFacts("2.8.0"), old, buildersView(old));
     expect(check.status).toBe("fail");
-    expect(check.observed).toMatch(/\/etc\/nix\/machines:1:\d+: .*'unsigned int'.*the installed Nix 2\.8\.0 rejects it; Nix 2\.20–2\.28 would accept it/);
-    expect(check.observed).toMatch(/\/etc\/nix\/machines:2:1: .*store URL was not found.*Nix 2\.8\.0 rejects it; Nix 2\.29 and later would accept it/);
+    expect(check.observed).toMatch(
+      /\/etc\/nix\/machines:1:\d+: .*'unsigned int'.*the installed Nix 2\.8\.0 rejects it; Nix 2\.20–2\.28 would accept it/,
+    );
+    expect(check.observed).toMatch(
+      /\/etc\/nix\/machines:2:1: .*store URL was not found.*Nix 2\.8\.0 rejects it; Nix 2\.29 and later would accept it/,
+    );
     const now = await facts(files, "2.29.0");
     expect(machinesFileCheck(localFacts("2.29.0"), now, buildersView(now)).status).toBe("ok");
   });
 
   it("warns about lines old Nix reads differently: a builder after '#', and ' @file'", async () => {
-    const c = await facts({ "/etc/nix/machines": "ssh://a x86_64-linux # old ; ssh://b x86_64-linux\nssh://c x86_64-linux ; @/etc/nix/x\n" }, "2.8.0");
+    const c = await facts(
+      {
+        "/etc/nix/machines": "ssh://a x86_64-linux # old ; ssh://b x86_64-linux\nssh://c x86_64-linux ; @/etc/nix/x\n",
+      },
+      "2.8.0",
+    );
     const check = machinesFileCheck(localFacts("2.8.0"), c, buildersView(c));
     expect(check.status).toBe("warn");
     expect(check.observed).toMatch(/machines:1: Nix 2\.8\.0 reads 'ssh:\/\/b x86_64-linux' after the '#' as a builder/);
-    expect(check.observed).toMatch(/machines:2: Nix 2\.8\.0 reads '@\/etc\/nix\/x' as a builder whose store URI is '@\/etc\/nix\/x', not as an include/);
+    expect(check.observed).toMatch(
+      /machines:2: Nix 2\.8\.0 reads '@\/etc\/nix\/x' as a builder whose store URI is '@\/etc\/nix\/x', not as an include/,
+    );
   });
 
   it("an include cycle fails", async () => {
-    const c = await facts({ "/etc/nix/machines": "ssh://a x86_64-linux\n@/etc/nix/loop\n", "/etc/nix/loop": "@/etc/nix/machines\n" }, "2.29.0");
+    const c = await facts(
+      { "/etc/nix/machines": "ssh://a x86_64-linux\n@/etc/nix/loop\n", "/etc/nix/loop": "@/etc/nix/machines\n" },
+      "2.29.0",
+    );
     const check = machinesFileCheck(localFacts("2.29.0"), c, buildersView(c));
     expect(check.status).toBe("fail");
     expect(check.observed).toMatch(/closes an include cycle/);

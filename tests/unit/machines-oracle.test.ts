@@ -10,7 +10,12 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MachinesRead, machinesDialect, normalizeStoreUri, readMachinesTree } from "../../src/core/formats/machines/index.js";
+import {
+  type MachinesRead,
+  machinesDialect,
+  normalizeStoreUri,
+  readMachinesTree,
+} from "../../src/core/formats/machines/index.js";
 import { listEntries } from "../../src/core/formats/machines/index.js";
 import { parseNixVersion } from "../../src/core/nix/version.js";
 
@@ -48,7 +53,8 @@ const TEXTS: Record<string, string> = {
   "semicolon after hash": "a x86_64-linux # old box ; b aarch64-linux\n",
   "nix test comments and semicolons":
     "# This is a comment ; this is still that comment\nnix@scratchy ; nix@itchy\n# This is also a comment ; this also is still that comment\nnix@scabby\n",
-  "nix test funny whitespace": "        # comment ; comment\n   nix@scratchy ; nix@itchy   \n\n    \n\n ;;; \n\n ; ; \nnix@scabby\n\n",
+  "nix test funny whitespace":
+    "        # comment ; comment\n   nix@scratchy ; nix@itchy   \n\n    \n\n ;;; \n\n ; ; \nnix@scabby\n\n",
   "dash uri": "- x86_64-linux\n",
   "uri forms": "localhost\nremote-box\nauto\ndaemon\nssh-ng://u@h?remote-program=/x\nnix@host:2222\n",
   tabs: "nix@scratchy\ti686-linux\t/k\t8\t3\tkvm\tbenchmark\n",
@@ -65,13 +71,31 @@ const INCLUDED: Record<string, string> = {
 
 let dir = "";
 let drv = "";
-const env = () => ({ ...process.env, NIX_CONF_DIR: path.join(dir, "conf"), HOME: path.join(dir, "home"), NIX_REMOTE: "" });
+const env = () => ({
+  ...process.env,
+  NIX_CONF_DIR: path.join(dir, "conf"),
+  HOME: path.join(dir, "home"),
+  NIX_REMOTE: "",
+});
 
 /** What Nix 2.8's build hook says about a machines text: the machines it parsed, or its error. */
 async function askNix(text: string): Promise<{ error: string } | { rows: string[]; uris: string[] }> {
   const file = path.join(dir, "machines");
   await writeFile(file, text.replaceAll("@DIR", dir));
-  const args = ["--store", path.join(dir, "store"), "--realise", drv, "--builders", `@${file}`, "--max-jobs", "0", "--option", "substituters", "", "--debug"];
+  const args = [
+    "--store",
+    path.join(dir, "store"),
+    "--realise",
+    drv,
+    "--builders",
+    `@${file}`,
+    "--max-jobs",
+    "0",
+    "--option",
+    "substituters",
+    "",
+    "--debug",
+  ];
   const result = await run("nix-store", args, { env: env(), timeout: 60_000 }).then(
     (r) => r.stderr,
     (e: { stderr?: string }) => e.stderr ?? "",
@@ -92,7 +116,8 @@ async function askCrossnix(text: string): Promise<{ error: string } | { rows: st
   const dialect = machinesDialect(version);
   const files: Record<string, string> = { [path.join(dir, "machines")]: text.replaceAll("@DIR", dir) };
   for (const [name, body] of Object.entries(INCLUDED)) files[path.join(dir, name)] = body.replaceAll("@DIR", dir);
-  const read = async (p: string): Promise<MachinesRead> => (files[p] === undefined ? { kind: "missing" } : { kind: "text", text: files[p]! });
+  const read = async (p: string): Promise<MachinesRead> =>
+    files[p] === undefined ? { kind: "missing" } : { kind: "text", text: files[p]! };
   const tree = await readMachinesTree([path.join(dir, "machines")], read, dialect);
   // Nix reads includes where they stand; crossnix lists each file's entries: walk in Nix's order.
   const byPath = new Map(tree.files.map((f) => [f.path, f]));
@@ -111,7 +136,9 @@ async function askCrossnix(text: string): Promise<{ error: string } | { rows: st
         }
         const e = item.entry;
         const sorted = (xs: string[]) => [...new Set(xs)].sort().join(", ");
-        rows.push(`(${(e.systems.length ? e.systems : [SYSTEM]).join(", ")}, ${e.maxJobs ?? 1}, ${sorted(e.supportedFeatures)}, ${sorted(e.mandatoryFeatures)})`);
+        rows.push(
+          `(${(e.systems.length ? e.systems : [SYSTEM]).join(", ")}, ${e.maxJobs ?? 1}, ${sorted(e.supportedFeatures)}, ${sorted(e.mandatoryFeatures)})`,
+        );
         uris.push(normalizeStoreUri(e.uri, dialect));
       }
     }
@@ -132,30 +159,39 @@ function kind(message: string): string {
   return message;
 }
 
-describe.skipIf(version === null)(`Nix ${version ?? "(not installed: nix-build --version failed)"} as an oracle`, () => {
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "crossnix-oracle-"));
-    await mkdir(path.join(dir, "conf"));
-    await mkdir(path.join(dir, "home"));
-    await writeFile(path.join(dir, "conf", "nix.conf"), `system = ${SYSTEM}\nextra-platforms =\n`);
-    for (const [name, body] of Object.entries(INCLUDED)) await writeFile(path.join(dir, name), body.replaceAll("@DIR", dir));
-    const expr = 'derivation { name = "crossnix-oracle"; system = "crossnix-oracle-none"; builder = "/bin/sh"; }';
-    const { stdout } = await run("nix-instantiate", ["--store", path.join(dir, "store"), "-E", expr], { env: env(), timeout: 60_000 });
-    drv = stdout.trim().split("\n").at(-1)!;
-  }, 90_000);
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  for (const [name, text] of Object.entries(TEXTS)) {
-    it(`${name}: ${JSON.stringify(text).slice(0, 60)}`, async () => {
-      const [nix, ours] = await Promise.all([askNix(text), askCrossnix(text)]);
-      if ("error" in nix || "error" in ours) {
-        expect("error" in ours ? kind(ours.error) : ours, `Nix said: ${JSON.stringify(nix)}`).toBe("error" in nix ? kind(nix.error) : nix);
-        return;
-      }
-      expect(ours.rows).toEqual(nix.rows);
-      expect(ours.uris).toEqual(nix.uris);
+describe.skipIf(version === null)(
+  `Nix ${version ?? "(not installed: nix-build --version failed)"} as an oracle`,
+  () => {
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), "crossnix-oracle-"));
+      await mkdir(path.join(dir, "conf"));
+      await mkdir(path.join(dir, "home"));
+      await writeFile(path.join(dir, "conf", "nix.conf"), `system = ${SYSTEM}\nextra-platforms =\n`);
+      for (const [name, body] of Object.entries(INCLUDED))
+        await writeFile(path.join(dir, name), body.replaceAll("@DIR", dir));
+      const expr = 'derivation { name = "crossnix-oracle"; system = "crossnix-oracle-none"; builder = "/bin/sh"; }';
+      const { stdout } = await run("nix-instantiate", ["--store", path.join(dir, "store"), "-E", expr], {
+        env: env(),
+        timeout: 60_000,
+      });
+      drv = stdout.trim().split("\n").at(-1)!;
     }, 90_000);
-  }
-});
+    afterAll(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    for (const [name, text] of Object.entries(TEXTS)) {
+      it(`${name}: ${JSON.stringify(text).slice(0, 60)}`, async () => {
+        const [nix, ours] = await Promise.all([askNix(text), askCrossnix(text)]);
+        if ("error" in nix || "error" in ours) {
+          expect("error" in ours ? kind(ours.error) : ours, `Nix said: ${JSON.stringify(nix)}`).toBe(
+            "error" in nix ? kind(nix.error) : nix,
+          );
+          return;
+        }
+        expect(ours.rows).toEqual(nix.rows);
+        expect(ours.uris).toEqual(nix.uris);
+      }, 90_000);
+    }
+  },
+);

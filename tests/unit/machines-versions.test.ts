@@ -31,10 +31,16 @@ type Outcome = { entries: Read[]; includes?: string[] } | { error: RegExp };
 function read(text: string, version: string): Outcome {
   try {
     const file = parseMachinesFile(text, "/m", machinesDialect(version));
-    const entries = listEntries(file).map(({ entry }) => ({ uri: entry.uri, maxJobs: entry.maxJobs, speedFactor: entry.speedFactor, hostKey: entry.hostKey }));
+    const entries = listEntries(file).map(({ entry }) => ({
+      uri: entry.uri,
+      maxJobs: entry.maxJobs,
+      speedFactor: entry.speedFactor,
+      hostKey: entry.hostKey,
+    }));
     return { entries, includes: listIncludes(file).map((i) => i.path) };
   } catch (error) {
-    if (error instanceof CrossnixError && error.code === "PARSE") return { error: new RegExp(error.message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) };
+    if (error instanceof CrossnixError && error.code === "PARSE")
+      return { error: new RegExp(error.message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) };
     throw error;
   }
 }
@@ -55,12 +61,17 @@ function expected(table: Expect, version: Version): Outcome {
 function check(text: string, version: Version, want: Outcome): void {
   const got = read(text, version);
   if ("error" in want) {
-    expect("error" in got ? got.error.source : JSON.stringify(got), `${version}: ${JSON.stringify(text)}`).toMatch(want.error);
+    expect("error" in got ? got.error.source : JSON.stringify(got), `${version}: ${JSON.stringify(text)}`).toMatch(
+      want.error,
+    );
     return;
   }
   expect(got, `${version}: ${JSON.stringify(text)}`).not.toHaveProperty("error");
   if ("error" in got) return;
-  expect(got.entries.map((e) => pick(e, want.entries[0] ?? { uri: "" })), `${version}: ${JSON.stringify(text)}`).toEqual(want.entries);
+  expect(
+    got.entries.map((e) => pick(e, want.entries[0] ?? { uri: "" })),
+    `${version}: ${JSON.stringify(text)}`,
+  ).toEqual(want.entries);
   if (want.includes) expect(got.includes).toEqual(want.includes);
 }
 
@@ -102,7 +113,12 @@ const CASES: { name: string; text: string; table: Expect }[] = [
     name: "max jobs -1 (Nix's own test) and a number with a tail",
     text: "a - - -1\nb - - 8x\n",
     table: {
-      "2.3.18": { entries: [{ uri: "a", maxJobs: 4294967295 }, { uri: "b", maxJobs: 8 }] },
+      "2.3.18": {
+        entries: [
+          { uri: "a", maxJobs: 4294967295 },
+          { uri: "b", maxJobs: 8 },
+        ],
+      },
       "2.8.0": { error: /column #3 to 'unsigned int'/ },
     },
   },
@@ -149,20 +165,29 @@ const CASES: { name: string; text: string; table: Expect }[] = [
   {
     name: "Nix's test getMachinesWithFunnyWhitespace",
     text: "        # comment ; comment\n   nix@scratchy ; nix@itchy   \n\n    \n\n ;;; \n\n ; ; \nnix@scabby\n\n",
-    table: { "2.3.18": { error: BAD_SPEC_NO_URI }, "2.29.0": { entries: [{ uri: "nix@scratchy" }, { uri: "nix@itchy" }, { uri: "nix@scabby" }] } },
+    table: {
+      "2.3.18": { error: BAD_SPEC_NO_URI },
+      "2.29.0": { entries: [{ uri: "nix@scratchy" }, { uri: "nix@itchy" }, { uri: "nix@scabby" }] },
+    },
   },
   {
     name: "' @file' is a machine named '@file' until 2.29 trims before looking for '@'",
     text: "a ; @/etc/nix/more\n @/etc/nix/other\n@/etc/nix/third\n",
     table: {
-      "2.3.18": { entries: [{ uri: "a" }, { uri: "@/etc/nix/more" }, { uri: "@/etc/nix/other" }], includes: ["/etc/nix/third"] },
+      "2.3.18": {
+        entries: [{ uri: "a" }, { uri: "@/etc/nix/more" }, { uri: "@/etc/nix/other" }],
+        includes: ["/etc/nix/third"],
+      },
       "2.29.0": { entries: [{ uri: "a" }], includes: ["/etc/nix/more", "/etc/nix/other", "/etc/nix/third"] },
     },
   },
   {
     name: "column #7 is checked as base64 from 2.5 (Nix's test: BAD_BASE64)",
     text: "nix@scratchy - - 8 3 - - BAD_BASE64\n",
-    table: { "2.3.18": { entries: [{ uri: "nix@scratchy", hostKey: "BAD_BASE64" }] }, "2.8.0": { error: /invalid character in Base64 string: '_'/ } },
+    table: {
+      "2.3.18": { entries: [{ uri: "nix@scratchy", hostKey: "BAD_BASE64" }] },
+      "2.8.0": { error: /invalid character in Base64 string: '_'/ },
+    },
   },
   {
     name: "a '-' in the URI column: the URI itself before 2.5, 'not found' after",
@@ -226,7 +251,9 @@ describe("machines files, version by version (docs/nix-machines-file.md#versions
 describe("speed factors crossnix may write (docs/nix-machines-file.md#speed-factor)", () => {
   it("before 2.20 only whole numbers, with the nearest whole number (at least 1) offered", () => {
     expect(speedFactorRefusal(2.5, machinesDialect("2.8.0"), "2.8.0")).toMatchObject({ nearest: 3 });
-    expect(speedFactorRefusal(2.5, machinesDialect("2.8.0"), "2.8.0")?.why).toMatch(/Nix 2\.8\.0 .*rejects it.*2\.20 or later.*nearest valid value is 3/);
+    expect(speedFactorRefusal(2.5, machinesDialect("2.8.0"), "2.8.0")?.why).toMatch(
+      /Nix 2\.8\.0 .*rejects it.*2\.20 or later.*nearest valid value is 3/,
+    );
     expect(speedFactorRefusal(0.3, machinesDialect("2.19.0"), "2.19.0")).toMatchObject({ nearest: 1 });
     expect(speedFactorRefusal(1.4, machinesDialect("2.3.18"), "2.3.18")?.why).toMatch(/silently read 1\.4 as 1/);
     expect(speedFactorRefusal(2, machinesDialect("2.8.0"), "2.8.0")).toBeNull();
@@ -249,8 +276,12 @@ describe("builders value written for old Nix (docs/nix-machines-file.md#includes
   const path = "/etc/nix/machines";
   it("a ' @file' item is no include before 2.29: the value is rebuilt with '@' right after ';'", () => {
     const old = machinesDialect("2.8.0");
-    expect(ensureBuildersIncludes("ssh://a x86_64-linux ; @/etc/nix/machines", path, old)).toBe("ssh://a x86_64-linux ;@/etc/nix/machines");
-    expect(ensureBuildersIncludes("ssh://a x86_64-linux ; @/etc/nix/machines", path)).toBe("ssh://a x86_64-linux ; @/etc/nix/machines");
+    expect(ensureBuildersIncludes("ssh://a x86_64-linux ; @/etc/nix/machines", path, old)).toBe(
+      "ssh://a x86_64-linux ;@/etc/nix/machines",
+    );
+    expect(ensureBuildersIncludes("ssh://a x86_64-linux ; @/etc/nix/machines", path)).toBe(
+      "ssh://a x86_64-linux ; @/etc/nix/machines",
+    );
     expect(ensureBuildersIncludes("@/etc/nix/machines ; b", path, old)).toBe("@/etc/nix/machines ; b");
   });
 
@@ -259,8 +290,14 @@ describe("builders value written for old Nix (docs/nix-machines-file.md#includes
       const dialect = machinesDialect(version);
       const value = ensureBuildersIncludes("ssh://a x86_64-linux", path, dialect);
       const file = parseMachinesFile(value, "builders", dialect);
-      expect(listIncludes(file).map((i) => i.path), version).toEqual([path]);
-      expect(listEntries(file).map((e) => e.entry.uri), version).toEqual(["ssh://a"]);
+      expect(
+        listIncludes(file).map((i) => i.path),
+        version,
+      ).toEqual([path]);
+      expect(
+        listEntries(file).map((e) => e.entry.uri),
+        version,
+      ).toEqual(["ssh://a"]);
     }
   });
 });

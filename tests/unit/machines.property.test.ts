@@ -25,7 +25,10 @@ const uri = fc
     fc.constantFrom("", "ssh://", "ssh-ng://"),
     fc.option(word(/^[a-z][a-z0-9_]{0,6}@$/), { nil: "" }),
     word(/^[a-z][a-z0-9.-]{0,12}$/),
-    fc.option(fc.integer({ min: 1, max: 65535 }).map((port) => `:${port}`), { nil: "" }),
+    fc.option(
+      fc.integer({ min: 1, max: 65535 }).map((port) => `:${port}`),
+      { nil: "" },
+    ),
     fc.constantFrom("", "", "?remote-program=/nix/var/nix/profiles/default/bin/nix-daemon"),
   )
   .map((parts) => parts.join(""));
@@ -42,7 +45,10 @@ const machineEntry: fc.Arbitrary<MachineEntry> = fc.record({
   }),
   supportedFeatures: fc.array(feature, { maxLength: 3 }),
   mandatoryFeatures: fc.array(feature, { maxLength: 2 }),
-  hostKey: fc.option(fc.base64String({ minLength: 4, maxLength: 60 }).filter((key) => /[^=]/.test(key)), { nil: null }),
+  hostKey: fc.option(
+    fc.base64String({ minLength: 4, maxLength: 60 }).filter((key) => /[^=]/.test(key)),
+    { nil: null },
+  ),
 });
 
 /** An entry written by hand: tabs or runs of spaces, trailing '-' fields, surplus tokens after the 8th. */
@@ -97,10 +103,16 @@ const commentLine = fc
 const itemsLine = fc
   .record({
     items: fc.array(item, { minLength: 1, maxLength: 3 }),
-    joiners: fc.array(fc.tuple(padding, padding).map(([a, b]) => `${a};${b}`), { minLength: 3, maxLength: 3 }),
+    joiners: fc.array(
+      fc.tuple(padding, padding).map(([a, b]) => `${a};${b}`),
+      { minLength: 3, maxLength: 3 },
+    ),
     lead: fc.constantFrom("", " ", "\t", ";", " ; "),
     tail: fc.constantFrom("", " ", ";", " ;; "),
-    comment: fc.option(commentText.map((text) => ` #${text}`), { nil: "" }),
+    comment: fc.option(
+      commentText.map((text) => ` #${text}`),
+      { nil: "" },
+    ),
   })
   .map(({ items, joiners, lead, tail, comment }): Line => {
     const body = items.map((it, index) => (index === 0 ? it.text : joiners[index - 1] + it.text)).join("");
@@ -112,14 +124,12 @@ const itemsLine = fc
     };
   });
 const taggedName = word(/^t[a-z0-9-]{0,5}$/);
-const taggedLine = fc
-  .tuple(machineEntry, taggedName, fc.boolean())
-  .map(([entry, name, disabled]): Line => {
-    const line = `${formatEntry(entry)} # crossnix:${name}`;
-    return disabled
-      ? { text: `# crossnix-disabled: ${line}`, entries: [], includes: [], tags: [name] }
-      : { text: line, entries: [entry], includes: [], tags: [name] };
-  });
+const taggedLine = fc.tuple(machineEntry, taggedName, fc.boolean()).map(([entry, name, disabled]): Line => {
+  const line = `${formatEntry(entry)} # crossnix:${name}`;
+  return disabled
+    ? { text: `# crossnix-disabled: ${line}`, entries: [], includes: [], tags: [name] }
+    : { text: line, entries: [entry], includes: [], tags: [name] };
+});
 
 const anyLine = fc.oneof(blankLine, commentLine, itemsLine, itemsLine, taggedLine);
 
@@ -130,7 +140,9 @@ const machinesText = fc
     finalNewline: fc.boolean(),
   })
   .map(({ lines, finalNewline }) => {
-    const text = lines.map(([line, eol], index) => (index < lines.length - 1 || finalNewline ? line.text + eol : line.text)).join("");
+    const text = lines
+      .map(([line, eol], index) => (index < lines.length - 1 || finalNewline ? line.text + eol : line.text))
+      .join("");
     return {
       text,
       entries: lines.flatMap(([line]) => line.entries),
@@ -159,13 +171,62 @@ describe("machines file properties", () => {
 
   it("any string either parses and round-trips exactly, or throws a PARSE CrossnixError", () => {
     const nearGrammar = fc.string({
-      unit: fc.constantFrom("a", "b", "-", "0", "1", ".", "e", " ", "\t", ";", "#", "@", "\n", "\r", "=", "!", ",", "/", "+", "\v"),
+      unit: fc.constantFrom(
+        "a",
+        "b",
+        "-",
+        "0",
+        "1",
+        ".",
+        "e",
+        " ",
+        "\t",
+        ";",
+        "#",
+        "@",
+        "\n",
+        "\r",
+        "=",
+        "!",
+        ",",
+        "/",
+        "+",
+        "\v",
+      ),
       maxLength: 80,
     });
     // Whole rows of plausible and broken field values, so every error path is reached.
-    const fieldValue = fc.constantFrom("-", "a", "x86_64-linux", "/k", "8", "-1", "eight", "4294967296", "+2", "0", "2.5", "-3", "1e", "inf", "nan", "kvm", "QUJD", "c3No!", "=", "");
+    const fieldValue = fc.constantFrom(
+      "-",
+      "a",
+      "x86_64-linux",
+      "/k",
+      "8",
+      "-1",
+      "eight",
+      "4294967296",
+      "+2",
+      "0",
+      "2.5",
+      "-3",
+      "1e",
+      "inf",
+      "nan",
+      "kvm",
+      "QUJD",
+      "c3No!",
+      "=",
+      "",
+    );
     const rows = fc
-      .array(fc.tuple(fc.array(fieldValue, { minLength: 1, maxLength: 10 }), separator, fc.constantFrom("\n", ";", " # ", "\r\n")), { maxLength: 4 })
+      .array(
+        fc.tuple(
+          fc.array(fieldValue, { minLength: 1, maxLength: 10 }),
+          separator,
+          fc.constantFrom("\n", ";", " # ", "\r\n"),
+        ),
+        { maxLength: 4 },
+      )
       .map((lines) => lines.map(([fields, sep, end]) => fields.join(sep) + end).join(""));
     const anything = fc.oneof(nearGrammar, rows, fc.string({ unit: "binary", maxLength: 60 }));
     fc.assert(
@@ -202,7 +263,11 @@ describe("machines file properties", () => {
         const added = addEntry(parseMachinesFile(text, "m"), entry, name);
         const rendered = renderMachinesFile(added);
         expect(rendered.startsWith(text)).toBe(true);
-        expect(listEntries(added).filter((located) => located.name === name).map((located) => located.entry)).toEqual([entry]);
+        expect(
+          listEntries(added)
+            .filter((located) => located.name === name)
+            .map((located) => located.entry),
+        ).toEqual([entry]);
         expect(renderMachinesFile(removeEntry(added, name))).toBe(text);
       }),
       RUNS,

@@ -48,7 +48,10 @@ function entriesOf(text: string) {
   return listEntries(parseMachinesFile(text, "machines")).map((located) => located.entry);
 }
 
-function parseFailure(text: string, parse: (t: string) => unknown = (t) => parseMachinesFile(t, "/etc/nix/machines")): CrossnixError {
+function parseFailure(
+  text: string,
+  parse: (t: string) => unknown = (t) => parseMachinesFile(t, "/etc/nix/machines"),
+): CrossnixError {
   try {
     parse(text);
   } catch (error) {
@@ -90,8 +93,22 @@ describe("machines file grammar (reference §1)", () => {
   it("splits ';'-joined entries, trims them and skips blanks, with their columns", () => {
     const file = parseMachinesFile("\n  a x86_64-linux ;; \tb aarch64-linux;\n", "machines");
     expect(listEntries(file)).toEqual([
-      { entry: entry({ uri: "a", systems: ["x86_64-linux"] }), line: 2, column: 3, raw: "a x86_64-linux", name: null, disabled: false },
-      { entry: entry({ uri: "b", systems: ["aarch64-linux"] }), line: 2, column: 22, raw: "b aarch64-linux", name: null, disabled: false },
+      {
+        entry: entry({ uri: "a", systems: ["x86_64-linux"] }),
+        line: 2,
+        column: 3,
+        raw: "a x86_64-linux",
+        name: null,
+        disabled: false,
+      },
+      {
+        entry: entry({ uri: "b", systems: ["aarch64-linux"] }),
+        line: 2,
+        column: 22,
+        raw: "b aarch64-linux",
+        name: null,
+        disabled: false,
+      },
     ]);
   });
 
@@ -196,7 +213,10 @@ describe("normalizeStoreUri", () => {
     ["nix@scratchy.labs.cs.uu.nl:2222", "ssh://nix@scratchy.labs.cs.uu.nl:2222"],
     ["localhost", "ssh://localhost"],
     ["ssh://a", "ssh://a"],
-    ["ssh-ng://a?remote-program=/nix/var/nix/profiles/default/bin/nix-daemon", "ssh-ng://a?remote-program=/nix/var/nix/profiles/default/bin/nix-daemon"],
+    [
+      "ssh-ng://a?remote-program=/nix/var/nix/profiles/default/bin/nix-daemon",
+      "ssh-ng://a?remote-program=/nix/var/nix/profiles/default/bin/nix-daemon",
+    ],
     ["/some/local/store", "/some/local/store"],
     ["auto", "auto"],
     ["daemon", "daemon"],
@@ -308,7 +328,10 @@ const MESSY = [
 const BUILDER = entry({ uri: "ssh-ng://builder@lab", systems: ["aarch64-linux"], maxJobs: 4, hostKey: HOST_KEY });
 const BUILDER_LINE = `ssh-ng://builder@lab aarch64-linux - 4 - - - ${HOST_KEY} # crossnix:lab`;
 
-function edit(text: string, change: (file: ReturnType<typeof parseMachinesFile>) => ReturnType<typeof parseMachinesFile>) {
+function edit(
+  text: string,
+  change: (file: ReturnType<typeof parseMachinesFile>) => ReturnType<typeof parseMachinesFile>,
+) {
   return renderMachinesFile(change(parseMachinesFile(text, "/etc/nix/machines")));
 }
 
@@ -354,7 +377,9 @@ describe("removeEntry", () => {
   it("removes only lines tagged with that name, enabled or disabled", () => {
     const before = `${MESSY}${BUILDER_LINE}\n${BUILDER_LINE.replace("crossnix:lab", "crossnix:other")}\nssh-ng://builder@lab aarch64-linux\n`;
     const after = edit(before, (f) => removeEntry(f, "lab"));
-    expect(after).toBe(`${MESSY}${BUILDER_LINE.replace("crossnix:lab", "crossnix:other")}\nssh-ng://builder@lab aarch64-linux\n`);
+    expect(after).toBe(
+      `${MESSY}${BUILDER_LINE.replace("crossnix:lab", "crossnix:other")}\nssh-ng://builder@lab aarch64-linux\n`,
+    );
     const disabled = edit(`a\n# crossnix-disabled: ${BUILDER_LINE}\nb`, (f) => removeEntry(f, "lab"));
     expect(disabled).toBe("a\nb");
   });
@@ -380,7 +405,14 @@ describe("setEntryEnabled", () => {
     const file = parseMachinesFile(disabled, "m");
     expect(file.lines[6]?.items).toEqual([]);
     expect(listEntries(file).filter((l) => l.name === "lab")).toEqual([
-      { entry: BUILDER, line: 7, column: 22, raw: BUILDER_LINE.slice(0, BUILDER_LINE.indexOf(" #")), name: "lab", disabled: true },
+      {
+        entry: BUILDER,
+        line: 7,
+        column: 22,
+        raw: BUILDER_LINE.slice(0, BUILDER_LINE.indexOf(" #")),
+        name: "lab",
+        disabled: true,
+      },
     ]);
   });
 
@@ -389,7 +421,9 @@ describe("setEntryEnabled", () => {
     expect(disabled).toBe(edit(before, (f) => setEntryEnabled(f, "lab", false)));
     expect(edit(disabled, (f) => setEntryEnabled(f, "lab", true))).toBe(before);
     expect(edit(before, (f) => setEntryEnabled(f, "lab", true))).toBe(before);
-    expect(edit(before, (f) => setEntryEnabled(f, "zed", false))).toBe(`${MESSY}${BUILDER_LINE}\r\n# crossnix-disabled: z # crossnix:zed`);
+    expect(edit(before, (f) => setEntryEnabled(f, "zed", false))).toBe(
+      `${MESSY}${BUILDER_LINE}\r\n# crossnix-disabled: z # crossnix:zed`,
+    );
   });
 
   it("treats a marker line that does not hold a valid tagged entry as a plain comment", () => {
@@ -402,9 +436,15 @@ describe("setEntryEnabled", () => {
 
 describe("builders setting value", () => {
   it("reads '@file' items and inline specs separated by ';' or newlines", () => {
-    expect(parseBuildersValue("@/etc/nix/machines ; ssh://a x86_64-linux - 2\n @ /b # note; ssh://c", "builders")).toEqual([
+    expect(
+      parseBuildersValue("@/etc/nix/machines ; ssh://a x86_64-linux - 2\n @ /b # note; ssh://c", "builders"),
+    ).toEqual([
       { kind: "file", path: "/etc/nix/machines" },
-      { kind: "inline", entry: entry({ uri: "ssh://a", systems: ["x86_64-linux"], maxJobs: 2 }), raw: "ssh://a x86_64-linux - 2" },
+      {
+        kind: "inline",
+        entry: entry({ uri: "ssh://a", systems: ["x86_64-linux"], maxJobs: 2 }),
+        raw: "ssh://a x86_64-linux - 2",
+      },
       { kind: "file", path: "/b" },
     ]);
     expect(parseBuildersValue("", "builders")).toEqual([]);

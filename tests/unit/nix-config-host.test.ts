@@ -21,7 +21,14 @@ const home = "/home/u";
 /** An environment with none of the variables that would leak this machine's configuration in. */
 function hostWith(extra: Record<string, string> = {}) {
   const env: NodeJS.ProcessEnv = { ...process.env, CROSSNIX_ROOT: root, HOME: home, ...extra };
-  for (const v of ["NIX_CONF_DIR", "NIX_USER_CONF_FILES", "NIX_CONFIG_HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS", "NIX_CONFIG"]) {
+  for (const v of [
+    "NIX_CONF_DIR",
+    "NIX_USER_CONF_FILES",
+    "NIX_CONFIG_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_CONFIG_DIRS",
+    "NIX_CONFIG",
+  ]) {
     if (!(v in extra)) delete env[v];
   }
   return createHost(env);
@@ -62,7 +69,9 @@ describe("loadConfigLayers", () => {
     await put("/etc/nix/nix.conf", "include nope.conf\n");
     const error = await loadConfigLayers(hostWith()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CrossnixError);
-    expect((error as CrossnixError).message).toBe("file '/etc/nix/nope.conf' included from '/etc/nix/nix.conf' not found");
+    expect((error as CrossnixError).message).toBe(
+      "file '/etc/nix/nope.conf' included from '/etc/nix/nix.conf' not found",
+    );
   });
 
   it("a dangling symlink counts as present (Nix's pathExists) and reads as empty", async () => {
@@ -104,6 +113,8 @@ describe("loadConfigLayers", () => {
   });
 
   it("rejects a relative include in NIX_CONFIG like Nix ('not an absolute path')", async () => {
-    await expect(loadConfigLayers(hostWith({ NIX_CONFIG: "include x.conf" }))).rejects.toThrow(/NIX_CONFIG:1:9: not an absolute path/);
+    await expect(loadConfigLayers(hostWith({ NIX_CONFIG: "include x.conf" }))).rejects.toThrow(
+      /NIX_CONFIG:1:9: not an absolute path/,
+    );
   });
 });

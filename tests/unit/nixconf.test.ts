@@ -135,12 +135,16 @@ describe("setSetting", () => {
       "a = 1\n# added by crossnix\nb = 2\n",
     );
     expect(renderNixConf(setSetting(parse(""), "b", "2"))).toBe("b = 2\n");
-    expect(renderNixConf(setSetting(parse("a = 1\r\nc = 3"), "b", "2", "x"))).toBe("a = 1\r\nc = 3\r\n# x\r\nb = 2\r\n");
+    expect(renderNixConf(setSetting(parse("a = 1\r\nc = 3"), "b", "2", "x"))).toBe(
+      "a = 1\r\nc = 3\r\n# x\r\nb = 2\r\n",
+    );
   });
 
   it("does not touch extra- lines (they still append afterwards)", () => {
     const text = "extra-substituters = https://b\n";
-    expect(renderNixConf(setSetting(parse(text), "substituters", "https://a"))).toBe(`${text}substituters = https://a\n`);
+    expect(renderNixConf(setSetting(parse(text), "substituters", "https://a"))).toBe(
+      `${text}substituters = https://a\n`,
+    );
   });
 
   it("is a no-op when the value is already there", () => {
@@ -203,7 +207,13 @@ const otherLine = fc.oneof(
 
 const validFile: fc.Arbitrary<Generated> = fc
   .record({
-    lines: fc.array(fc.oneof(settingLine, otherLine.map((text) => ({ text, setting: undefined }))), { maxLength: 12 }),
+    lines: fc.array(
+      fc.oneof(
+        settingLine,
+        otherLine.map((text) => ({ text, setting: undefined })),
+      ),
+      { maxLength: 12 },
+    ),
     crlf: fc.boolean(),
     finalNewline: fc.boolean(),
   })
@@ -274,7 +284,9 @@ describe("properties", () => {
             const was = before.lines[existing.line - 1]!.raw;
             const now = after.lines[existing.line - 1]!.raw;
             expect(now.match(/^[ \t]*/)?.[0]).toBe(was.match(/^[ \t]*/)?.[0]);
-            expect(now.includes("#") ? now.slice(now.indexOf("#")) : "").toBe(was.includes("#") ? was.slice(was.indexOf("#")) : "");
+            expect(now.includes("#") ? now.slice(now.indexOf("#")) : "").toBe(
+              was.includes("#") ? was.slice(was.indexOf("#")) : "",
+            );
           } else {
             expect(rendered.startsWith(text)).toBe(true);
           }

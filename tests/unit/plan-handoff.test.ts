@@ -46,12 +46,18 @@ describe("internal apply-plan's trust check", () => {
     const { file, digest } = await planFile(addPlan());
     await expect(readHandedOffPlan(file, undefined, env, "/")).rejects.toThrow(/--sha256 <digest> is required/);
     await expect(readHandedOffPlan(file, "0".repeat(64), env, "/")).rejects.toThrow(/SHA-256 differs/);
-    await expect(readHandedOffPlan(file, digest, { SUDO_UID: "4242" }, "/")).rejects.toThrow(/owned by uid \d+, not by the user who ran crossnix \(uid 4242\)/);
+    await expect(readHandedOffPlan(file, digest, { SUDO_UID: "4242" }, "/")).rejects.toThrow(
+      /owned by uid \d+, not by the user who ran crossnix \(uid 4242\)/,
+    );
     await chmod(file, 0o644);
-    await expect(readHandedOffPlan(file, digest, env, "/")).rejects.toThrow(/readable or writable by others \(mode 644\)/);
+    await expect(readHandedOffPlan(file, digest, env, "/")).rejects.toThrow(
+      /readable or writable by others \(mode 644\)/,
+    );
     await chmod(file, 0o600);
     await symlink(file, path.join(dir, "link.json"));
-    await expect(readHandedOffPlan(path.join(dir, "link.json"), digest, env, "/")).rejects.toThrow(/not a regular file/);
+    await expect(readHandedOffPlan(path.join(dir, "link.json"), digest, env, "/")).rejects.toThrow(
+      /not a regular file/,
+    );
   });
 
   it("refuses files outside what crossnix changes, and commands crossnix never plans", async () => {
@@ -59,9 +65,15 @@ describe("internal apply-plan's trust check", () => {
       const plan = emptyPlan("evil");
       plan.files.push({ path: target, before: null, after: "x", reason: "" });
       const { file, digest } = await planFile(plan);
-      await expect(readHandedOffPlan(file, digest, env, "/")).rejects.toThrow(/which crossnix never changes through sudo/);
+      await expect(readHandedOffPlan(file, digest, env, "/")).rejects.toThrow(
+        /which crossnix never changes through sudo/,
+      );
     }
-    for (const argv of [["sh", "-c", "id"], ["systemctl", "restart", "sshd.service"], ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "crossnix-x", "-f", "/root/.ssh/id_ed25519"]]) {
+    for (const argv of [
+      ["sh", "-c", "id"],
+      ["systemctl", "restart", "sshd.service"],
+      ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "crossnix-x", "-f", "/root/.ssh/id_ed25519"],
+    ]) {
       const plan = emptyPlan("evil");
       plan.commands.push({ argv, description: "" });
       const { file, digest } = await planFile(plan);
@@ -70,7 +82,10 @@ describe("internal apply-plan's trust check", () => {
   });
 
   it("a key is made only at its builder's path under the root in use", () => {
-    const keygen = (f: string) => ({ argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "crossnix-b", "-f", f], description: "" });
+    const keygen = (f: string) => ({
+      argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "crossnix-b", "-f", f],
+      description: "",
+    });
     expect(isPlannedCommand(keygen("/tmp/r/etc/nix/crossnix/b_ed25519"), "/tmp/r")).toBe(true);
     expect(isPlannedCommand(keygen("/etc/nix/crossnix/b_ed25519"), "/tmp/r")).toBe(false);
     expect(isPlannedCommand(keygen("/etc/nix/crossnix/c_ed25519"), "/")).toBe(false);

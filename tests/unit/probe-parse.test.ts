@@ -43,7 +43,12 @@ describe("parseProbeOutput", () => {
 
   it("prefers the daemon's own answer (Nix 2.15+ store info)", () => {
     const facts = parseProbeOutput(
-      body(["user=alice", "daemon-socket=yes", "conf-trusted-users = alice", 'store-info={"trusted":false,"url":"daemon","version":"2.24.9"}']),
+      body([
+        "user=alice",
+        "daemon-socket=yes",
+        "conf-trusted-users = alice",
+        'store-info={"trusted":false,"url":"daemon","version":"2.24.9"}',
+      ]),
     );
     expect(facts!.trusted).toBe(false);
     expect(facts!.trustSource).toBe("store-info");
@@ -72,7 +77,7 @@ describe("classifySshFailure", () => {
     ["cxb1@127.0.0.2: Permission denied (publickey).", "auth"],
     ["ssh: Could not resolve hostname nope.invalid: Name or service not known", "dns"],
     ["Connection timed out during banner exchange", "timeout"],
-    ["Load key \"/etc/nix/crossnix/x_ed25519\": No such file or directory", "key-permissions"],
+    ['Load key "/etc/nix/crossnix/x_ed25519": No such file or directory', "key-permissions"],
   ])("%s", (stderr, cause) => {
     expect(classifySshFailure(stderr, { host: "b" }).cause).toBe(cause);
   });

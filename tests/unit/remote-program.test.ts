@@ -34,12 +34,26 @@ function refusal(fn: () => unknown): CrossnixError {
   throw new Error("expected a CrossnixError");
 }
 
-const UNSAFE = ["nix-daemon", "/a b/nix-daemon", "/x&y=1", "/x'$(touch /tmp/p)'", "/x%26y", "/x?y", "/x#y", "/x;id", "/x`id`"];
+const UNSAFE = [
+  "nix-daemon",
+  "/a b/nix-daemon",
+  "/x&y=1",
+  "/x'$(touch /tmp/p)'",
+  "/x%26y",
+  "/x?y",
+  "/x#y",
+  "/x;id",
+  "/x`id`",
+];
 
 describe("checkRemoteProgram", () => {
   it("accepts a plain absolute path", () => {
-    expect(checkRemoteProgram("--remote-program", "/nix/var/nix/profiles/default/bin/nix-daemon")).toBe("/nix/var/nix/profiles/default/bin/nix-daemon");
-    expect(checkRemoteProgram("--remote-program", "/home/first.last/.nix-profile/bin/nix-store")).toBe("/home/first.last/.nix-profile/bin/nix-store");
+    expect(checkRemoteProgram("--remote-program", "/nix/var/nix/profiles/default/bin/nix-daemon")).toBe(
+      "/nix/var/nix/profiles/default/bin/nix-daemon",
+    );
+    expect(checkRemoteProgram("--remote-program", "/home/first.last/.nix-profile/bin/nix-store")).toBe(
+      "/home/first.last/.nix-profile/bin/nix-store",
+    );
   });
 
   it.each(UNSAFE)("refuses %j as bad input naming the field (exit 2)", (path) => {
@@ -51,28 +65,41 @@ describe("checkRemoteProgram", () => {
 
 describe("probedRemoteProgram", () => {
   it("is null when the program is on the non-interactive PATH, else the first Nix directory's program", () => {
-    expect(probedRemoteProgram("ssh-ng", facts({ onPath: { nixDaemon: "/usr/bin/nix-daemon", nixStore: null } }))).toBeNull();
-    expect(probedRemoteProgram("ssh", facts({ candidates: ["/nix/var/nix/profiles/default/bin"] }))).toBe("/nix/var/nix/profiles/default/bin/nix-store");
+    expect(
+      probedRemoteProgram("ssh-ng", facts({ onPath: { nixDaemon: "/usr/bin/nix-daemon", nixStore: null } })),
+    ).toBeNull();
+    expect(probedRemoteProgram("ssh", facts({ candidates: ["/nix/var/nix/profiles/default/bin"] }))).toBe(
+      "/nix/var/nix/profiles/default/bin/nix-store",
+    );
   });
 
-  it.each(UNSAFE.filter((p) => p.startsWith("/")))("refuses a reported directory %j instead of putting it into the store URI", (dir) => {
-    const error = refusal(() => probedRemoteProgram("ssh-ng", facts({ candidates: [dir] })));
-    expect(error.exitCode).toBe(2);
-    expect(error.hint).toContain("--remote-program");
-  });
+  it.each(UNSAFE.filter((p) => p.startsWith("/")))(
+    "refuses a reported directory %j instead of putting it into the store URI",
+    (dir) => {
+      const error = refusal(() => probedRemoteProgram("ssh-ng", facts({ candidates: [dir] })));
+      expect(error.exitCode).toBe(2);
+      expect(error.hint).toContain("--remote-program");
+    },
+  );
 
   it("skips an unsafe directory when a later one is usable", () => {
-    expect(probedRemoteProgram("ssh-ng", facts({ candidates: ["/x&y", "/run/current-system/sw/bin"] }))).toBe("/run/current-system/sw/bin/nix-daemon");
+    expect(probedRemoteProgram("ssh-ng", facts({ candidates: ["/x&y", "/run/current-system/sw/bin"] }))).toBe(
+      "/run/current-system/sw/bin/nix-daemon",
+    );
   });
 
   it("without any Nix on the builder it says so", () => {
-    expect(refusal(() => probedRemoteProgram("ssh-ng", facts({}))).message).toContain("not on the builder's non-interactive PATH");
+    expect(refusal(() => probedRemoteProgram("ssh-ng", facts({}))).message).toContain(
+      "not on the builder's non-interactive PATH",
+    );
   });
 });
 
 describe("withRemoteProgram (doctor --fix)", () => {
   it("refuses an unsafe path with crossnix's error, not an internal one", () => {
     expect(refusal(() => withRemoteProgram("ssh-ng://one", "/x&y")).exitCode).toBe(2);
-    expect(withRemoteProgram("ssh-ng://one?a=b", "/bin/nix-daemon")).toBe("ssh-ng://one?a=b&remote-program=/bin/nix-daemon");
+    expect(withRemoteProgram("ssh-ng://one?a=b", "/bin/nix-daemon")).toBe(
+      "ssh-ng://one?a=b&remote-program=/bin/nix-daemon",
+    );
   });
 });

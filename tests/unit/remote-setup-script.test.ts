@@ -18,7 +18,10 @@ afterEach(() => {
 
 const cksum = (file: string) => spawnSync("sh", ["-c", 'cksum < "$1"', "sh", file], { encoding: "utf8" }).stdout.trim();
 const root = (args: string[], env: NodeJS.ProcessEnv = {}) => {
-  const r = spawnSync("/bin/sh", ["-c", ROOT_SCRIPT, "sh", ...args], { encoding: "utf8", env: { PATH: process.env["PATH"], ...env } });
+  const r = spawnSync("/bin/sh", ["-c", ROOT_SCRIPT, "sh", ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"], ...env },
+  });
   return { ...r, report: parseApplyOutput(r.stdout, r.stderr, r.status) };
 };
 
@@ -49,9 +52,16 @@ describe("ROOT_SCRIPT", () => {
 
   it("creates a missing file 0644 only if it is still missing", () => {
     const file = path.join(dir, "nix.custom.conf");
-    expect(root([file, "absent", "trusted-users = root alice\n", "-", "none"]).report).toMatchObject({ kind: "done", written: true });
+    expect(root([file, "absent", "trusted-users = root alice\n", "-", "none"]).report).toMatchObject({
+      kind: "done",
+      written: true,
+    });
     expect(fs.statSync(file).mode & 0o777).toBe(0o644);
-    expect(root([file, "absent", "other\n", "-", "none"]).report).toMatchObject({ kind: "failed", conflict: true, written: false });
+    expect(root([file, "absent", "other\n", "-", "none"]).report).toMatchObject({
+      kind: "failed",
+      conflict: true,
+      written: false,
+    });
     expect(fs.readFileSync(file, "utf8")).toBe("trusted-users = root alice\n");
   });
 
@@ -60,7 +70,10 @@ describe("ROOT_SCRIPT", () => {
     const file = path.join(dir, "nix.conf");
     fs.writeFileSync(target, "a = b\n");
     fs.symlinkSync(target, file);
-    expect(root([file, cksum(target), "x\n", `${file}.bak`, "none"]).report).toMatchObject({ kind: "failed", written: false });
+    expect(root([file, cksum(target), "x\n", `${file}.bak`, "none"]).report).toMatchObject({
+      kind: "failed",
+      written: false,
+    });
     expect(fs.readFileSync(target, "utf8")).toBe("a = b\n");
   });
 
@@ -69,16 +82,34 @@ describe("ROOT_SCRIPT", () => {
     fs.mkdirSync(bin);
     const log = path.join(dir, "calls");
     for (const name of ["systemctl", "launchctl"]) {
-      fs.writeFileSync(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> '${log}'\n[ -z "$FAIL" ] || { echo nope >&2; exit 1; }\n`, { mode: 0o755 });
+      fs.writeFileSync(
+        path.join(bin, name),
+        `#!/bin/sh\necho "${name} $*" >> '${log}'\n[ -z "$FAIL" ] || { echo nope >&2; exit 1; }\n`,
+        { mode: 0o755 },
+      );
     }
     const env = { PATH: `${bin}:${process.env["PATH"]}` };
-    expect(root(["/unused", "-", "", "-", "systemd"], env).report).toEqual({ kind: "done", written: false, restarted: true });
-    expect(root(["/unused", "-", "", "-", "launchd:systems.determinate.nix-daemon"], env).report).toMatchObject({ kind: "done", restarted: true });
-    expect(fs.readFileSync(log, "utf8")).toBe("systemctl restart nix-daemon.service\nlaunchctl kickstart -k system/systems.determinate.nix-daemon\n");
+    expect(root(["/unused", "-", "", "-", "systemd"], env).report).toEqual({
+      kind: "done",
+      written: false,
+      restarted: true,
+    });
+    expect(root(["/unused", "-", "", "-", "launchd:systems.determinate.nix-daemon"], env).report).toMatchObject({
+      kind: "done",
+      restarted: true,
+    });
+    expect(fs.readFileSync(log, "utf8")).toBe(
+      "systemctl restart nix-daemon.service\nlaunchctl kickstart -k system/systems.determinate.nix-daemon\n",
+    );
     const file = path.join(dir, "nix.conf");
     fs.writeFileSync(file, "a = b\n");
     const failed = root([file, cksum(file), "a = c\n", `${file}.bak`, "systemd"], { ...env, FAIL: "1" });
-    expect(failed.report).toEqual({ kind: "failed", written: true, conflict: false, message: "systemctl restart nix-daemon.service: nope" });
+    expect(failed.report).toEqual({
+      kind: "failed",
+      written: true,
+      conflict: false,
+      message: "systemctl restart nix-daemon.service: nope",
+    });
   });
 });
 
@@ -95,12 +126,19 @@ describe("SUDO_SCRIPT", () => {
       { mode: 0o755 },
     );
     const file = path.join(dir, "nix.conf");
-    const r = spawnSync("/bin/sh", ["-c", SUDO_SCRIPT, "sh", mode, ROOT_SCRIPT, file, "absent", "x = y\n", "-", "none"], {
-      encoding: "utf8",
-      env: { PATH: `${bin}:/usr/bin:/bin` },
-      ...(input !== undefined ? { input } : {}),
-    });
-    return { report: parseApplyOutput(r.stdout, r.stderr, r.status), log: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "" };
+    const r = spawnSync(
+      "/bin/sh",
+      ["-c", SUDO_SCRIPT, "sh", mode, ROOT_SCRIPT, file, "absent", "x = y\n", "-", "none"],
+      {
+        encoding: "utf8",
+        env: { PATH: `${bin}:/usr/bin:/bin` },
+        ...(input !== undefined ? { input } : {}),
+      },
+    );
+    return {
+      report: parseApplyOutput(r.stdout, r.stderr, r.status),
+      log: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "",
+    };
   };
 
   it("batch mode is sudo -n; password mode is sudo -S with the password as stdin's first line", () => {

@@ -13,7 +13,12 @@ import {
   userConfigFiles,
 } from "../../src/core/nix/settings.js";
 
-const layer = (source: string, kind: ConfigLayer["kind"], text: string | null, includedFrom?: ConfigLayer["includedFrom"]): ConfigLayer => ({
+const layer = (
+  source: string,
+  kind: ConfigLayer["kind"],
+  text: string | null,
+  includedFrom?: ConfigLayer["includedFrom"],
+): ConfigLayer => ({
   source,
   kind,
   conf: text === null ? null : parseNixConf(text, source),
@@ -71,13 +76,26 @@ describe("NIX_REMOTE_SYSTEMS", () => {
       baseIsDefault: true,
       history: [],
     });
-    const set = effectiveSetting("builders", [layer("/etc/nix/nix.conf", "system-file", "builders = @/etc/nix/machines\n")], defaults);
-    expect(set).toMatchObject({ value: "@/etc/nix/machines", source: "/etc/nix/nix.conf", line: 1, baseIsDefault: false });
+    const set = effectiveSetting(
+      "builders",
+      [layer("/etc/nix/nix.conf", "system-file", "builders = @/etc/nix/machines\n")],
+      defaults,
+    );
+    expect(set).toMatchObject({
+      value: "@/etc/nix/machines",
+      source: "/etc/nix/nix.conf",
+      line: 1,
+      baseIsDefault: false,
+    });
   });
 });
 
 describe("effectiveSetting", () => {
-  const system = layer("/etc/nix/nix.conf", "system-file", "max-jobs = 1\nsubstituters = https://s\ntrusted-users = root\n");
+  const system = layer(
+    "/etc/nix/nix.conf",
+    "system-file",
+    "max-jobs = 1\nsubstituters = https://s\ntrusted-users = root\n",
+  );
   const user = layer("/home/u/.config/nix/nix.conf", "user-file", "max-jobs = 4\nextra-substituters = https://u\n");
   const env = layer("NIX_CONFIG", "env", "max-jobs = 8\nextra-trusted-users = alice\n");
 
@@ -107,7 +125,13 @@ describe("effectiveSetting", () => {
     expect(effectiveSetting("builders", [conf]).value).toBe("@/etc/nix/machines");
     expect(isAppendable("builders")).toBe(false);
     expect(unknownExtraSettings([conf])).toEqual([
-      expect.objectContaining({ name: "extra-builders", base: "builders", baseKnown: true, source: "/etc/nix/nix.conf", line: 2 }),
+      expect.objectContaining({
+        name: "extra-builders",
+        base: "builders",
+        baseKnown: true,
+        source: "/etc/nix/nix.conf",
+        line: 2,
+      }),
     ]);
   });
 
@@ -115,12 +139,18 @@ describe("effectiveSetting", () => {
     const conf = layer("/c", "system-file", "extra-platforms = x86_64-darwin\nextra-extra-platforms = i686-linux\n");
     expect(effectiveSetting("extra-platforms", [conf]).value).toBe("x86_64-darwin i686-linux");
     expect(unknownExtraSettings([conf])).toEqual([]);
-    expect(unknownExtraSettings([layer("/c", "system-file", "extra-frobnicate = 1\n")])[0]).toMatchObject({ baseKnown: false });
+    expect(unknownExtraSettings([layer("/c", "system-file", "extra-frobnicate = 1\n")])[0]).toMatchObject({
+      baseKnown: false,
+    });
   });
 
   it("follows old aliases (build-max-jobs, binary-caches) like Nix does", () => {
     expect(canonicalSettingName("build-max-jobs")).toBe("max-jobs");
-    const conf = layer("/c", "system-file", "max-jobs = 2\nbuild-max-jobs = 5\nbinary-caches = a\nextra-binary-caches = b\n");
+    const conf = layer(
+      "/c",
+      "system-file",
+      "max-jobs = 2\nbuild-max-jobs = 5\nbinary-caches = a\nextra-binary-caches = b\n",
+    );
     expect(effectiveSetting("max-jobs", [conf]).value).toBe("5");
     expect(effectiveSetting("substituters", [conf]).value).toBe("a b");
   });
@@ -145,8 +175,16 @@ describe("effectiveSetting", () => {
       source: "/etc/nix/nix.conf",
       line: 2,
     });
-    expect(effectiveSetting("builders", [main, custom])).toMatchObject({ value: "@/b", source: "/etc/nix/nix.custom.conf", line: 1 });
-    expect(effectiveSetting("max-jobs", [main, custom])).toMatchObject({ value: "1", source: "/etc/nix/nix.conf", line: 3 });
+    expect(effectiveSetting("builders", [main, custom])).toMatchObject({
+      value: "@/b",
+      source: "/etc/nix/nix.custom.conf",
+      line: 1,
+    });
+    expect(effectiveSetting("max-jobs", [main, custom])).toMatchObject({
+      value: "1",
+      source: "/etc/nix/nix.conf",
+      line: 3,
+    });
     expect(appliedLines([main, custom]).map((l) => `${l.source}:${l.line}`)).toEqual([
       "/etc/nix/nix.conf:1",
       "/etc/nix/nix.custom.conf:1",

@@ -13,7 +13,9 @@ function roundTrip(argv: string[]): string[] {
 describe("quoteArg", () => {
   it("leaves safe words bare", () => {
     expect(quoteArg("nix-store")).toBe("nix-store");
-    expect(quoteArg("/nix/var/nix/profiles/default/bin/nix-daemon")).toBe("/nix/var/nix/profiles/default/bin/nix-daemon");
+    expect(quoteArg("/nix/var/nix/profiles/default/bin/nix-daemon")).toBe(
+      "/nix/var/nix/profiles/default/bin/nix-daemon",
+    );
     expect(quoteArg("user@host:22,a+b%c")).toBe("user@host:22,a+b%c");
   });
 
@@ -21,7 +23,7 @@ describe("quoteArg", () => {
     expect(quoteArg("")).toBe("''");
     expect(quoteArg("a b")).toBe("'a b'");
     expect(quoteArg("it's")).toBe(`'it'\\''s'`);
-    expect(quoteArg("$HOME `id` \\ \"x\"")).toBe(`'$HOME \`id\` \\ "x"'`);
+    expect(quoteArg('$HOME `id` \\ "x"')).toBe(`'$HOME \`id\` \\ "x"'`);
     expect(quoteArg("a\nb")).toBe("'a\nb'");
   });
 
@@ -49,7 +51,27 @@ describe("quoteCommand", () => {
   });
 
   it("gives /bin/sh back exactly the argv, for any strings", () => {
-    const nasty = fc.constantFrom("'", '"', "$", "`", "\\", " ", "\n", "\t", "*", "?", "~", "=", "#", ";", "&", "|", "!", "é", "😀");
+    const nasty = fc.constantFrom(
+      "'",
+      '"',
+      "$",
+      "`",
+      "\\",
+      " ",
+      "\n",
+      "\t",
+      "*",
+      "?",
+      "~",
+      "=",
+      "#",
+      ";",
+      "&",
+      "|",
+      "!",
+      "é",
+      "😀",
+    );
     const piece = fc.oneof(fc.string({ unit: "binary" }), nasty, fc.string({ unit: nasty }));
     const arg = piece.map((s) => s.replaceAll("\0", ""));
     fc.assert(

@@ -143,7 +143,15 @@ describe("parsing", () => {
   });
 
   it("keeps CRLF, tabs, trailing spaces and a missing final newline byte for byte", () => {
-    for (const text of ["", "\n", "\r\n", "Host a\r\n\tPort 1\r\n", "Host a\n  Port 1", "  \t\n#x\t \nPort 2  \t", "\n\n\n"]) {
+    for (const text of [
+      "",
+      "\n",
+      "\r\n",
+      "Host a\r\n\tPort 1\r\n",
+      "Host a\n  Port 1",
+      "  \t\n#x\t \nPort 2  \t",
+      "\n\n\n",
+    ]) {
       expect(renderSshConfig(parse(text))).toBe(text);
     }
     expect(parse("Host a\r\nPort 2\r\n").lines[1]!.directive!.args).toEqual(["2"]);
@@ -259,7 +267,11 @@ describe("alias blocks", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const port = (server.address() as net.AddressInfo).port;
-      const text = renderAliasBlock("b1", { hostName: "127.0.0.1", port, identityFile: "/keys/my keys/100%.key" }, MARKER);
+      const text = renderAliasBlock(
+        "b1",
+        { hostName: "127.0.0.1", port, identityFile: "/keys/my keys/100%.key" },
+        MARKER,
+      );
       expect(text).toContain('IdentityFile "/keys/my keys/100%%.key"');
       const file = path.join(dir, "identity.conf");
       writeFileSync(file, text);
@@ -313,7 +325,9 @@ describe("upsert and remove", () => {
   it("replaces only its own block, keeping every other byte", () => {
     const before = `${user}\n${block}\n# about next\nHost next\n  User n\n`;
     const after = upsert(before, "b1", [["HostName", "127.0.0.9"]]);
-    expect(after).toBe(`${user}\nHost b1\n  # managed by crossnix\n  HostName 127.0.0.9\n\n# about next\nHost next\n  User n\n`);
+    expect(after).toBe(
+      `${user}\nHost b1\n  # managed by crossnix\n  HostName 127.0.0.9\n\n# about next\nHost next\n  User n\n`,
+    );
   });
 
   it("is a no-op (same object) when the block is already right", () => {
@@ -350,14 +364,7 @@ describe("upsert and remove", () => {
 
 describe("aliasesMatching", () => {
   const c = parse(
-    [
-      "Host builder",
-      "Host *.lan !secret.lan",
-      "Host node?",
-      "Host *",
-      "Host Mixed",
-      "Match host builder",
-    ].join("\n"),
+    ["Host builder", "Host *.lan !secret.lan", "Host node?", "Host *", "Host Mixed", "Match host builder"].join("\n"),
   );
 
   it("applies ssh's wildcard, negation and case rules", () => {
@@ -398,16 +405,26 @@ const value = fc.oneof(
   word.map((w) => `'${w}'`),
   fc.tuple(word, word).map(([a, b]) => `${a} ${b}`),
 );
-const trailing = fc.oneof(fc.constant(""), ws, word.map((w) => ` # ${w}`));
+const trailing = fc.oneof(
+  fc.constant(""),
+  ws,
+  word.map((w) => ` # ${w}`),
+);
 const line = fc.oneof(
   fc.constantFrom("", " ", "\t"),
   fc.tuple(indent, fc.string({ unit: "grapheme-ascii" })).map(([i, t]) => `${i}#${t}`),
   fc
-    .tuple(indent, fc.constantFrom("HostName", "Port", "User", "IdentityFile", "include", "SendEnv"), sep, value, trailing)
+    .tuple(
+      indent,
+      fc.constantFrom("HostName", "Port", "User", "IdentityFile", "include", "SendEnv"),
+      sep,
+      value,
+      trailing,
+    )
     .map((p) => p.join("")),
-  fc.tuple(fc.constantFrom("Host ", "Host\t", "Host="), fc.array(word, { minLength: 1, maxLength: 3 })).map(
-    ([h, ps]) => h + ps.join(" "),
-  ),
+  fc
+    .tuple(fc.constantFrom("Host ", "Host\t", "Host="), fc.array(word, { minLength: 1, maxLength: 3 }))
+    .map(([h, ps]) => h + ps.join(" ")),
   word.map((w) => `Match host ${w}`),
 );
 const configText = fc

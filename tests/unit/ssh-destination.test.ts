@@ -19,7 +19,15 @@ function recordingHost(stdout = ""): { host: Host; runs: string[][] } {
     ...createHost({ ...process.env, CROSSNIX_ROOT: os.tmpdir() }),
     exec: async (argv) => {
       runs.push([...argv]);
-      return { argv, exitCode: 255, signal: null, stdout, stderr: "", timedOut: false, durationMs: 1 } satisfies ExecResult;
+      return {
+        argv,
+        exitCode: 255,
+        signal: null,
+        stdout,
+        stderr: "",
+        timedOut: false,
+        durationMs: 1,
+      } satisfies ExecResult;
     },
   };
   return { host, runs };
@@ -34,7 +42,9 @@ function expectDestinationAfterDashes(argv: string[], destination: string): void
 }
 
 function builder(line: string) {
-  return fleetFromMachines([{ path: "/etc/nix/machines", model: parseMachinesFile(`${line}\n`, "/etc/nix/machines") }])[0]!;
+  return fleetFromMachines([
+    { path: "/etc/nix/machines", model: parseMachinesFile(`${line}\n`, "/etc/nix/machines") },
+  ])[0]!;
 }
 
 describe("destinations after --", () => {
@@ -66,7 +76,13 @@ describe("destinations after --", () => {
       const b = builder(line);
       const facts = await gatherBuilder(host, b, { timeoutSeconds: 1 });
       expect(runs).toEqual([]);
-      const ctx: BuilderContext = { localSystem: "x86_64-linux", localNixVersion: "2.8.0", useSubstitutes: true, mode: "daemon", user: "root" };
+      const ctx: BuilderContext = {
+        localSystem: "x86_64-linux",
+        localNixVersion: "2.8.0",
+        useSubstitutes: true,
+        mode: "daemon",
+        user: "root",
+      };
       const connect = builderChecks(b, facts, ctx).find((c) => c.id === "builder.connect");
       expect(connect?.status).toBe("fail");
       expect(connect?.observed).toContain("starts with '-'");

@@ -53,7 +53,10 @@ const list: Handler = async (ctx) => {
     ? `\n${style.red(`${nixRules} rejects or cannot follow these lines (doctor explains):`)}\n${problems.map((p) => `  ${p}`).join("\n")}`
     : "";
   if (builders.length === 0) {
-    return { json, text: `No builders in ${state.machines.path}. Add one with: crossnix builder add user@host${problemText}` };
+    return {
+      json,
+      text: `No builders in ${state.machines.path}. Add one with: crossnix builder add user@host${problemText}`,
+    };
   }
   const rows = state.fleet.map((b) => [
     b.managed ? b.name : style.dim(`${b.name}*`),
@@ -72,7 +75,14 @@ const list: Handler = async (ctx) => {
       ? ["† the file says 0 there; Nix treats a speed factor of 0 as 1"]
       : []),
     ...(state.fleet.some((b) => !b.managed) ? ["* not written by crossnix; crossnix leaves it alone"] : []),
-    ...(files.length > 1 ? [`Included files: ${files.filter((f) => f.includedFrom).map((f) => `${f.path} (from ${f.includedFrom}${f.exists ? "" : ", missing: Nix skips it"})`).join(", ")}`] : []),
+    ...(files.length > 1
+      ? [
+          `Included files: ${files
+            .filter((f) => f.includedFrom)
+            .map((f) => `${f.path} (from ${f.includedFrom}${f.exists ? "" : ", missing: Nix skips it"})`)
+            .join(", ")}`,
+        ]
+      : []),
   ];
   return { json, text: `${table}\n${notes.map((n) => style.dim(n)).join("\n")}${problemText}` };
 };

@@ -8,9 +8,13 @@ export function managedBuilder(state: ConfigState, name: string): FleetBuilder |
   const builder = state.fleet.find((b) => b.managed && b.name === name);
   const foreign = state.fleet.find((b) => !b.managed && b.name === name);
   if (!builder && foreign) {
-    throw new CrossnixError("CONFLICT", `'${name}' at ${foreign.file}:${foreign.line} was not written by crossnix, so crossnix leaves it alone`, {
-      hint: `edit ${foreign.file} yourself`,
-    });
+    throw new CrossnixError(
+      "CONFLICT",
+      `'${name}' at ${foreign.file}:${foreign.line} was not written by crossnix, so crossnix leaves it alone`,
+      {
+        hint: `edit ${foreign.file} yourself`,
+      },
+    );
   }
   return builder;
 }

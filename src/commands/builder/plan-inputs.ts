@@ -8,7 +8,11 @@ import { daemonReloadCommand } from "./shared.js";
  * Only `add` can change settings, so only it needs to know how to restart the daemon (on Linux
  * without systemd that means scanning /proc): remove, enable and disable skip it.
  */
-export async function planInputs(host: Host, state: ConfigState, options: { settingsMayChange: boolean }): Promise<PlanInputs> {
+export async function planInputs(
+  host: Host,
+  state: ConfigState,
+  options: { settingsMayChange: boolean },
+): Promise<PlanInputs> {
   return {
     machines: state.machines,
     settings: state.settings,

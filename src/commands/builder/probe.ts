@@ -2,7 +2,13 @@ import type { Handler } from "../../context.js";
 import { daemonSshTarget, type FleetBuilder } from "../../core/builders/fleet.js";
 import type { SshFailure } from "../../core/diagnosis/ssh.js";
 import type { ProbeFacts } from "../../core/builders/probe.js";
-import { type BuilderFacts, loginShellCheck, remoteProgramCheck, systemsCheck, trustCheck } from "../../core/doctor/builder.js";
+import {
+  type BuilderFacts,
+  loginShellCheck,
+  remoteProgramCheck,
+  systemsCheck,
+  trustCheck,
+} from "../../core/doctor/builder.js";
 import { nixSystemFor } from "../../core/nix/version.js";
 import { checkBuilderName } from "../../core/builders/name.js";
 import { noSuchBuilder } from "../../errors.js";
@@ -45,7 +51,11 @@ const probe: Handler = async (ctx, { args }) => {
   for (const name of args) checkBuilderName("builder name", name);
   const state = await loadConfigState(ctx.host, { nixVersion: false });
   const unknown = args.filter((name) => !state.fleet.some((b) => b.name === name));
-  if (unknown.length) throw noSuchBuilder(unknown, state.fleet.map((b) => b.name));
+  if (unknown.length)
+    throw noSuchBuilder(
+      unknown,
+      state.fleet.map((b) => b.name),
+    );
   const chosen = args.length ? state.fleet.filter((b) => args.includes(b.name)) : state.fleet.filter((b) => b.enabled);
   if (chosen.length === 0) return { json: { builders: [] }, text: "No enabled builders to probe." };
   ctx.progress(`Probing ${chosen.length} builder(s) as the Nix daemon connects…`);
@@ -60,7 +70,13 @@ const probe: Handler = async (ctx, { args }) => {
   const results: Result[] = chosen.map((builder, i) => {
     const outcome = outcomes[i]!;
     return outcome.ok
-      ? { name: builder.name, ok: true, seconds: outcome.seconds, facts: outcome.facts, warnings: probeWarnings(builder, outcome.facts, localSystem) }
+      ? {
+          name: builder.name,
+          ok: true,
+          seconds: outcome.seconds,
+          facts: outcome.facts,
+          warnings: probeWarnings(builder, outcome.facts, localSystem),
+        }
       : { name: builder.name, ok: false, seconds: outcome.seconds, error: outcome.failure };
   });
   const style = makeStyle(ctx.options.color);
@@ -81,7 +97,10 @@ const probe: Handler = async (ctx, { args }) => {
   const details = results.flatMap((r) =>
     r.ok ? r.warnings.map((w) => `${r.name}: ${w}`) : [`${r.name}: ${r.error.evidence}\n  fix: ${r.error.fix}`],
   );
-  const text = [renderTable(["NAME", "STATUS", "NIX", "SYSTEMS", "CPUS", "FREE", "TRUSTED", "TIME"], rows), ...details].join("\n");
+  const text = [
+    renderTable(["NAME", "STATUS", "NIX", "SYSTEMS", "CPUS", "FREE", "TRUSTED", "TIME"], rows),
+    ...details,
+  ].join("\n");
   return { json: { builders: results }, text, exitCode: results.every((r) => r.ok) ? 0 : 1 };
 };
 

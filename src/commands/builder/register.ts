@@ -33,7 +33,10 @@ Examples:
     .option("--host-key <base64>", "expected host key (base64 of the key line, or the key line); refuse any other")
     .option("--copy-key", "install the public key on the builder through your own SSH login")
     .option("--setup-remote", "also make the SSH user trusted by the builder's Nix daemon (uses sudo there)")
-    .option("--no-probe", "no SSH session: systems, features and jobs come from the flags (with --host-key, no connection at all)")
+    .option(
+      "--no-probe",
+      "no SSH session: systems, features and jobs come from the flags (with --host-key, no connection at all)",
+    )
     .action(lazy(() => import("./add.js")));
 
   builder

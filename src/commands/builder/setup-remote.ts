@@ -3,7 +3,13 @@ import { type Destination, parseDestination } from "../../core/builders/destinat
 import { fingerprintSha256, preferredHostKey } from "../../core/formats/known-hosts.js";
 import { isNoop, type RenderedPlan } from "../../core/plan/plan.js";
 import type { ProbeFacts } from "../../core/builders/probe.js";
-import { backupPath, backupStamp, decideTrust, describeRemotePlan, remotePlan } from "../../core/builders/remote-trust.js";
+import {
+  backupPath,
+  backupStamp,
+  decideTrust,
+  describeRemotePlan,
+  remotePlan,
+} from "../../core/builders/remote-trust.js";
 import { findHostBlock } from "../../core/formats/ssh-config.js";
 import { CrossnixError } from "../../errors.js";
 import { loadConfigState } from "../../host/state.js";
@@ -36,16 +42,33 @@ export interface RemoteSetupResult {
  * plans (DESIGN.md): --dry-run stops after showing; --yes applies; a terminal asks; no terminal
  * and no --yes writes nothing and exits 1.
  */
-export async function setupRemoteTrust(ctx: Context, target: SshTarget, options: { hostKeyNote?: string } = {}): Promise<RemoteSetupResult> {
+export async function setupRemoteTrust(
+  ctx: Context,
+  target: SshTarget,
+  options: { hostKeyNote?: string } = {},
+): Promise<RemoteSetupResult> {
   const where = target.host;
   ctx.progress(`Reading the Nix configuration of ${where} through your SSH login…`);
   const facts = await readRemoteFacts(ctx.host, target, ctx.options.timeout);
   const user = facts.probe.user;
   const decision = decideTrust(facts, where);
-  const base = { host: where, user, plan: null, option: null, backup: null, restarted: false, verified: null, facts: facts.probe };
+  const base = {
+    host: where,
+    user,
+    plan: null,
+    option: null,
+    backup: null,
+    restarted: false,
+    verified: null,
+    facts: facts.probe,
+  };
 
   if (decision.kind === "trusted") {
-    return { ...base, status: "trusted", message: `'${user}' is already trusted by the Nix daemon on ${where} (${decision.source}); nothing to change.` };
+    return {
+      ...base,
+      status: "trusted",
+      message: `'${user}' is already trusted by the Nix daemon on ${where} (${decision.source}); nothing to change.`,
+    };
   }
   if (decision.kind === "managed") {
     return {
@@ -68,9 +91,13 @@ export async function setupRemoteTrust(ctx: Context, target: SshTarget, options:
   if (options.hostKeyNote) plan.notes.unshift(options.hostKeyNote);
   if (!facts.sudo) plan.notes.push(`sudo was not found on ${where} (on the SSH user's PATH): applying needs it.`);
   if (isNoop(plan)) {
-    throw new CrossnixError("CHECK_FAILED", `${where}:${decision.file} already trusts '${user}', but the running daemon does not, and crossnix cannot restart it`, {
-      hint: "restart the Nix daemon on the builder; nothing was written",
-    });
+    throw new CrossnixError(
+      "CHECK_FAILED",
+      `${where}:${decision.file} already trusts '${user}', but the running daemon does not, and crossnix cannot restart it`,
+      {
+        hint: "restart the Nix daemon on the builder; nothing was written",
+      },
+    );
   }
   const rendered = describeRemotePlan(plan);
   if (!ctx.options.json) process.stdout.write(`${renderPlanText(rendered, makeStyle(ctx.options.color))}\n\n`);
@@ -96,7 +123,8 @@ export async function setupRemoteTrust(ctx: Context, target: SshTarget, options:
   const after = await waitForTrust(ctx.host, target, ctx.options.timeout);
   const verified = after.probe.trusted === true;
   const lines: string[] = [];
-  if (report.written) lines.push(`Wrote ${where}:${decision.file}${backup ? ` (the old file is kept as ${backup})` : ""}.`);
+  if (report.written)
+    lines.push(`Wrote ${where}:${decision.file}${backup ? ` (the old file is kept as ${backup})` : ""}.`);
   if (report.restarted) lines.push(`Restarted the Nix daemon on ${where}.`);
   if (verified) {
     const how =
@@ -107,10 +135,21 @@ export async function setupRemoteTrust(ctx: Context, target: SshTarget, options:
   } else {
     lines.push(
       `Not trusted yet: the Nix daemon on ${where} still does not trust '${user}' (trusted-users = ${after.probe.trustedUsers.join(" ") || "?"}).`,
-      report.restarted ? "Fix: check for a later trusted-users assignment on the builder." : "Fix: restart the Nix daemon on the builder.",
+      report.restarted
+        ? "Fix: check for a later trusted-users assignment on the builder."
+        : "Fix: restart the Nix daemon on the builder.",
     );
   }
-  return { ...base, status: "applied", plan: rendered, backup, restarted: report.restarted, verified, facts: after.probe, message: lines.join("\n") };
+  return {
+    ...base,
+    status: "applied",
+    plan: rendered,
+    backup,
+    restarted: report.restarted,
+    verified,
+    facts: after.probe,
+    message: lines.join("\n"),
+  };
 }
 
 /**
@@ -137,17 +176,29 @@ async function targetFor(ctx: Context, destination: Destination): Promise<{ targ
       pinnedKey: builder.hostKeyLine,
       hostKeyAlias: builder.name,
     };
-    return { target, hostKeyNote: `Connected with the host key pinned for builder '${builder.name}' (${builder.hostKeyFingerprint}).` };
+    return {
+      target,
+      hostKeyNote: `Connected with the host key pinned for builder '${builder.name}' (${builder.hostKeyFingerprint}).`,
+    };
   }
   const { host, port } = destination;
   ctx.progress(`Asking ${host}${port ? `:${port}` : ""} for its host key…`);
   const { keys, result } = await scanHostKeys(ctx.host, host, port, ctx.options.timeout);
   const key = preferredHostKey(keys);
   if (!key) {
-    const why = result.stderr.trim().split("\n").filter((l) => !l.startsWith("#")).at(-1) ?? "";
-    throw new CrossnixError("SSH", `cannot reach ${host}${port ? `:${port}` : ""}: ${result.timedOut ? "timed out" : why || "no SSH server answered"}`, {
-      hint: "check that the builder is up and sshd listens on that address and port; nothing was written",
-    });
+    const why =
+      result.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .at(-1) ?? "";
+    throw new CrossnixError(
+      "SSH",
+      `cannot reach ${host}${port ? `:${port}` : ""}: ${result.timedOut ? "timed out" : why || "no SSH server answered"}`,
+      {
+        hint: "check that the builder is up and sshd listens on that address and port; nothing was written",
+      },
+    );
   }
   const fingerprint = `${key.keyType} ${fingerprintSha256(key.key)}`;
   ctx.progress(`Host key ${fingerprint}`);

@@ -16,7 +16,10 @@ import { sshRun } from "../../host/builders/ssh.js";
 
 /** ssh config files whose Host blocks a new alias must not shadow or be shadowed by. */
 async function sshConfigFiles(host: Host): Promise<string[]> {
-  const files = [SYSTEM_PATHS.sshSystemConfig, host.platform === "darwin" ? "/var/root/.ssh/config" : "/root/.ssh/config"];
+  const files = [
+    SYSTEM_PATHS.sshSystemConfig,
+    host.platform === "darwin" ? "/var/root/.ssh/config" : "/root/.ssh/config",
+  ];
   const dir = await readdir(host.path(SYSTEM_PATHS.sshConfigDir)).catch(() => [] as string[]);
   for (const name of dir) {
     if (name.endsWith(".conf") && `${SYSTEM_PATHS.sshConfigDir}/${name}` !== SYSTEM_PATHS.sshAliasFile) {
@@ -30,7 +33,12 @@ async function sshConfigFiles(host: Host): Promise<string[]> {
 export async function assertNameFree(host: Host, state: ConfigState, name: string): Promise<void> {
   for (const block of listHostBlocks(state.sshAliases.model)) {
     if (block.patterns.includes(name) && block.managedBy === null) {
-      throw badInput("--name", name, `clashes with the ssh alias at ${state.sshAliases.path}:${block.line}`, "choose another --name");
+      throw badInput(
+        "--name",
+        name,
+        `clashes with the ssh alias at ${state.sshAliases.path}:${block.line}`,
+        "choose another --name",
+      );
     }
   }
   for (const file of await sshConfigFiles(host)) {
@@ -38,12 +46,23 @@ export async function assertNameFree(host: Host, state: ConfigState, name: strin
     if (!text) continue;
     for (const block of listHostBlocks(parseSshConfig(text, file))) {
       if (block.patterns.includes(name)) {
-        throw badInput("--name", name, `clashes with the ssh alias 'Host ${block.patterns.join(" ")}' at ${file}:${block.line}`, "choose another --name");
+        throw badInput(
+          "--name",
+          name,
+          `clashes with the ssh alias 'Host ${block.patterns.join(" ")}' at ${file}:${block.line}`,
+          "choose another --name",
+        );
       }
     }
   }
   const taken = state.fleet.find((b) => !b.managed && b.authority.host === name);
-  if (taken) throw badInput("--name", name, `an entry at ${taken.file}:${taken.line} already uses that host`, "choose another --name");
+  if (taken)
+    throw badInput(
+      "--name",
+      name,
+      `an entry at ${taken.file}:${taken.line} already uses that host`,
+      "choose another --name",
+    );
 }
 
 /** How to make the daemon re-read its settings here, or null when nobody can. */
@@ -51,7 +70,10 @@ export async function daemonReloadCommand(host: Host, state: ConfigState): Promi
   if (state.info.daemonReload) return state.info.daemonReload;
   if (host.platform === "linux" && state.info.mode === "daemon" && (await findDaemonProcess())) {
     const cli = fileURLToPath(new URL("../../cli.js", import.meta.url));
-    return { argv: [process.execPath, cli, "internal", "restart-daemon"], description: "restart the running nix-daemon" };
+    return {
+      argv: [process.execPath, cli, "internal", "restart-daemon"],
+      description: "restart the running nix-daemon",
+    };
   }
   return null;
 }
@@ -76,16 +98,28 @@ export async function copyPublicKey(
     '{ grep -qxF "$1" "$HOME/.ssh/authorized_keys" && echo present || { printf "%s\\n" "$1" >> "$HOME/.ssh/authorized_keys" && echo added; }; }';
   const run = await sshRun(
     ctx.host,
-    { host: destination.host, user: destination.user, port: destination.port, pinnedKey: pinnedHostKey, hostKeyAlias: alias },
+    {
+      host: destination.host,
+      user: destination.user,
+      port: destination.port,
+      pinnedKey: pinnedHostKey,
+      hostKeyAlias: alias,
+    },
     script,
     { timeoutSeconds: ctx.options.timeout, interactiveUser: true, args: [publicKey] },
   );
   if (run.exitCode !== 0) {
-    throw new CrossnixError("SSH", `could not install the key on ${destination.host}: ${run.stderr.trim().split("\n").at(-1) ?? ""}`, {
-      hint: `append ${publicKeyPath} to ~/.ssh/authorized_keys of the builder's user yourself`,
-    });
+    throw new CrossnixError(
+      "SSH",
+      `could not install the key on ${destination.host}: ${run.stderr.trim().split("\n").at(-1) ?? ""}`,
+      {
+        hint: `append ${publicKeyPath} to ~/.ssh/authorized_keys of the builder's user yourself`,
+      },
+    );
   }
-  return run.stdout.includes("present") ? "The daemon's key was already authorised on the builder." : "Authorised the daemon's key on the builder.";
+  return run.stdout.includes("present")
+    ? "The daemon's key was already authorised on the builder."
+    : "Authorised the daemon's key on the builder.";
 }
 
 /** After a change, connect exactly as the daemon will: root, the configured key, the pinned host key. */
@@ -101,7 +135,13 @@ export async function verifyAsDaemon(ctx: Context, name: string): Promise<{ ok: 
   const outcome = await probeBuilder(ctx.host, daemonSshTarget(builder), { timeoutSeconds: ctx.options.timeout });
   if (outcome.ok) {
     const f = outcome.facts;
-    return { ok: true, message: `Verified: root reaches '${name}' with its key and the pinned host key (Nix ${f.nixVersion ?? "?"}, ${f.systems.join(", ")}).` };
+    return {
+      ok: true,
+      message: `Verified: root reaches '${name}' with its key and the pinned host key (Nix ${f.nixVersion ?? "?"}, ${f.systems.join(", ")}).`,
+    };
   }
-  return { ok: false, message: `Not working yet: ${outcome.failure.summary} (${outcome.failure.evidence}).\nFix: ${outcome.failure.fix}` };
+  return {
+    ok: false,
+    message: `Not working yet: ${outcome.failure.summary} (${outcome.failure.evidence}).\nFix: ${outcome.failure.fix}`,
+  };
 }

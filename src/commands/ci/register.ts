@@ -6,15 +6,27 @@ import type { LazyAction } from "../lazy.js";
  * Option values are validated by the handlers (exit 2 naming the field and value, also in --json).
  */
 export function registerCi(program: Command, lazy: LazyAction): void {
-  const ci = program.command("ci").description("generate and lint GitHub Actions workflows for multi-system Nix builds");
+  const ci = program
+    .command("ci")
+    .description("generate and lint GitHub Actions workflows for multi-system Nix builds");
 
   ci.command("github")
     .description("write a workflow that builds the flake for each system on a native GitHub runner")
-    .option("--systems <list>", "comma-separated Nix systems (default: the systems the flake defines, read with nix eval)")
-    .option("--installer <name>", "determinate (DeterminateSystems/determinate-nix-action) or upstream (cachix/install-nix-action)", "determinate")
+    .option(
+      "--systems <list>",
+      "comma-separated Nix systems (default: the systems the flake defines, read with nix eval)",
+    )
+    .option(
+      "--installer <name>",
+      "determinate (DeterminateSystems/determinate-nix-action) or upstream (cachix/install-nix-action)",
+      "determinate",
+    )
     .option("--cache <kind>", "none, magic-nix-cache, flakehub or cachix:<name>", "magic-nix-cache")
     .option("--attr <attr>", "flake outputs to build: packages or checks", "packages")
-    .option("--emulate", "build Linux systems other than x86_64-linux under QEMU on ubuntu-24.04 instead of native runners")
+    .option(
+      "--emulate",
+      "build Linux systems other than x86_64-linux under QEMU on ubuntu-24.04 instead of native runners",
+    )
     .option("--output <path>", "where to write the workflow ('-' prints it)", ".github/workflows/nix.yml")
     .option("--force", "replace a workflow file crossnix did not generate")
     .addHelpText(
@@ -31,7 +43,9 @@ Examples:
     .action(lazy(() => import("./github.js")));
 
   ci.command("lint [files...]")
-    .description("check workflows for outdated actions, retired runners and cross-build mistakes (default: .github/workflows/*.y*ml)")
+    .description(
+      "check workflows for outdated actions, retired runners and cross-build mistakes (default: .github/workflows/*.y*ml)",
+    )
     .addHelpText(
       "after",
       `
@@ -44,6 +58,10 @@ Silence a finding with a comment on (or just above) its line, or in the file's l
   ci.command("flake-snippet")
     .description("print multi-system packages boilerplate for flake.nix")
     .option("--flake-parts", "for a flake built with flake-parts (systems + perSystem)")
-    .option("--systems <list>", "comma-separated Nix systems", "x86_64-linux,aarch64-linux,aarch64-darwin,x86_64-darwin")
+    .option(
+      "--systems <list>",
+      "comma-separated Nix systems",
+      "x86_64-linux,aarch64-linux,aarch64-darwin,x86_64-darwin",
+    )
     .action(lazy(() => import("./flake-snippet.js")));
 }

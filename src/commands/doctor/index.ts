@@ -2,7 +2,16 @@ import { SYSTEM_PATHS } from "../../host/system/paths.js";
 import { checkBuilderName } from "../../core/builders/name.js";
 import type { Context, Handler } from "../../context.js";
 import { buildersView } from "../../core/doctor/config.js";
-import { type AutoFix, anyFailed, autoFixes, type Check, checkJson, fingerprintOfLine, planDoctorFixes, summarize } from "../../core/doctor/index.js";
+import {
+  type AutoFix,
+  anyFailed,
+  autoFixes,
+  type Check,
+  checkJson,
+  fingerprintOfLine,
+  planDoctorFixes,
+  summarize,
+} from "../../core/doctor/index.js";
 import type { RenderedPlan } from "../../core/plan/plan.js";
 import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
 import { renderDoctorReport } from "../../ui/doctor-report.js";
@@ -11,7 +20,11 @@ import { type DoctorOptions, type DoctorReport, runDoctor } from "./run.js";
 
 function render(ctx: Context, report: DoctorReport, fixable: number): string {
   const builderUris = new Map(report.builders.map((b) => [b.builder.name, b.builder.uri]));
-  return renderDoctorReport(report.checks, makeStyle(ctx.options.color), { verbose: ctx.options.verbose, builderUris, fixable });
+  return renderDoctorReport(report.checks, makeStyle(ctx.options.color), {
+    verbose: ctx.options.verbose,
+    builderUris,
+    fixable,
+  });
 }
 
 function jsonOf(checks: readonly Check[]) {
@@ -22,18 +35,25 @@ function jsonOf(checks: readonly Check[]) {
  * A changed (or never pinned) host key is pinned only when a person, on a terminal, says they
  * checked the new fingerprint: a mismatch may be an impersonation, so `--yes` alone never does it.
  */
-async function confirmPins(ctx: Context, pins: Extract<AutoFix, { kind: "pin-host-key" }>[]): Promise<{ confirmed: AutoFix[]; notDone: string[] }> {
+async function confirmPins(
+  ctx: Context,
+  pins: Extract<AutoFix, { kind: "pin-host-key" }>[],
+): Promise<{ confirmed: AutoFix[]; notDone: string[] }> {
   const confirmed: AutoFix[] = [];
   const notDone: string[] = [];
   for (const pin of pins) {
     const served = fingerprintOfLine(pin.served);
-    const what = pin.pinned ? `re-pin the host key of '${pin.builder}' (pinned ${fingerprintOfLine(pin.pinned)}, now serves ${served})` : `pin the host key of '${pin.builder}' (${served})`;
+    const what = pin.pinned
+      ? `re-pin the host key of '${pin.builder}' (pinned ${fingerprintOfLine(pin.pinned)}, now serves ${served})`
+      : `pin the host key of '${pin.builder}' (${served})`;
     if (ctx.options.dryRun) {
       notDone.push(`would ask you to ${what}`);
       continue;
     }
     if (!ctx.prompt.interactive) {
-      notDone.push(`did not ${what}: that needs you to confirm the fingerprint on a terminal (--yes alone never pins a host key)`);
+      notDone.push(
+        `did not ${what}: that needs you to confirm the fingerprint on a terminal (--yes alone never pins a host key)`,
+      );
       continue;
     }
     process.stderr.write(
@@ -62,8 +82,14 @@ const doctor: Handler = async (ctx, { options }) => {
 
   if (!ctx.options.json) process.stdout.write(`${render(ctx, report, 0)}\n\n`);
   if (fixes.length === 0) {
-    const text = anyFailed(report.checks) ? "Nothing crossnix can fix by itself: follow the fixes above." : "Nothing to fix.";
-    return { json: { ...jsonOf(report.checks), fix: { plan: null, applied: false, notDone: [] } }, text, exitCode: anyFailed(report.checks) ? 1 : 0 };
+    const text = anyFailed(report.checks)
+      ? "Nothing crossnix can fix by itself: follow the fixes above."
+      : "Nothing to fix.";
+    return {
+      json: { ...jsonOf(report.checks), fix: { plan: null, applied: false, notDone: [] } },
+      text,
+      exitCode: anyFailed(report.checks) ? 1 : 0,
+    };
   }
   const pins = fixes.filter((f): f is Extract<AutoFix, { kind: "pin-host-key" }> => f.kind === "pin-host-key");
   const { confirmed, notDone: unpinned } = await confirmPins(ctx, pins);
@@ -102,7 +128,14 @@ const doctor: Handler = async (ctx, { options }) => {
   }
   ctx.progress("Checking again after the fixes…");
   const after = await runDoctor(ctx, opts);
-  const text = [describeOutcome(outcome), skippedText, `\n${makeStyle(ctx.options.color).bold("After the fixes:")}`, render(ctx, after, 0)].filter(Boolean).join("\n");
+  const text = [
+    describeOutcome(outcome),
+    skippedText,
+    `\n${makeStyle(ctx.options.color).bold("After the fixes:")}`,
+    render(ctx, after, 0),
+  ]
+    .filter(Boolean)
+    .join("\n");
   return {
     json: { ...jsonOf(after.checks), checksBefore: report.checks.map(checkJson), fix: fixJson(outcome.plan) },
     text,

@@ -8,7 +8,13 @@ import {
 } from "../../core/doctor/builder.js";
 import { buildersView, configChecks, maxJobsZeroCheck } from "../../core/doctor/config.js";
 import { e2eBuildable, e2eCheck, e2eSkip, e2eSystems } from "../../core/doctor/e2e.js";
-import { daemonSshCheck, nixDaemonCheck, nixFlavorCheck, nixInstalledCheck, privilegesCheck } from "../../core/doctor/local.js";
+import {
+  daemonSshCheck,
+  nixDaemonCheck,
+  nixFlavorCheck,
+  nixInstalledCheck,
+  privilegesCheck,
+} from "../../core/doctor/local.js";
 import { type Check, check } from "../../core/doctor/types.js";
 import { type FleetBuilder, findBuilder } from "../../core/builders/fleet.js";
 import { effectiveSetting } from "../../core/nix/settings.js";
@@ -61,13 +67,23 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
   ctx.progress("Checking local Nix and its configuration…");
   const host = withNixOnPath(ctx.host);
   const g = await gatherLocal(host, (info) => daemonReloadCommand(host, { info } as ConfigState));
-  const localChecks = [nixInstalledCheck(g.local), nixDaemonCheck(g.local), daemonSshCheck(g.local), nixFlavorCheck(g.local), privilegesCheck(g.local, g.config.user.name)];
+  const localChecks = [
+    nixInstalledCheck(g.local),
+    nixDaemonCheck(g.local),
+    daemonSshCheck(g.local),
+    nixFlavorCheck(g.local),
+    privilegesCheck(g.local, g.config.user.name),
+  ];
   const config = configChecks(g.local, g.config);
 
   let chosen: FleetBuilder[];
   if (options.builder !== null) {
     const found = findBuilder(g.fleet, options.builder);
-    if (!found) throw noSuchBuilder([options.builder], g.fleet.map((b) => b.name));
+    if (!found)
+      throw noSuchBuilder(
+        [options.builder],
+        g.fleet.map((b) => b.name),
+      );
     chosen = [found];
   } else {
     chosen = g.fleet;
@@ -75,10 +91,15 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
 
   const timeout = ctx.options.timeout;
   const checked = chosen.filter((b) => isSsh(b) && (b.enabled || options.builder !== null));
-  if (checked.length) ctx.progress(`Connecting to ${checked.length} builder(s) as the Nix daemon does (up to ${timeout} s)…`);
+  if (checked.length)
+    ctx.progress(`Connecting to ${checked.length} builder(s) as the Nix daemon does (up to ${timeout} s)…`);
   const facts = await Promise.all(checked.map((b) => gatherBuilder(host, b, { timeoutSeconds: timeout })));
   const systemView = buildersView(g.config);
-  const useSubstitutes = effectiveSetting("builders-use-substitutes", systemView.trusted ? [...g.config.systemLayers, ...g.config.clientLayers] : g.config.systemLayers).value === "true";
+  const useSubstitutes =
+    effectiveSetting(
+      "builders-use-substitutes",
+      systemView.trusted ? [...g.config.systemLayers, ...g.config.clientLayers] : g.config.systemLayers,
+    ).value === "true";
   const bctx: BuilderContext = {
     localSystem: g.local.system,
     localNixVersion: g.local.nix.version,
@@ -99,9 +120,14 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
     builderResults.push(...builderChecks(b, facts[i]!, bctx));
     reports.push({ builder: b, facts: facts[i]! });
   }
-  const failedIds = (b: FleetBuilder) => builderResults.filter((c) => c.builder === b.name && c.status === "fail").map((c) => c.id);
+  const failedIds = (b: FleetBuilder) =>
+    builderResults.filter((c) => c.builder === b.name && c.status === "fail").map((c) => c.id);
   const usable = checked.filter((b) => b.enabled && failedIds(b).length === 0);
-  const maxJobs = maxJobsZeroCheck(g.config, { usable: usable.length, checked: checked.filter((b) => b.enabled).length, filtered: options.builder !== null });
+  const maxJobs = maxJobsZeroCheck(g.config, {
+    usable: usable.length,
+    checked: checked.filter((b) => b.enabled).length,
+    filtered: options.builder !== null,
+  });
   const configAll = [...config.slice(0, 3), maxJobs, ...config.slice(3)];
 
   const e2e: Check[] = [];
@@ -113,21 +139,23 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
     const daemonUp = g.local.mode === "daemon" && g.local.daemon.socket === "answers";
     const allowed = g.local.uid === 0 || g.local.mode === "single-user" || systemView.trusted;
     // Without these, every build fails before it reaches a builder; their fixes say why.
-    const localBlockers = localChecks.filter((c) => c.status === "fail" && ["nix.installed", "nix.daemon", "nix.daemon-ssh"].includes(c.id)).map((c) => c.id);
+    const localBlockers = localChecks
+      .filter((c) => c.status === "fail" && ["nix.installed", "nix.daemon", "nix.daemon-ssh"].includes(c.id))
+      .map((c) => c.id);
     const jobs = checked.map(async (b) => {
       const systems = e2eSystems(b, g.local.system);
       const failed = failedIds(b);
       const why = localBlockers.length
         ? `not attempted: ${localBlockers.join(", ")} failed`
         : failed.length
-        ? `not attempted: ${failed.join(", ")} failed`
-        : !b.enabled
-          ? "the builder is disabled"
-          : !allowed
-            ? `needs root or a trusted user (the daemon ignores --builders from ${g.config.user.name}): run sudo crossnix doctor`
-            : g.local.mode === "daemon" && !daemonUp
-              ? "the Nix daemon does not answer (see nix.daemon)"
-              : null;
+          ? `not attempted: ${failed.join(", ")} failed`
+          : !b.enabled
+            ? "the builder is disabled"
+            : !allowed
+              ? `needs root or a trusted user (the daemon ignores --builders from ${g.config.user.name}): run sudo crossnix doctor`
+              : g.local.mode === "daemon" && !daemonUp
+                ? "the Nix daemon does not answer (see nix.daemon)"
+                : null;
       const out: Check[] = [];
       for (const system of systems) {
         if (why) {
@@ -139,7 +167,10 @@ export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<D
           continue;
         }
         ctx.progress(`Building a test derivation for ${system} on ${b.name}…`);
-        const result = await runE2eBuild(host, b, system, { timeoutSeconds: buildTimeoutSeconds(timeout), viaDaemon: daemonUp });
+        const result = await runE2eBuild(host, b, system, {
+          timeoutSeconds: buildTimeoutSeconds(timeout),
+          viaDaemon: daemonUp,
+        });
         out.push(e2eCheck(b, system, result));
       }
       return out;

@@ -68,25 +68,49 @@ export function checkCoverage(needs: DerivationNeed[], builders: CandidateBuilde
     const canLocal = localSystem && localFeatures && local.maxJobs > 0;
     const matching = builders.filter((b) => takes(b, sample) === "yes");
     const healthy = matching.filter((b) => b.health.state !== "down");
-    routes.push({ system: sample.system, features: sample.features, builders: healthy.map((b) => b.name), local: canLocal });
+    routes.push({
+      system: sample.system,
+      features: sample.features,
+      builders: healthy.map((b) => b.name),
+      local: canLocal,
+    });
     if (canLocal || healthy.length > 0) continue;
     const featureText = sample.features.length ? ` with features {${sample.features.join(", ")}}` : "";
     if (matching.length > 0) {
       const reasons = matching.map((b) => `${b.name}: ${b.health.state === "down" ? b.health.reason : "down"}`);
-      problems.push({ ...base, reason: "down", detail: `every builder for ${sample.system}${featureText} is down (${reasons.join("; ")})` });
+      problems.push({
+        ...base,
+        reason: "down",
+        detail: `every builder for ${sample.system}${featureText} is down (${reasons.join("; ")})`,
+      });
       continue;
     }
     const sameSystem = builders.filter((b) => takes(b, sample) === "features");
     if (sameSystem.length > 0) {
-      const offered = sameSystem.map((b) => `${b.name} offers {${[...b.features, ...b.mandatoryFeatures.map((f) => `${f} (mandatory)`)].join(", ")}}`);
-      problems.push({ ...base, reason: "features-missing", detail: `no ${sample.system} builder has the features {${sample.features.join(", ")}}: ${offered.join("; ")}` });
+      const offered = sameSystem.map(
+        (b) =>
+          `${b.name} offers {${[...b.features, ...b.mandatoryFeatures.map((f) => `${f} (mandatory)`)].join(", ")}}`,
+      );
+      problems.push({
+        ...base,
+        reason: "features-missing",
+        detail: `no ${sample.system} builder has the features {${sample.features.join(", ")}}: ${offered.join("; ")}`,
+      });
       continue;
     }
     if (localSystem && localFeatures && local.maxJobs === 0) {
-      problems.push({ ...base, reason: "local-builds-disabled", detail: `${sample.system} could build here, but local builds are disabled (max-jobs = 0) and no builder has it` });
+      problems.push({
+        ...base,
+        reason: "local-builds-disabled",
+        detail: `${sample.system} could build here, but local builds are disabled (max-jobs = 0) and no builder has it`,
+      });
       continue;
     }
-    problems.push({ ...base, reason: "none-configured", detail: `no builder is configured for ${sample.system}${featureText}` });
+    problems.push({
+      ...base,
+      reason: "none-configured",
+      detail: `no builder is configured for ${sample.system}${featureText}`,
+    });
   }
   return { ok: problems.length === 0, problems, routes };
 }

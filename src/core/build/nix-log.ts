@@ -95,7 +95,11 @@ export class NixLogTracker {
           return { kind: "substitute", ...entry };
         }
         if (object.type === ACT_COPY_PATH) {
-          this.copied.push({ path: String(fields[0] ?? ""), from: String(fields[1] ?? ""), to: String(fields[2] ?? "") });
+          this.copied.push({
+            path: String(fields[0] ?? ""),
+            from: String(fields[1] ?? ""),
+            to: String(fields[2] ?? ""),
+          });
         }
         return null;
       }
@@ -109,7 +113,8 @@ export class NixLogTracker {
         const goal = String(activity.fields[1] ?? "") === "";
         // The machine's activity only times a build when there is no goal activity at all.
         if (!goal && record.seconds !== null) return null;
-        if (!goal && [...this.activities.values()].some((a) => a.type === ACT_BUILD && a.fields[0] === record.drv)) return null;
+        if (!goal && [...this.activities.values()].some((a) => a.type === ACT_BUILD && a.fields[0] === record.drv))
+          return null;
         record.seconds = seconds;
         return { kind: "build-end", drv: record.drv, machine: record.machine, seconds };
       }

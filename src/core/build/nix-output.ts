@@ -28,10 +28,9 @@ export interface DerivationInfo {
  */
 export function parseShowDerivation(json: string, storeDir = "/nix/store"): Map<string, DerivationInfo> {
   const parsed = JSON.parse(json) as Record<string, unknown>;
-  const map = (parsed["derivations"] && typeof parsed["derivations"] === "object" ? parsed["derivations"] : parsed) as Record<
-    string,
-    { system?: string; env?: Record<string, string>; structuredAttrs?: Record<string, unknown> }
-  >;
+  const map = (
+    parsed["derivations"] && typeof parsed["derivations"] === "object" ? parsed["derivations"] : parsed
+  ) as Record<string, { system?: string; env?: Record<string, string>; structuredAttrs?: Record<string, unknown> }>;
   const out = new Map<string, DerivationInfo>();
   for (const [key, drv] of Object.entries(map)) {
     if (!drv || typeof drv !== "object" || typeof drv.system !== "string") continue;

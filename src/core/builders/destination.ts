@@ -16,14 +16,20 @@ const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** Parses `[ssh://|ssh-ng://][user@]host[:port]` (IPv6 as `[addr]:port`). */
 export function parseDestination(text: string): Destination {
   const fail = (why: string): never => {
-    throw badInput("destination", text, why, "expected [ssh://|ssh-ng://][user@]host[:port], e.g. builder@build-box.lan:2222");
+    throw badInput(
+      "destination",
+      text,
+      why,
+      "expected [ssh://|ssh-ng://][user@]host[:port], e.g. builder@build-box.lan:2222",
+    );
   };
   let rest = text.trim();
   let protocol: BuilderProtocol | null = null;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest);
   if (scheme) {
     const name = scheme[1]!.toLowerCase();
-    if (name !== "ssh" && name !== "ssh-ng") return fail(`unsupported scheme '${name}://' (crossnix manages ssh:// and ssh-ng:// builders)`);
+    if (name !== "ssh" && name !== "ssh-ng")
+      return fail(`unsupported scheme '${name}://' (crossnix manages ssh:// and ssh-ng:// builders)`);
     protocol = name;
     rest = rest.slice(scheme[0].length);
   }

@@ -1,5 +1,12 @@
 import { fingerprintSha256, parsePublicKeyLine } from "../formats/known-hosts.js";
-import { decodeHostKey, listEntries, type MachineEntry, type MachinesDialect, type MachinesFile, normalizeStoreUri } from "../formats/machines/index.js";
+import {
+  decodeHostKey,
+  listEntries,
+  type MachineEntry,
+  type MachinesDialect,
+  type MachinesFile,
+  normalizeStoreUri,
+} from "../formats/machines/index.js";
 
 /** One machines entry as crossnix reports and reaches it. */
 export interface FleetBuilder {
@@ -41,7 +48,10 @@ function parseUri(uri: string, dialect?: MachinesDialect) {
 }
 
 /** `dialect`: the installed Nix's rules (docs/nix-machines-file.md#store-uri); newest when absent. */
-export function fleetFromMachines(files: { path: string; model: MachinesFile }[], dialect?: MachinesDialect): FleetBuilder[] {
+export function fleetFromMachines(
+  files: { path: string; model: MachinesFile }[],
+  dialect?: MachinesDialect,
+): FleetBuilder[] {
   const builders: FleetBuilder[] = [];
   for (const { path, model } of files) {
     for (const located of listEntries(model)) {

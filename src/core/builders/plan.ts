@@ -12,7 +12,13 @@ import {
 } from "../formats/machines/index.js";
 import { getSetting, type NixConf, renderNixConf, setSetting } from "../formats/nix-conf.js";
 import { emptyPlan, type FileChange, type Plan, type PlanCommand } from "../plan/plan.js";
-import { aliasBlockOptions, removeHostBlock, renderSshConfig, type SshConfig, upsertHostBlock } from "../formats/ssh-config.js";
+import {
+  aliasBlockOptions,
+  removeHostBlock,
+  renderSshConfig,
+  type SshConfig,
+  upsertHostBlock,
+} from "../formats/ssh-config.js";
 
 /** Comment that marks the ssh_config blocks crossnix owns; blocks without it are never touched. */
 export const SSH_MARKER = "managed by crossnix";
@@ -64,7 +70,18 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
   const plan = emptyPlan(`Add builder '${builder.name}' (${builder.entry.systems.join(", ")})`);
   if (builder.createKeyAt) {
     plan.commands.push({
-      argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `crossnix-${builder.name}`, "-f", builder.createKeyAt],
+      argv: [
+        "ssh-keygen",
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        `crossnix-${builder.name}`,
+        "-f",
+        builder.createKeyAt,
+      ],
       // The daemon cannot type a passphrase (reference §3), so the key has none; it is 0600 root.
       description: "create a dedicated key for the Nix daemon",
       withinRoot: true,
@@ -73,14 +90,24 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
   const options = aliasOptions(builder);
   if (builder.entry.hostKey) {
     options.push(["GlobalKnownHostsFile", inputs.knownHosts.path]);
-    const pinned = pinInKnownHosts(inputs.knownHosts.text ?? "", builder.name, decodeHostKey(builder.entry.hostKey).trim());
-    plan.files.push(fileChange(inputs.knownHosts.path, inputs.knownHosts.text, pinned, `pinned host key of '${builder.name}'`));
+    const pinned = pinInKnownHosts(
+      inputs.knownHosts.text ?? "",
+      builder.name,
+      decodeHostKey(builder.entry.hostKey).trim(),
+    );
+    plan.files.push(
+      fileChange(inputs.knownHosts.path, inputs.knownHosts.text, pinned, `pinned host key of '${builder.name}'`),
+    );
   }
   const aliasAfter = renderSshConfig(upsertHostBlock(inputs.sshAliases.model, builder.name, options, SSH_MARKER));
-  plan.files.push(fileChange(inputs.sshAliases.path, inputs.sshAliases.text, aliasAfter, `ssh alias '${builder.name}'`));
+  plan.files.push(
+    fileChange(inputs.sshAliases.path, inputs.sshAliases.text, aliasAfter, `ssh alias '${builder.name}'`),
+  );
 
   if (inputs.readOnlyReason) {
-    plan.notes.push(`${inputs.readOnlyReason}.\nAdd this to your configuration and rebuild:\n\n${nixSnippet(inputs.flavor, builder)}`);
+    plan.notes.push(
+      `${inputs.readOnlyReason}.\nAdd this to your configuration and rebuild:\n\n${nixSnippet(inputs.flavor, builder)}`,
+    );
     return plan;
   }
   const machinesAfter = renderMachinesFile(addEntry(inputs.machines.model, builder.entry, builder.name));
@@ -95,13 +122,22 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
 function addSettingsChanges(plan: Plan, inputs: PlanInputs): void {
   let conf = inputs.settings.model;
   // The model carries the installed Nix's rules: a stray ` @file` is no include before 2.29.
-  const wanted = ensureBuildersIncludes(inputs.effectiveBuilders.value, inputs.machines.path, inputs.machines.model.dialect);
+  const wanted = ensureBuildersIncludes(
+    inputs.effectiveBuilders.value,
+    inputs.machines.path,
+    inputs.machines.model.dialect,
+  );
   const own = getSetting(conf, "builders")?.value ?? null;
   if (inputs.effectiveBuilders.value !== wanted || (own !== null && own !== wanted)) {
     conf = setSetting(conf, "builders", wanted, "crossnix: Nix reads remote builders from the machines file");
   }
   if (inputs.effectiveUseSubstitutes !== "true") {
-    conf = setSetting(conf, "builders-use-substitutes", "true", "crossnix: builders fetch inputs from their own caches");
+    conf = setSetting(
+      conf,
+      "builders-use-substitutes",
+      "true",
+      "crossnix: builders fetch inputs from their own caches",
+    );
   }
   const after = renderNixConf(conf);
   if (after === (inputs.settings.text ?? "")) return;
@@ -111,7 +147,11 @@ function addSettingsChanges(plan: Plan, inputs: PlanInputs): void {
   else plan.notes.push("Restart the Nix daemon so it reads the new settings.");
 }
 
-export function planRemoveBuilder(inputs: PlanInputs, name: string, keyFilesToDelete: { path: string; text: string }[]): Plan {
+export function planRemoveBuilder(
+  inputs: PlanInputs,
+  name: string,
+  keyFilesToDelete: { path: string; text: string }[],
+): Plan {
   const plan = emptyPlan(`Remove builder '${name}'`);
   if (listEntries(inputs.machines.model).some((e) => e.name === name)) {
     const machinesAfter = renderMachinesFile(removeEntry(inputs.machines.model, name));
@@ -128,7 +168,13 @@ export function planRemoveBuilder(inputs: PlanInputs, name: string, keyFilesToDe
   }
   for (const key of keyFilesToDelete) {
     const secret = !key.path.endsWith(".pub");
-    plan.files.push({ path: key.path, before: key.text, after: null, reason: secret ? "private key crossnix created" : "its public key", secret });
+    plan.files.push({
+      path: key.path,
+      before: key.text,
+      after: null,
+      reason: secret ? "private key crossnix created" : "its public key",
+      secret,
+    });
   }
   return plan;
 }
@@ -136,7 +182,9 @@ export function planRemoveBuilder(inputs: PlanInputs, name: string, keyFilesToDe
 export function planToggleBuilder(inputs: PlanInputs, name: string, enabled: boolean): Plan {
   const plan = emptyPlan(`${enabled ? "Enable" : "Disable"} builder '${name}'`);
   const after = renderMachinesFile(setEntryEnabled(inputs.machines.model, name, enabled));
-  plan.files.push(fileChange(inputs.machines.path, inputs.machines.text, after, enabled ? "restore entry" : "comment entry out"));
+  plan.files.push(
+    fileChange(inputs.machines.path, inputs.machines.text, after, enabled ? "restore entry" : "comment entry out"),
+  );
   return plan;
 }
 

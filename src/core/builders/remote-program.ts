@@ -8,7 +8,8 @@ import type { ProbeFacts } from "./probe.js";
  * shell as the command to run: only a plain absolute path of these characters is safe there.
  */
 const PLAIN_ABSOLUTE_PATH = /^\/[A-Za-z0-9_./+@-]+$/;
-const RULE = "must be an absolute path of letters, digits and '_' '.' '/' '+' '@' '-' (no spaces, quotes, '$', '?', '&', '#' or '%')";
+const RULE =
+  "must be an absolute path of letters, digits and '_' '.' '/' '+' '@' '-' (no spaces, quotes, '$', '?', '&', '#' or '%')";
 
 export function isPlainRemoteProgram(path: string): boolean {
   return PLAIN_ABSOLUTE_PATH.test(path);
@@ -33,9 +34,17 @@ export function probedRemoteProgram(protocol: BuilderProtocol, facts: ProbeFacts
   const usable = found.find(isPlainRemoteProgram);
   if (usable) return usable;
   if (found[0]) {
-    return checkRemoteProgram("remote-program reported by the builder", found[0], `pass --remote-program <absolute path of ${program}>; nothing was written`);
+    return checkRemoteProgram(
+      "remote-program reported by the builder",
+      found[0],
+      `pass --remote-program <absolute path of ${program}>; nothing was written`,
+    );
   }
-  throw new CrossnixError("SSH", `${program} is not on the builder's non-interactive PATH and no Nix installation was found`, {
-    hint: `install Nix on the builder, or pass --remote-program <absolute path of ${program}>`,
-  });
+  throw new CrossnixError(
+    "SSH",
+    `${program} is not on the builder's non-interactive PATH and no Nix installation was found`,
+    {
+      hint: `install Nix on the builder, or pass --remote-program <absolute path of ${program}>`,
+    },
+  );
 }

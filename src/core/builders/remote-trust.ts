@@ -1,6 +1,20 @@
 import { CrossnixError } from "../../errors.js";
-import { getSetting, listIncludes, parseNixConf, renderNixConf, setSetting, validateNixConf } from "../formats/nix-conf.js";
-import { describePlan, emptyPlan, type FileChange, type Plan, type PlanCommand, type RenderedPlan } from "../plan/plan.js";
+import {
+  getSetting,
+  listIncludes,
+  parseNixConf,
+  renderNixConf,
+  setSetting,
+  validateNixConf,
+} from "../formats/nix-conf.js";
+import {
+  describePlan,
+  emptyPlan,
+  type FileChange,
+  type Plan,
+  type PlanCommand,
+  type RenderedPlan,
+} from "../plan/plan.js";
 import { isGeneratedLink, trustsUser } from "../nix/trust.js";
 import { PROBE_SCRIPT, type ProbeFacts, parseProbeOutput } from "./probe.js";
 
@@ -114,7 +128,8 @@ export function parseRemoteFacts(stdout: string): RemoteFacts | null {
     customConf: decodeFile(values, REMOTE_CUSTOM_CONF),
     nixos: values.get("nixos") === "yes",
     determinateNixd: values.get("determinate-nixd") === "yes",
-    systemd: service === undefined ? null : { service: service.trim(), socket: (values.get("systemd-socket") ?? "").trim() },
+    systemd:
+      service === undefined ? null : { service: service.trim(), socket: (values.get("systemd-socket") ?? "").trim() },
     launchd,
     sudo: values.get("sudo")?.trim() || null,
   };
@@ -174,9 +189,7 @@ export function managedOption(by: ManagedBy, trustedUsers: readonly string[], us
     : `nix.settings.trusted-users = ${list};`;
 }
 
-export type RestartMethod =
-  | { kind: "systemd"; argv: string[] }
-  | { kind: "launchd"; label: string; argv: string[] };
+export type RestartMethod = { kind: "systemd"; argv: string[] } | { kind: "launchd"; label: string; argv: string[] };
 
 const UNIT_EXISTS = new Set(["active", "activating", "reloading", "deactivating", "failed", "refreshing"]);
 
@@ -232,19 +245,32 @@ export function decideTrust(facts: RemoteFacts, host: string): TrustDecision {
     return { kind: "trusted", source };
   }
   if (probe.nixVersion === null && !facts.nixConf.exists) {
-    throw new CrossnixError("NOT_FOUND", `no Nix found on ${host} (no nix on the login's PATH or in the usual places, no ${REMOTE_NIX_CONF})`, {
-      hint: "install Nix on the builder first. Nothing was written",
-    });
+    throw new CrossnixError(
+      "NOT_FOUND",
+      `no Nix found on ${host} (no nix on the login's PATH or in the usual places, no ${REMOTE_NIX_CONF})`,
+      {
+        hint: "install Nix on the builder first. Nothing was written",
+      },
+    );
   }
   const layout = detectRemoteLayout(facts);
   if (layout.kind === "managed") {
-    return { kind: "managed", by: layout.by, option: managedOption(layout.by, probe.trustedUsers, probe.user), evidence: layout.evidence };
+    return {
+      kind: "managed",
+      by: layout.by,
+      option: managedOption(layout.by, probe.trustedUsers, probe.user),
+      evidence: layout.evidence,
+    };
   }
   const { file, determinate } = layout;
   if (file.link !== null) {
-    throw new CrossnixError("UNSUPPORTED", `${host}:${file.path} is a symbolic link to ${file.link}; crossnix edits only regular files`, {
-      hint: `add '${probe.user}' to trusted-users in the file it points to, then restart the builder's nix-daemon. Nothing was written`,
-    });
+    throw new CrossnixError(
+      "UNSUPPORTED",
+      `${host}:${file.path} is a symbolic link to ${file.link}; crossnix edits only regular files`,
+      {
+        hint: `add '${probe.user}' to trusted-users in the file it points to, then restart the builder's nix-daemon. Nothing was written`,
+      },
+    );
   }
   if (file.exists && (file.text === null || file.cksum === null)) {
     throw new CrossnixError("PERMISSION", `${probe.user} cannot read ${host}:${file.path}`, {
@@ -259,13 +285,19 @@ export function decideTrust(facts: RemoteFacts, host: string): TrustDecision {
   const wanted = withUser(current, probe.user);
   const listed = trustsUser(current, probe.user, probe.groups);
   if (own && listed && probe.trustedUsers.length > 0 && !trustsUser(probe.trustedUsers, probe.user, probe.groups)) {
-    throw new CrossnixError("CONFLICT", `${host}:${file.path}:${own.line} already trusts '${probe.user}', but Nix's effective trusted-users is '${probe.trustedUsers.join(" ")}'`, {
-      hint: "a later assignment (another file, an include or NIX_CONFIG) overrides it; fix that on the builder. Nothing was written",
-    });
+    throw new CrossnixError(
+      "CONFLICT",
+      `${host}:${file.path}:${own.line} already trusts '${probe.user}', but Nix's effective trusted-users is '${probe.trustedUsers.join(" ")}'`,
+      {
+        hint: "a later assignment (another file, an include or NIX_CONFIG) overrides it; fix that on the builder. Nothing was written",
+      },
+    );
   }
   let after = before ?? "";
   if (!listed) {
-    const comment = own ? undefined : `added by crossnix builder setup-remote: ${probe.user} may build for remote clients`;
+    const comment = own
+      ? undefined
+      : `added by crossnix builder setup-remote: ${probe.user} may build for remote clients`;
     after = renderNixConf(setSetting(conf, "trusted-users", wanted.join(" "), comment));
   }
   return {
@@ -288,11 +320,19 @@ export function backupPath(file: string, stamp: string): string {
 
 /** A UTC timestamp usable in a file name: 20250102T030405Z. */
 export function backupStamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 /** The remote change as a plan, for describePlan and the confirmation rules. */
-export function remotePlan(decision: Extract<TrustDecision, { kind: "change" }>, host: string, user: string, stamp: string): Plan {
+export function remotePlan(
+  decision: Extract<TrustDecision, { kind: "change" }>,
+  host: string,
+  user: string,
+  stamp: string,
+): Plan {
   const plan = emptyPlan(`Make '${user}' a trusted user of the Nix daemon on ${host}`);
   if (decision.after !== (decision.before ?? "")) {
     const change: FileChange = {
@@ -308,7 +348,9 @@ export function remotePlan(decision: Extract<TrustDecision, { kind: "change" }>,
         : `Written as root through sudo, only if ${decision.file} is still what was read; the old file is kept as ${backupPath(decision.file, stamp)}.`,
     );
   } else {
-    plan.notes.push(`trusted-users on ${host} already admits '${user}', but the running daemon does not trust it yet: it has not been restarted since.`);
+    plan.notes.push(
+      `trusted-users on ${host} already admits '${user}', but the running daemon does not trust it yet: it has not been restarted since.`,
+    );
   }
   if (decision.restart) {
     const command: PlanCommand = {
@@ -330,7 +372,9 @@ export function describeRemotePlan(plan: Plan): RenderedPlan {
   for (const file of rendered.files) {
     file.diff = file.diff
       .split("\n")
-      .map((line) => (line === `--- a${file.path}` ? `--- ${file.path}` : line === `+++ b${file.path}` ? `+++ ${file.path}` : line))
+      .map((line) =>
+        line === `--- a${file.path}` ? `--- ${file.path}` : line === `+++ b${file.path}` ? `+++ ${file.path}` : line,
+      )
       .join("\n");
   }
   return rendered;
@@ -355,7 +399,7 @@ export const MAX_REMOTE_FILE = 64 * 1024;
  */
 export const ROOT_SCRIPT = [
   "set -u",
-  'file=$1 expected=$2 content=$3 backup=$4 restart=$5',
+  "file=$1 expected=$2 content=$3 backup=$4 restart=$5",
   `echo '${ROOT_MARK}'`,
   "umask 022",
   `fail() { echo "${FAIL_MARK} $1"; exit "\${2:-1}"; }`,
@@ -365,7 +409,7 @@ export const ROOT_SCRIPT = [
   '  if [ "$expected" = absent ]; then',
   '    { [ -e "$file" ] || [ -L "$file" ]; } && fail "$file appeared since it was read" 3',
   '    : > "$tmp" && chmod 0644 "$tmp" || fail "cannot create $tmp"',
-  '  else',
+  "  else",
   '    same || fail "$file changed since it was read" 3',
   '    cp -p "$file" "$backup" || fail "cannot back up $file to $backup"',
   '    cp -p "$file" "$tmp" || fail "cannot create $tmp"',
@@ -389,7 +433,7 @@ export const ROOT_SCRIPT = [
  * "password" (`sudo -S`: the password is the first line of stdin); the rest go to ROOT_SCRIPT.
  */
 export const SUDO_SCRIPT = [
-  'mode=$1 root=$2',
+  "mode=$1 root=$2",
   "shift 2",
   `command -v sudo >/dev/null 2>&1 || { echo '${NO_SUDO_MARK}'; exit 97; }`,
   `if [ "$mode" = password ]; then exec sudo -S -p '' -- /bin/sh -c "$root" sh "$@"; fi`,
@@ -404,9 +448,13 @@ export function sudoArgs(
 ): string[] {
   const changes = decision.after !== (decision.before ?? "");
   if (changes && Buffer.byteLength(decision.after) > MAX_REMOTE_FILE) {
-    throw new CrossnixError("UNSUPPORTED", `${decision.file} on the builder would be larger than ${MAX_REMOTE_FILE / 1024} KiB; crossnix will not send it`, {
-      hint: "add the user to trusted-users by hand",
-    });
+    throw new CrossnixError(
+      "UNSUPPORTED",
+      `${decision.file} on the builder would be larger than ${MAX_REMOTE_FILE / 1024} KiB; crossnix will not send it`,
+      {
+        hint: "add the user to trusted-users by hand",
+      },
+    );
   }
   return [
     mode,
@@ -439,6 +487,12 @@ export function parseApplyOutput(stdout: string, stderr: string, exitCode: numbe
   const written = lines.includes(WRITTEN_MARK);
   const fail = lines.find((l) => l.startsWith(`${FAIL_MARK} `));
   if (fail) return { kind: "failed", written, conflict: exitCode === 3, message: fail.slice(FAIL_MARK.length + 1) };
-  if (exitCode !== 0) return { kind: "failed", written, conflict: false, message: stderr.trim().split("\n").at(-1) || `exit ${exitCode}` };
+  if (exitCode !== 0)
+    return {
+      kind: "failed",
+      written,
+      conflict: false,
+      message: stderr.trim().split("\n").at(-1) || `exit ${exitCode}`,
+    };
   return { kind: "done", written, restarted: lines.includes(RESTARTED_MARK) };
 }

@@ -32,7 +32,12 @@ function list(value: unknown): string[] {
 function features(field: string, values: string[]): string[] {
   for (const feature of values) {
     if (!FEATURE.test(feature)) {
-      throw badInput(field, feature, "a feature is one word: no spaces, commas or '#'", `repeat ${field} for each feature`);
+      throw badInput(
+        field,
+        feature,
+        "a feature is one word: no spaces, commas or '#'",
+        `repeat ${field} for each feature`,
+      );
     }
   }
   return [...new Set(values)];
@@ -41,10 +46,15 @@ function features(field: string, values: string[]): string[] {
 export function parseBuilderRequest(destinationText: string, options: Record<string, unknown>): BuilderRequest {
   const destination = parseDestination(destinationText);
 
-  const name = checkBuilderName("--name", options["name"] === undefined ? defaultBuilderName(destination) : String(options["name"]));
+  const name = checkBuilderName(
+    "--name",
+    options["name"] === undefined ? defaultBuilderName(destination) : String(options["name"]),
+  );
 
-  const protocolText = options["protocol"] === undefined ? (destination.protocol ?? "ssh-ng") : String(options["protocol"]);
-  if (protocolText !== "ssh-ng" && protocolText !== "ssh") throw badInput("--protocol", protocolText, "must be ssh-ng or ssh");
+  const protocolText =
+    options["protocol"] === undefined ? (destination.protocol ?? "ssh-ng") : String(options["protocol"]);
+  if (protocolText !== "ssh-ng" && protocolText !== "ssh")
+    throw badInput("--protocol", protocolText, "must be ssh-ng or ssh");
   if (destination.protocol && options["protocol"] !== undefined && destination.protocol !== protocolText) {
     throw badInput("--protocol", protocolText, `the destination already says ${destination.protocol}://`);
   }
@@ -70,21 +80,34 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
     const text = String(options["speedFactor"]);
     const value = Number(text);
     // Nix parses a float since 2.20 and an unsigned int before (reference §1); 0 silently means 1.
-    if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0)) throw badInput("--speed-factor", text, "must be a positive number");
+    if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0))
+      throw badInput("--speed-factor", text, "must be a positive number");
     speedFactor = value;
   }
 
-  const remoteProgram = options["remoteProgram"] === undefined ? null : checkRemoteProgram("--remote-program", String(options["remoteProgram"]));
+  const remoteProgram =
+    options["remoteProgram"] === undefined
+      ? null
+      : checkRemoteProgram("--remote-program", String(options["remoteProgram"]));
 
   const identity = options["identity"] === undefined ? null : String(options["identity"]);
   if (identity !== null && /\s/.test(identity)) {
-    throw badInput("--identity", identity, "the machines file separates fields by spaces, so the key path cannot contain one");
+    throw badInput(
+      "--identity",
+      identity,
+      "the machines file separates fields by spaces, so the key path cannot contain one",
+    );
   }
 
   const probe = options["probe"] !== false;
   const givenSystems = systems.length > 0 ? systems : null;
   if (!probe && !givenSystems) {
-    throw badInput("--system", "(none)", "with --no-probe, say which systems the builder builds for", "add --system aarch64-linux");
+    throw badInput(
+      "--system",
+      "(none)",
+      "with --no-probe, say which systems the builder builds for",
+      "add --system aarch64-linux",
+    );
   }
 
   return {

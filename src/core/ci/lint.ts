@@ -29,21 +29,36 @@ export type RuleId =
 /** Every rule, its severity and what it catches (for `--help`, the README and tests). */
 export const RULES: Readonly<Record<RuleId, { severity: Severity; summary: string }>> = {
   "yaml-syntax": { severity: "error", summary: "the file is not valid YAML" },
-  "action-broken": { severity: "error", summary: "an action major that no longer works (magic-nix-cache-action < v10, checkout < v4)" },
+  "action-broken": {
+    severity: "error",
+    summary: "an action major that no longer works (magic-nix-cache-action < v10, checkout < v4)",
+  },
   "action-outdated": { severity: "warning", summary: "an action major below the current one" },
   "installer-upstream-removed": {
     severity: "error",
     summary: "nix-installer-action with `determinate: false` (upstream Nix was offered only until 2026-01-01)",
   },
-  "runner-retired": { severity: "error", summary: "a runner image GitHub has retired (macos-13, macos-12, ubuntu-20.04, …)" },
+  "runner-retired": {
+    severity: "error",
+    summary: "a runner image GitHub has retired (macos-13, macos-12, ubuntu-20.04, …)",
+  },
   "foreign-system": {
     severity: "error",
     summary: "a build for another Linux CPU on a runner without binfmt + extra-platforms in that job",
   },
-  "linux-on-macos-runner": { severity: "error", summary: "a Linux build on a macOS runner (no binfmt_misc, no nested virtualization)" },
+  "linux-on-macos-runner": {
+    severity: "error",
+    summary: "a Linux build on a macOS runner (no binfmt_misc, no nested virtualization)",
+  },
   "darwin-on-linux-runner": { severity: "error", summary: "a macOS build on a Linux runner" },
-  "emulated-native-available": { severity: "warning", summary: "aarch64-linux under QEMU where ubuntu-24.04-arm runs it natively" },
-  "flakehub-id-token": { severity: "error", summary: "FlakeHub (cache, push, login) without `permissions: id-token: write`" },
+  "emulated-native-available": {
+    severity: "warning",
+    summary: "aarch64-linux under QEMU where ubuntu-24.04-arm runs it natively",
+  },
+  "flakehub-id-token": {
+    severity: "error",
+    summary: "FlakeHub (cache, push, login) without `permissions: id-token: write`",
+  },
   "impure-not-cross": { severity: "warning", summary: "`--impure` used as if it enabled building for another system" },
 };
 
@@ -151,9 +166,7 @@ class FileLinter {
     const jobs = child(root, "jobs");
     if (!isMap(root) || !isMap(jobs)) return [];
     const workflowPermissions = pairOf(root, "permissions");
-    const workflowEnv = scalarsBelow(child(root, "env"))
-      .map(stringOf)
-      .join("\n");
+    const workflowEnv = scalarsBelow(child(root, "env")).map(stringOf).join("\n");
     for (const pair of jobs.items) {
       if (!isMap(pair.value)) continue;
       this.lintJob(pair.value as YAMLMap, workflowPermissions, workflowEnv);
@@ -189,7 +202,11 @@ class FileLinter {
       return label.includes("${{") ? [] : [{ label, node }];
     };
     if (isScalar(runsOn)) return fromLabel(runsOn);
-    const labels = isSeq(runsOn) ? runsOn.items : isSeq(child(runsOn, "labels")) ? (child(runsOn, "labels") as { items: Node[] }).items : [];
+    const labels = isSeq(runsOn)
+      ? runsOn.items
+      : isSeq(child(runsOn, "labels"))
+        ? (child(runsOn, "labels") as { items: Node[] }).items
+        : [];
     if (labels.some((n) => stringOf(n) === "self-hosted")) return [];
     return (labels as Node[]).flatMap(fromLabel);
   }
@@ -229,11 +246,15 @@ class FileLinter {
     // What the job does to make foreign systems buildable: binfmt interpreters and extra-platforms.
     let binfmt = false;
     const extraPlatforms = new Set<string>(extraPlatformsIn(workflowEnv));
-    for (const s of scalarsBelow(child(job, "env"))) for (const p of extraPlatformsIn(stringOf(s) ?? "")) extraPlatforms.add(p);
+    for (const s of scalarsBelow(child(job, "env")))
+      for (const p of extraPlatformsIn(stringOf(s) ?? "")) extraPlatforms.add(p);
     for (const step of stepMaps) {
       const uses = stringOf(child(step, "uses")) ?? "";
       if (/^docker\/setup-qemu-action@/i.test(uses)) binfmt = true;
-      const texts = [stringOf(child(step, "run")) ?? "", ...scalarsBelow(child(step, "with")).map((n) => stringOf(n) ?? "")];
+      const texts = [
+        stringOf(child(step, "run")) ?? "",
+        ...scalarsBelow(child(step, "with")).map((n) => stringOf(n) ?? ""),
+      ];
       texts.push(...scalarsBelow(child(step, "env")).map((n) => stringOf(n) ?? ""));
       for (const t of texts) {
         if (setsUpBinfmt(t)) binfmt = true;
@@ -286,7 +307,9 @@ class FileLinter {
         reported.add(key);
         const where = this.locateInScript(runNode, invocation.command.lines, target.needle);
         const native = NATIVE_RUNNERS[target.system];
-        const nativeFix = native ? `build ${target.system} in a job with 'runs-on: ${native}'` : `build ${target.system} on a runner of that system`;
+        const nativeFix = native
+          ? `build ${target.system} in a job with 'runs-on: ${native}'`
+          : `build ${target.system} on a runner of that system`;
         const tOs = systemOs(target.system);
         const rOs = systemOs(runner);
         if (tOs === "linux" && rOs === "darwin") {
@@ -296,11 +319,16 @@ class FileLinter {
             where,
             "linux-on-macos-runner",
             `builds ${target.system} on '${label}' (${runner}): macOS cannot run Linux builds (no binfmt_misc, no QEMU user ` +
-              "emulation, and hosted macOS runners cannot start a Linux VM); Nix stops with \"required system or feature not available\"",
+              'emulation, and hosted macOS runners cannot start a Linux VM); Nix stops with "required system or feature not available"',
             nativeFix,
           );
         } else if (tOs === "darwin" && rOs !== "darwin") {
-          this.add(where, "darwin-on-linux-runner", `builds ${target.system} on '${label}' (${runner}): only macOS can build darwin derivations`, nativeFix);
+          this.add(
+            where,
+            "darwin-on-linux-runner",
+            `builds ${target.system} on '${label}' (${runner}): only macOS can build darwin derivations`,
+            nativeFix,
+          );
         } else if (tOs === "linux" && rOs === "linux") {
           const hasPlatform = extraPlatforms.has(target.system);
           if (binfmt && hasPlatform) continue; // emulated; emulated-native-available judges aarch64-linux
@@ -317,7 +345,12 @@ class FileLinter {
             `${nativeFix}; or register QEMU (qemu-user-static) and add 'extra-platforms = ${target.system}' to the installer's nix.conf`,
           );
         } else {
-          this.add(where, "foreign-system", `builds ${target.system} on '${label}' (${runner}), which cannot run it`, nativeFix);
+          this.add(
+            where,
+            "foreign-system",
+            `builds ${target.system} on '${label}' (${runner}), which cannot run it`,
+            nativeFix,
+          );
         }
       }
     }
@@ -383,7 +416,8 @@ class FileLinter {
     const major = Number(version);
     const fix = `uses: ${usesRef(facts)}`;
     if (facts.brokenBelow !== undefined && major < facts.brokenBelow) {
-      const alternative = facts === ACTIONS.magicNixCache ? ` (or '${usesRef(ACTIONS.flakehubCache!)}' with FlakeHub)` : "";
+      const alternative =
+        facts === ACTIONS.magicNixCache ? ` (or '${usesRef(ACTIONS.flakehubCache!)}' with FlakeHub)` : "";
       this.add(this.at(usesNode), "action-broken", `${uses}: ${facts.brokenWhy?.(major)}`, `${fix}${alternative}`);
     } else if (major < facts.current) {
       this.add(this.at(usesNode), "action-outdated", `${uses}: ${facts.outdatedWhy(major)}`, fix);
@@ -432,7 +466,8 @@ class FileLinter {
           const targets = [i + 1];
           if (isComment) {
             let j = i + 1;
-            while (j < this.lines.length && (this.lines[j]!.trim() === "" || this.lines[j]!.trim().startsWith("#"))) j++;
+            while (j < this.lines.length && (this.lines[j]!.trim() === "" || this.lines[j]!.trim().startsWith("#")))
+              j++;
             targets.push(j + 1);
           }
           for (const t of targets) {

@@ -2,7 +2,11 @@ import { badInput } from "../../errors.js";
 import { EMULATED_SYSTEMS, NATIVE_RUNNERS, SYSTEM_PATTERN, sortSystems } from "./facts.js";
 
 export type Installer = "determinate" | "upstream";
-export type Cache = { kind: "none" } | { kind: "magic-nix-cache" } | { kind: "flakehub" } | { kind: "cachix"; name: string };
+export type Cache =
+  | { kind: "none" }
+  | { kind: "magic-nix-cache" }
+  | { kind: "flakehub" }
+  | { kind: "cachix"; name: string };
 export type FlakeAttr = "packages" | "checks";
 
 export const INSTALLERS: readonly Installer[] = ["determinate", "upstream"];
@@ -55,7 +59,8 @@ export function parseSystemList(value: string, field = "--systems"): string[] {
     .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  if (items.length === 0) throw badInput(field, value, "expected a comma-separated list of Nix systems, e.g. x86_64-linux,aarch64-linux");
+  if (items.length === 0)
+    throw badInput(field, value, "expected a comma-separated list of Nix systems, e.g. x86_64-linux,aarch64-linux");
   for (const item of items) {
     if (!SYSTEM_PATTERN.test(item)) {
       throw badInput(field, item, "not a Nix system (expected <cpu>-<os>, e.g. aarch64-linux or aarch64-darwin)");
@@ -74,7 +79,12 @@ export function checkExplicitSystems(systems: string[], emulate: boolean): void 
   for (const system of systems) {
     if (buildable(system, emulate)) continue;
     if (system in EMULATED_SYSTEMS) {
-      throw badInput("--systems", system, "GitHub has no native runner for it", "add --emulate to build it under QEMU on ubuntu-24.04");
+      throw badInput(
+        "--systems",
+        system,
+        "GitHub has no native runner for it",
+        "add --emulate to build it under QEMU on ubuntu-24.04",
+      );
     }
     const emulatedOnly = Object.keys(EMULATED_SYSTEMS).filter((s) => !(s in NATIVE_RUNNERS));
     const supported = [...Object.keys(NATIVE_RUNNERS), ...emulatedOnly.map((s) => `${s} (--emulate)`)];
@@ -95,7 +105,10 @@ export function selectFlakeSystems(systems: string[], emulate: boolean): { syste
 }
 
 /** Which systems run on their native runner and which under QEMU on the x86_64 Linux runner. */
-export function splitBuilds(spec: Pick<GithubWorkflowSpec, "systems" | "emulate">): { native: string[]; emulated: string[] } {
+export function splitBuilds(spec: Pick<GithubWorkflowSpec, "systems" | "emulate">): {
+  native: string[];
+  emulated: string[];
+} {
   const emulated = spec.emulate ? spec.systems.filter((s) => s !== "x86_64-linux" && s in EMULATED_SYSTEMS) : [];
   return { native: spec.systems.filter((s) => !emulated.includes(s)), emulated };
 }

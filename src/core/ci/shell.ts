@@ -95,7 +95,8 @@ export function splitCommands(script: string): ShellCommand[] {
 const LITERAL_SYSTEM = /^[a-z0-9_]+-(linux|darwin)$/;
 
 /** Flake output attributes laid out as `<attr>.<system>.<name>`. */
-const PER_SYSTEM_INSTALLABLE = /#(?:packages|checks|legacyPackages|devShells|apps|formatter)\.([a-z0-9_]+-(?:linux|darwin))(?:\.|$)/;
+const PER_SYSTEM_INSTALLABLE =
+  /#(?:packages|checks|legacyPackages|devShells|apps|formatter)\.([a-z0-9_]+-(?:linux|darwin))(?:\.|$)/;
 
 const WRAPPERS = new Set(["sudo", "env", "time", "exec", "command", "nice"]);
 
@@ -103,7 +104,11 @@ function stripWrappers(words: string[]): string[] {
   let i = 0;
   while (i < words.length) {
     const w = words[i]!;
-    if (WRAPPERS.has(w) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(w) || (i > 0 && WRAPPERS.has(words[i - 1]!) && w.startsWith("-"))) {
+    if (
+      WRAPPERS.has(w) ||
+      /^[A-Za-z_][A-Za-z0-9_]*=/.test(w) ||
+      (i > 0 && WRAPPERS.has(words[i - 1]!) && w.startsWith("-"))
+    ) {
       i++;
       continue;
     }

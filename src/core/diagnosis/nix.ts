@@ -115,7 +115,8 @@ const SSH_SIDE: RegExp[] = [/unable to execute 'ssh'/, /cannot connect to (?:soc
 /** `cannot build on '<uri>': <error>[: <ssh stderr>]` (2.1+; 2.1 added ssh's stderr, commit 1aca195e52). */
 const CANNOT_BUILD_ON = /^cannot build on '([^']+)':\s*(.*)$/;
 /** Nix 2.0's form of the same. */
-const UNABLE_OPEN_SSH = /^unable to open SSH connection to '([^']+)':\s*(.*?)(?:;\s*trying other available machines\.*)?$/;
+const UNABLE_OPEN_SSH =
+  /^unable to open SSH connection to '([^']+)':\s*(.*?)(?:;\s*trying other available machines\.*)?$/;
 /** The hook, after the builder returned a failure (2.0+). */
 const BUILD_OF_ON = /^build of '([^']+)' on '([^']+)' failed:\s*(.*)$/;
 const OPEN_REMOTE_STORE = /cannot open connection to remote store '([^']+)'/;
@@ -146,9 +147,11 @@ const DISK_FULL = /No space left on device|disk I\/O error|database or disk is f
 /** daemon.cc buildDerivation: 2.4+ "input-addressed derivations"; ≤2.3 "derivations". */
 const NOT_PRIVILEGED = /you are not privileged to build (input-addressed )?derivations/;
 /** local-store.cc: 2.12+ "a signature by a trusted key"; ≤2.11 "a valid signature". */
-const LACKS_SIG = /cannot (?:add path|register realisation) '([^']+)' because it lacks a (signature by a trusted key|valid signature)/;
+const LACKS_SIG =
+  /cannot (?:add path|register realisation) '([^']+)' because it lacks a (signature by a trusted key|valid signature)/;
 /** daemon.cc: 2.22+ warning; 2.4–2.21 debug level (invisible); ≤2.3 "user-specified". */
-const CLIENT_IGNORED = /ignoring the (client|user)-specified setting 'builders', because it is a restricted setting and you are not a trusted user/;
+const CLIENT_IGNORED =
+  /ignoring the (client|user)-specified setting 'builders', because it is a restricted setting and you are not a trusted user/;
 const EXTRA_BUILDERS = /unknown setting 'extra-builders'/;
 /** machines.cc 2.5+ (PR #5374); base64 column 2.5–2.24; 'float' 2.20+. */
 const BAD_MACHINE = /^bad machine specification: (.*)$/;
@@ -161,7 +164,8 @@ const SPEED_FACTOR = /^speed factor must be >= 0$/;
 const STOULL = /^sto(?:ull|ul|f)(?:: (?:no conversion|out of range))?$/;
 
 /** ≤2.29 (Determinate < 3.6.1), derivation-builder / local-derivation-goal. */
-const I_AM_A = /a '([^']+)' with features \{([^}]*)\} is required to build '([^']+)', but I am a '([^']+)' with features \{([^}]*)\}/;
+const I_AM_A =
+  /a '([^']+)' with features \{([^}]*)\} is required to build '([^']+)', but I am a '([^']+)' with features \{([^}]*)\}/;
 /** 2.29+ build failures, 2.30–2.33 and 2.34+ rejections. */
 const CANNOT_BUILD = /^Cannot build '([^']+)'\.?$/;
 const CANNOT_BUILD_PART =
@@ -221,11 +225,23 @@ const TIER: Record<NixFailureCause, number> = {
 };
 
 /** Connection causes that only say "it failed": a specific finding for the same builder absorbs them. */
-const GENERIC_CONNECTION: ReadonlySet<NixFailureCause> = new Set(["ssh-connect-failed", "remote-connection-closed", "unknown"]);
+const GENERIC_CONNECTION: ReadonlySet<NixFailureCause> = new Set([
+  "ssh-connect-failed",
+  "remote-connection-closed",
+  "unknown",
+]);
 /** Failures after the hook accepted the build; the hook then exits 1 and Nix reports that as a builder failure. */
-const AFTER_ACCEPT: ReadonlySet<NixFailureCause> = new Set(["remote-untrusted", "signature-missing", "remote-daemon-down"]);
+const AFTER_ACCEPT: ReadonlySet<NixFailureCause> = new Set([
+  "remote-untrusted",
+  "signature-missing",
+  "remote-daemon-down",
+]);
 /** One finding per cause, whatever the builder. */
-const GLOBAL: ReadonlySet<NixFailureCause> = new Set(["client-builders-ignored", "extra-builders-unknown", "local-builds-disabled"]);
+const GLOBAL: ReadonlySet<NixFailureCause> = new Set([
+  "client-builders-ignored",
+  "extra-builders-unknown",
+  "local-builds-disabled",
+]);
 
 /** `ssh-ng://nix@host:22?x=y` → `host`, for comparing builders named as URI or host. */
 function hostOf(s: string): string {
@@ -348,7 +364,9 @@ function untrusted(w: Where, versions: string): Explained {
 }
 
 function signature(w: Where, versions: string): Explained {
-  const where = w.builder ? `the store on ${builderWord(w)}` : "the receiving store (the builder, during a remote build)";
+  const where = w.builder
+    ? `the store on ${builderWord(w)}`
+    : "the receiving store (the builder, during a remote build)";
   return {
     cause: "signature-missing",
     summary: `${where} refused paths that are not signed by a key it trusts: it has require-sigs on and does not trust the user Nix connects as`,
@@ -371,7 +389,8 @@ function remoteDaemonDown(w: Where, versions: string): Explained {
 function daemonDown(versions: string): Explained {
   return {
     cause: "daemon-down",
-    summary: "a Nix daemon refused the connection: this machine's, unless the message came from a builder (the text is the same)",
+    summary:
+      "a Nix daemon refused the connection: this machine's, unless the message came from a builder (the text is the same)",
     fix: "check the local daemon first (systemctl restart nix-daemon on Linux; sudo launchctl kickstart -k system/org.nixos.nix-daemon, or systems.determinate.nix-daemon, on macOS); if it runs, a builder's daemon is down: 'crossnix builder probe'",
     nixVersions: versions,
   };
@@ -491,7 +510,9 @@ class Scan {
    * a stated reason: elsewhere such lines may just be a build's output (nix-build prints logs raw).
    */
   loose(): void {
-    const generic = this.hits.filter((h) => (h.cause === "ssh-connect-failed" || h.cause === "remote-connection-closed") && h.builder);
+    const generic = this.hits.filter(
+      (h) => (h.cause === "ssh-connect-failed" || h.cause === "remote-connection-closed") && h.builder,
+    );
     if (generic.length === 0) return;
     const hosts = new Set(generic.map((h) => hostOf(h.builder!)));
     const builder = hosts.size === 1 ? generic[0]!.builder : undefined;
@@ -545,7 +566,10 @@ class Scan {
       }
       // 'daemon' / 'unix://…' is the local daemon: not a builder.
       const store = OPEN_REMOTE_STORE.exec(b);
-      m = (store && /^ssh(?:-ng)?:\/\//.test(store[1]!) ? store : null) ?? FAILED_START_SSH.exec(b) ?? CANNOT_CONNECT_HOST.exec(b);
+      m =
+        (store && /^ssh(?:-ng)?:\/\//.test(store[1]!) ? store : null) ??
+        FAILED_START_SSH.exec(b) ??
+        CANNOT_CONNECT_HOST.exec(b);
       const eof = EOF_LINE.test(b);
       if (m || eof) {
         const builder = m?.[1] ?? this.inferBuilder(i);
@@ -581,7 +605,12 @@ class Scan {
     line = find(CMD_NOT_FOUND);
     if (line) {
       const mm = CMD_NOT_FOUND.exec(line)!;
-      this.add(at, { ...remoteProgram(w, mm[1] ?? mm[2] ?? mm[3], line), ...(wording ? { nixVersions: wording } : {}) }, ev(line), extra);
+      this.add(
+        at,
+        { ...remoteProgram(w, mm[1] ?? mm[2] ?? mm[3], line), ...(wording ? { nixVersions: wording } : {}) },
+        ev(line),
+        extra,
+      );
       return;
     }
     const proto = this.protocol(all);
@@ -608,7 +637,8 @@ class Scan {
     const ssh = classifySshFailure(all, { host });
     if (ssh.cause !== "unknown") {
       // ssh's reason under Nix's EOF wording: what an ssh failure looked like before 2.15.
-      const sshWording = version ?? (FAILED_START_SSH.test(all) ? "2.15+" : "≤2.14 (2.15+ says 'failed to start SSH connection')");
+      const sshWording =
+        version ?? (FAILED_START_SSH.test(all) ? "2.15+" : "≤2.14 (2.15+ says 'failed to start SSH connection')");
       this.add(at, sshExplained(ssh, sshWording), ev(ssh.evidence), extra);
       return;
     }
@@ -793,17 +823,24 @@ class Scan {
       return null;
     };
     const reasonLines = part.filter((t) => /^(?:Reason|Required|Current system|Available features)/.test(t));
-    const builderReason = reasons.map((r) => /^builder (failed with exit code (\d+)|failed due to signal .*?|died abnormally)\.?$/.exec(r)).find(Boolean);
+    const builderReason = reasons
+      .map((r) => /^builder (failed with exit code (\d+)|failed due to signal .*?|died abnormally)\.?$/.exec(r))
+      .find(Boolean);
     if (builderReason) {
       const logTail = logTailOf(part);
       const builder = this.drvBuilder.get(drvBase(drv));
       if (this.hookFailure(i, logTail, drv, builder, firstText)) return;
-      this.add(i, buildFailed(builder, builderReason[1]!, "2.29+ (Determinate 3.5+)", logTail), [...ev, `Reason: ${reasons[0]}`, ...logTail.map((x) => `> ${x}`)], {
-        drv,
-        ...(builder ? { builder } : {}),
-        ...(builderReason[2] ? { exitCode: Number(builderReason[2]) } : {}),
-        ...(logTail.length ? { logTail } : {}),
-      });
+      this.add(
+        i,
+        buildFailed(builder, builderReason[1]!, "2.29+ (Determinate 3.5+)", logTail),
+        [...ev, `Reason: ${reasons[0]}`, ...logTail.map((x) => `> ${x}`)],
+        {
+          drv,
+          ...(builder ? { builder } : {}),
+          ...(builderReason[2] ? { exitCode: Number(builderReason[2]) } : {}),
+          ...(logTail.length ? { logTail } : {}),
+        },
+      );
       return;
     }
     const old = reasons.includes("required system or feature not available");
@@ -855,8 +892,10 @@ class Scan {
       const sig = LACKS_SIG.exec(t);
       const sock = SOCKET_DOWN.exec(t);
       if (np) this.add(at, untrusted(w, np[1] ? "2.4+" : "≤2.3"), [text, `> ${raw}`], extra);
-      else if (sig) this.add(at, signature(w, sig[2] === "valid signature" ? "≤2.11" : "2.12+"), [text, `> ${raw}`], extra);
-      else if (sock) this.add(at, remoteDaemonDown(w, sock[1] === "socket" ? "2.4+" : "≤2.3"), [text, `> ${raw}`], extra);
+      else if (sig)
+        this.add(at, signature(w, sig[2] === "valid signature" ? "≤2.11" : "2.12+"), [text, `> ${raw}`], extra);
+      else if (sock)
+        this.add(at, remoteDaemonDown(w, sock[1] === "socket" ? "2.4+" : "≤2.3"), [text, `> ${raw}`], extra);
       else continue;
       return true;
     }
@@ -937,7 +976,8 @@ class Scan {
         i,
         {
           cause: "no-suitable-machine",
-          summary: "max-jobs is 0 and no configured builder supports the system and features a derivation needs (or those that do were disabled after failing to connect)",
+          summary:
+            "max-jobs is 0 and no configured builder supports the system and features a derivation needs (or those that do were disabled after failing to connect)",
           fix: "compare the builders' systems and features ('crossnix builder list') with what the derivation requires, and fix any connection error above ('crossnix builder probe')",
           nixVersions: versions,
         },
@@ -1009,7 +1049,8 @@ class Scan {
         i,
         {
           cause: "client-builders-ignored",
-          summary: "the Nix daemon ignored your 'builders' (from --builders, ~/.config/nix/nix.conf or NIX_CONFIG) because your user is not in its trusted-users",
+          summary:
+            "the Nix daemon ignored your 'builders' (from --builders, ~/.config/nix/nix.conf or NIX_CONFIG) because your user is not in its trusted-users",
           fix:
             "configure builders system-wide instead, where the daemon reads them (/etc/nix/machines and the daemon's nix.conf: what 'crossnix builder add' writes), " +
             "or add your user to trusted-users (root-equivalent) and restart the daemon",
@@ -1024,7 +1065,8 @@ class Scan {
         i,
         {
           cause: "extra-builders-unknown",
-          summary: "nix.conf sets 'extra-builders', which Nix ignores: 'builders' is a plain string and cannot be appended to, so those builders are not used",
+          summary:
+            "nix.conf sets 'extra-builders', which Nix ignores: 'builders' is a plain string and cannot be appended to, so those builders are not used",
           fix: "put every builder in the one 'builders' line (e.g. builders = @/etc/nix/machines) and the machines in /etc/nix/machines; 'crossnix doctor --fix' rewrites it",
           nixVersions: "all",
         },
@@ -1045,7 +1087,10 @@ class Scan {
     const trace = MACHINE_TRACE.exec(b);
     if (bad) {
       detail = bad[1]!;
-      row = /in a row: '(.*?)'(?: to '[^']+'| is not valid base64.*)?$|of a row: '(.*)'$/.exec(detail)?.slice(1).find(Boolean);
+      row = /in a row: '(.*?)'(?: to '[^']+'| is not valid base64.*)?$|of a row: '(.*)'$/
+        .exec(detail)
+        ?.slice(1)
+        .find(Boolean);
       if (/to 'float'/.test(detail)) versions = "2.20+";
       else if (/base64/.test(detail)) versions = "2.5–2.24";
     } else if (old) {
@@ -1118,7 +1163,13 @@ function buildFailed(builder: string | undefined, status: string, versions: stri
   };
 }
 
-function localReject(system: string, features: string[], current: string, versions: string, maxJobsZero = false): Explained {
+function localReject(
+  system: string,
+  features: string[],
+  current: string,
+  versions: string,
+  maxJobsZero = false,
+): Explained {
   const feats = features.length ? ` with features {${features.join(", ")}}` : "";
   return {
     cause: "no-suitable-machine",
@@ -1153,10 +1204,21 @@ function parseRow(s: string): MachineRow | undefined {
   const parts = s.split(",").map((x) => x.trim());
   const k = parts.findIndex((p) => /^\d+$/.test(p));
   if (k < 1) return undefined;
-  return { systems: parts.slice(0, k).filter(Boolean), maxJobs: Number(parts[k]), supported: parts.slice(k + 1).filter(Boolean), mandatory: undefined };
+  return {
+    systems: parts.slice(0, k).filter(Boolean),
+    maxJobs: Number(parts[k]),
+    supported: parts.slice(k + 1).filter(Boolean),
+    mandatory: undefined,
+  };
 }
 
-function analyseMachines(system: string, features: string[], rows: MachineRow[], count: number, failedBefore: boolean): Explained {
+function analyseMachines(
+  system: string,
+  features: string[],
+  rows: MachineRow[],
+  count: number,
+  failedBefore: boolean,
+): Explained {
   const feats = features.length ? ` with features {${features.join(", ")}}` : "";
   const base = {
     cause: "no-suitable-machine" as const,
@@ -1200,7 +1262,10 @@ function analyseMachines(system: string, features: string[], rows: MachineRow[],
       fix: "remove those mandatory features from the machines entry (column 7), or add a builder without them",
     };
   }
-  const able = system === "builtin" ? "a builder that could take this builtin derivation" : `a builder that offers ${system}${feats}`;
+  const able =
+    system === "builtin"
+      ? "a builder that could take this builtin derivation"
+      : `a builder that offers ${system}${feats}`;
   return {
     ...base,
     summary: failedBefore
@@ -1230,7 +1295,8 @@ function sameBuilder(a: string | undefined, b: string | undefined): boolean {
 
 function merge(into: Hit, from: Hit): void {
   into.lines = uniqueLines([...into.lines, ...from.lines]);
-  if (from.builder && (!into.builder || (!into.builder.includes("://") && from.builder.includes("://")))) into.builder = from.builder;
+  if (from.builder && (!into.builder || (!into.builder.includes("://") && from.builder.includes("://"))))
+    into.builder = from.builder;
   into.system ??= from.system;
   if ((!into.features || into.features.length === 0) && from.features?.length) into.features = from.features;
   into.drv ??= from.drv;
@@ -1296,7 +1362,9 @@ function finish(raw: Hit[]): NixDiagnosis[] {
     if (GLOBAL.has(h.cause)) return true;
     const drvKeyed = h.cause === "build-failed" || h.cause === "no-suitable-machine";
     if (drvKeyed ? h.drv !== undefined : h.builder !== undefined) return true;
-    const other = out.find((o) => o !== h && o.cause === h.cause && (drvKeyed ? o.drv !== undefined : o.builder !== undefined));
+    const other = out.find(
+      (o) => o !== h && o.cause === h.cause && (drvKeyed ? o.drv !== undefined : o.builder !== undefined),
+    );
     if (!other) return true;
     merge(other, h);
     return false;

@@ -53,7 +53,8 @@ const RULES: Rule[] = [
     cause: "auth",
     pattern: /Permission denied \(|Too many authentication failures|no mutual signature|Authentication failed/i,
     summary: "the builder rejected the key (a passphrase-protected or agent-only key is invisible to the daemon)",
-    fix: ({ host }) => `install the daemon's public key on the builder: 'crossnix builder add … --copy-key' (builder ${host})`,
+    fix: ({ host }) =>
+      `install the daemon's public key on the builder: 'crossnix builder add … --copy-key' (builder ${host})`,
   },
   {
     cause: "dns",
@@ -96,7 +97,8 @@ export function classifySshFailure(
   const lines = stderr.split("\n");
   for (const rule of RULES) {
     const line = lines.find((l) => rule.pattern.test(l));
-    if (line) return { cause: rule.cause, summary: rule.summary, fix: rule.fix({ host: options.host }), evidence: line.trim() };
+    if (line)
+      return { cause: rule.cause, summary: rule.summary, fix: rule.fix({ host: options.host }), evidence: line.trim() };
   }
   if (options.timedOut) {
     return {
@@ -106,6 +108,15 @@ export function classifySshFailure(
       evidence: "no answer before the timeout",
     };
   }
-  const last = lines.map((l) => l.trim()).filter(Boolean).at(-1) ?? "";
-  return { cause: "unknown", summary: "ssh failed", fix: "run the ssh command shown with -v to see why", evidence: last };
+  const last =
+    lines
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1) ?? "";
+  return {
+    cause: "unknown",
+    summary: "ssh failed",
+    fix: "run the ssh command shown with -v to see why",
+    evidence: last,
+  };
 }

@@ -21,7 +21,12 @@ export interface SshView {
 
 export type ConnectFacts =
   | { ok: true; address: string; ms: number; banner: string }
-  | { ok: false; cause: "dns" | "refused" | "timeout" | "no-banner" | "unreachable" | "not-ssh" | "other"; message: string; ms: number };
+  | {
+      ok: false;
+      cause: "dns" | "refused" | "timeout" | "no-banner" | "unreachable" | "not-ssh" | "other";
+      message: string;
+      ms: number;
+    };
 
 export interface IdentityFacts {
   path: string;
@@ -65,7 +70,14 @@ export interface BuilderContext {
 
 const HOST_KEY_FILES = "/etc/ssh/ssh_host_ed25519_key.pub";
 
-function builderCheck(b: FleetBuilder, id: string, status: CheckStatus, title: string, observed: string, fix?: CheckFix): Check {
+function builderCheck(
+  b: FleetBuilder,
+  id: string,
+  status: CheckStatus,
+  title: string,
+  observed: string,
+  fix?: CheckFix,
+): Check {
   return check(id, "builder", status, title, observed, fix, { builder: b.name });
 }
 
@@ -101,9 +113,16 @@ export function connectCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const id = "builder.connect";
   const title = "Connect";
   if (destinationIsOption(b)) {
-    return builderCheck(b, id, "fail", title, `the destination of ${b.uri} starts with '-': ssh reads it as an option (it can run a command), so crossnix runs nothing for it`, {
-      description: `remove or correct the entry at ${b.file}:${b.line}; a host or user never starts with '-'`,
-    });
+    return builderCheck(
+      b,
+      id,
+      "fail",
+      title,
+      `the destination of ${b.uri} starts with '-': ssh reads it as an option (it can run a command), so crossnix runs nothing for it`,
+      {
+        description: `remove or correct the entry at ${b.file}:${b.line}; a host or user never starts with '-'`,
+      },
+    );
   }
   if (!f.ssh) {
     return builderCheck(b, id, "fail", title, `ssh -G ${b.authority.host} failed: ${f.sshError ?? "no output"}`, {
@@ -125,13 +144,27 @@ export function connectCheck(b: FleetBuilder, f: BuilderFacts): Check {
         description: `check HostName for '${b.authority.host}' in the ssh alias (/etc/ssh/ssh_config.d/crossnix.conf), or use an IP address`,
       });
     case "refused":
-      return builderCheck(b, id, "fail", title, `${where} refused the connection: nothing listens there (sshd stopped, machine down, or wrong port)`, {
-        description: "start the builder and its sshd, or fix the Port of its ssh alias",
-      });
+      return builderCheck(
+        b,
+        id,
+        "fail",
+        title,
+        `${where} refused the connection: nothing listens there (sshd stopped, machine down, or wrong port)`,
+        {
+          description: "start the builder and its sshd, or fix the Port of its ssh alias",
+        },
+      );
     case "timeout":
-      return builderCheck(b, id, "fail", title, `no TCP answer from ${where} in ${seconds} s (machine down, firewalled, or wrong address)`, {
-        description: "check that the builder is up and reachable from here; raise --timeout for slow links",
-      });
+      return builderCheck(
+        b,
+        id,
+        "fail",
+        title,
+        `no TCP answer from ${where} in ${seconds} s (machine down, firewalled, or wrong address)`,
+        {
+          description: "check that the builder is up and reachable from here; raise --timeout for slow links",
+        },
+      );
     case "no-banner":
       return builderCheck(
         b,
@@ -139,16 +172,23 @@ export function connectCheck(b: FleetBuilder, f: BuilderFacts): Check {
         "fail",
         title,
         `${where} accepted the TCP connection but sent no SSH banner in ${seconds} s: its sshd is hung or the machine is wedged${f.ssh.connectTimeout === null ? ", and without ConnectTimeout Nix waits for it forever" : ""}`,
-        { description: "restart sshd on the builder (or reboot it); until then, disable it: crossnix builder disable " + b.name },
+        {
+          description:
+            "restart sshd on the builder (or reboot it); until then, disable it: crossnix builder disable " + b.name,
+        },
       );
     case "unreachable":
-      return builderCheck(b, id, "fail", title, `${where} is unreachable (${c.message})`, { description: "check the network path and the builder's address" });
+      return builderCheck(b, id, "fail", title, `${where} is unreachable (${c.message})`, {
+        description: "check the network path and the builder's address",
+      });
     case "not-ssh":
       return builderCheck(b, id, "fail", title, `${where} answered, but not as an SSH server: '${c.message}'`, {
         description: "fix the Port of the builder's ssh alias",
       });
     default:
-      return builderCheck(b, id, "fail", title, `cannot connect to ${where}: ${c.message}`, { description: "check the builder's address and port" });
+      return builderCheck(b, id, "fail", title, `cannot connect to ${where}: ${c.message}`, {
+        description: "check the builder's address and port",
+      });
   }
 }
 
@@ -156,7 +196,14 @@ export function connectTimeoutCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const id = "builder.connect-timeout";
   const title = "ConnectTimeout";
   if (!f.ssh) return skip(b, id, title, "no ssh configuration (see builder.connect)");
-  if (f.ssh.connectTimeout !== null) return builderCheck(b, id, "ok", title, `${f.ssh.connectTimeout} s: a hung builder fails fast instead of hanging builds`);
+  if (f.ssh.connectTimeout !== null)
+    return builderCheck(
+      b,
+      id,
+      "ok",
+      title,
+      `${f.ssh.connectTimeout} s: a hung builder fails fast instead of hanging builds`,
+    );
   return builderCheck(
     b,
     id,
@@ -189,14 +236,34 @@ export function hostKeyCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const id = "builder.host-key";
   const title = "Host key";
   if (b.entry.hostKey && !b.hostKeyLine) {
-    return builderCheck(b, id, "fail", title, `machines column 8 of ${b.file}:${b.line} does not decode to a public key`, {
-      description: "replace column 8 with base64 of the builder's key line (ssh-keyscan -t ed25519 HOST | cut -d' ' -f2- | base64 -w0)",
-    });
+    return builderCheck(
+      b,
+      id,
+      "fail",
+      title,
+      `machines column 8 of ${b.file}:${b.line} does not decode to a public key`,
+      {
+        description:
+          "replace column 8 with base64 of the builder's key line (ssh-keyscan -t ed25519 HOST | cut -d' ' -f2- | base64 -w0)",
+      },
+    );
   }
-  if (!connected(f) || f.ssh?.proxy) return skip(b, id, title, f.ssh?.proxy ? "through a proxy: checked by builder.auth" : "no connection (see builder.connect)");
+  if (!connected(f) || f.ssh?.proxy)
+    return skip(
+      b,
+      id,
+      title,
+      f.ssh?.proxy ? "through a proxy: checked by builder.auth" : "no connection (see builder.connect)",
+    );
   if (!f.keyscan) return skip(b, id, title, f.notRunReason ?? "not checked");
   if (f.keyscan.keys.length === 0) {
-    return builderCheck(b, id, "warn", title, `ssh-keyscan got no host key from ${f.ssh?.hostName}:${f.ssh?.port}${f.keyscan.error ? ` (${f.keyscan.error})` : ""}`);
+    return builderCheck(
+      b,
+      id,
+      "warn",
+      title,
+      `ssh-keyscan got no host key from ${f.ssh?.hostName}:${f.ssh?.port}${f.keyscan.error ? ` (${f.keyscan.error})` : ""}`,
+    );
   }
   const [pinnedType, pinnedKey] = b.hostKeyLine?.split(/\s+/) ?? [null, null];
   const served = servedKeyToPin(f.keyscan.keys, pinnedType ?? null)!;
@@ -205,10 +272,19 @@ export function hostKeyCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const pinFix = (why: string): CheckFix => ({
     description: `${why}: check the fingerprint on the builder itself (ssh-keygen -lf ${HOST_KEY_FILES} on its console); if it is ${servedFp.split(" ")[1]}, pin it. crossnix asks you to confirm it interactively, never with --yes alone`,
     command: `crossnix doctor --builder ${b.name} --fix`,
-    ...(b.managed ? { auto: { kind: "pin-host-key" as const, builder: b.name, pinned: b.hostKeyLine, served: servedLine } } : {}),
+    ...(b.managed
+      ? { auto: { kind: "pin-host-key" as const, builder: b.name, pinned: b.hostKeyLine, served: servedLine } }
+      : {}),
   });
   if (pinnedKey) {
-    if (!hostKeyMismatch(b, f)) return builderCheck(b, id, "ok", title, `pinned ${pinnedType} ${fingerprintSha256(pinnedKey)} is what ${f.ssh?.hostName} serves`);
+    if (!hostKeyMismatch(b, f))
+      return builderCheck(
+        b,
+        id,
+        "ok",
+        title,
+        `pinned ${pinnedType} ${fingerprintSha256(pinnedKey)} is what ${f.ssh?.hostName} serves`,
+      );
     return builderCheck(
       b,
       id,
@@ -241,7 +317,10 @@ export function identityCheck(b: FleetBuilder, f: BuilderFacts, ctx: BuilderCont
       "fail",
       title,
       `the entry names no key (column 3) and ${who} has none of ssh's identities (${f.identities.map((i) => i.path).join(", ") || "none configured"}); keys in your ssh-agent are invisible to the daemon`,
-      { description: "give the builder a dedicated key without passphrase: crossnix builder add creates one", command: `crossnix builder add ${destination(b, f)} --name ${b.name} --copy-key` },
+      {
+        description: "give the builder a dedicated key without passphrase: crossnix builder add creates one",
+        command: `crossnix builder add ${destination(b, f)} --name ${b.name} --copy-key`,
+      },
     );
   }
   const key = entry ?? existing[0]!;
@@ -253,17 +332,31 @@ export function identityCheck(b: FleetBuilder, f: BuilderFacts, ctx: BuilderCont
     });
   }
   if (!key.readable) {
-    return builderCheck(b, id, "skip", title, `${key.path} is not readable by ${ctx.user}; the daemon reads it as root`, {
-      description: "run doctor as root",
-      command: "sudo crossnix doctor",
-    });
+    return builderCheck(
+      b,
+      id,
+      "skip",
+      title,
+      `${key.path} is not readable by ${ctx.user}; the daemon reads it as root`,
+      {
+        description: "run doctor as root",
+        command: "sudo crossnix doctor",
+      },
+    );
   }
   const mode = key.mode === null ? "?" : `0${(key.mode & 0o777).toString(8)}`;
   if (key.mode !== null && (key.mode & 0o077) !== 0) {
-    return builderCheck(b, id, "fail", title, `${shown} has mode ${mode}: ssh refuses a private key that others can read ("UNPROTECTED PRIVATE KEY FILE")`, {
-      description: "make it private",
-      command: `chmod 600 ${key.path}`,
-    });
+    return builderCheck(
+      b,
+      id,
+      "fail",
+      title,
+      `${shown} has mode ${mode}: ssh refuses a private key that others can read ("UNPROTECTED PRIVATE KEY FILE")`,
+      {
+        description: "make it private",
+        command: `chmod 600 ${key.path}`,
+      },
+    );
   }
   if (key.passphrase) {
     return builderCheck(
@@ -272,14 +365,24 @@ export function identityCheck(b: FleetBuilder, f: BuilderFacts, ctx: BuilderCont
       "fail",
       title,
       `${shown} is protected by a passphrase: the daemon cannot type it, and your ssh-agent is invisible to it`,
-      { description: "remove the passphrase (or use a dedicated key without one)", command: `ssh-keygen -p -N '' -f ${key.path}` },
+      {
+        description: "remove the passphrase (or use a dedicated key without one)",
+        command: `ssh-keygen -p -N '' -f ${key.path}`,
+      },
     );
   }
   if (ctx.mode === "daemon" && key.uid !== null && key.uid !== 0) {
-    return builderCheck(b, id, "warn", title, `${shown} belongs to uid ${key.uid}, not root: whoever owns it can read or replace the daemon's key`, {
-      description: "hand it to root",
-      command: `chown root ${key.path}`,
-    });
+    return builderCheck(
+      b,
+      id,
+      "warn",
+      title,
+      `${shown} belongs to uid ${key.uid}, not root: whoever owns it can read or replace the daemon's key`,
+      {
+        description: "hand it to root",
+        command: `chown root ${key.path}`,
+      },
+    );
   }
   const owner = key.uid === 0 ? "root" : key.uid === null ? "?" : `uid ${key.uid}`;
   return builderCheck(b, id, "ok", title, `${shown}: ${mode}, ${owner}, no passphrase`);
@@ -294,7 +397,14 @@ export function authCheck(b: FleetBuilder, f: BuilderFacts, ctx: BuilderContext)
   if (!p) return skip(b, id, title, f.notRunReason ?? "not attempted");
   const key = entryKey(b, f);
   const as = ctx.mode === "daemon" && ctx.user === "root" ? "root (as the daemon)" : ctx.user;
-  if (p.ok) return builderCheck(b, id, "ok", title, `${as} logged in as ${p.facts.user}${key ? ` with ${key}` : ""} (${p.facts.uname || "?"}) in ${p.seconds.toFixed(1)} s`);
+  if (p.ok)
+    return builderCheck(
+      b,
+      id,
+      "ok",
+      title,
+      `${as} logged in as ${p.facts.user}${key ? ` with ${key}` : ""} (${p.facts.uname || "?"}) in ${p.seconds.toFixed(1)} s`,
+    );
   const failure = p.failure;
   const evidence = failure.evidence ? ` ("${failure.evidence}")` : "";
   switch (failure.cause) {
@@ -312,7 +422,9 @@ export function authCheck(b: FleetBuilder, f: BuilderFacts, ctx: BuilderContext)
           "fail",
           title,
           `Host key verification failed although the key is pinned: ssh looks it up as [${f.ssh?.hostName}]:${port} because '${b.authority.host}' has Port ${port} and no HostKeyAlias, and Nix writes the pin under '${b.authority.host}'`,
-          { description: `add 'HostKeyAlias ${b.authority.host}' to the Host ${b.authority.host} block of root's ssh configuration (crossnix's aliases have it)` },
+          {
+            description: `add 'HostKeyAlias ${b.authority.host}' to the Host ${b.authority.host} block of root's ssh configuration (crossnix's aliases have it)`,
+          },
         );
       }
       return builderCheck(b, id, "fail", title, `root does not know the builder's host key${evidence}`, {
@@ -362,13 +474,24 @@ export function remoteProgramCheck(b: FleetBuilder, f: BuilderFacts): Check {
           ...(b.managed ? { auto: { kind: "remote-program" as const, builder: b.name, program: candidate } } : {}),
         }
       : found[0]
-        ? { description: `${why}: the builder reports Nix at '${found[0]}', which cannot go into a store URI safely; pass the real path with --remote-program, or set remote-program by hand after checking it` }
+        ? {
+            description: `${why}: the builder reports Nix at '${found[0]}', which cannot go into a store URI safely; pass the real path with --remote-program, or set remote-program by hand after checking it`,
+          }
         : { description: `${why}: install Nix on the builder` };
   if (b.remoteProgram) {
-    if (f.probe.remoteProgramExecutable !== false) return builderCheck(b, id, "ok", title, `remote-program=${b.remoteProgram} is executable on the builder`);
-    return builderCheck(b, id, "fail", title, `remote-program=${b.remoteProgram} does not exist or is not executable on the builder`, fixWith("point it at the builder's Nix"));
+    if (f.probe.remoteProgramExecutable !== false)
+      return builderCheck(b, id, "ok", title, `remote-program=${b.remoteProgram} is executable on the builder`);
+    return builderCheck(
+      b,
+      id,
+      "fail",
+      title,
+      `remote-program=${b.remoteProgram} does not exist or is not executable on the builder`,
+      fixWith("point it at the builder's Nix"),
+    );
   }
-  if (onPath) return builderCheck(b, id, "ok", title, `${program} is on ${facts.user}'s non-interactive PATH (${onPath})`);
+  if (onPath)
+    return builderCheck(b, id, "ok", title, `${program} is on ${facts.user}'s non-interactive PATH (${onPath})`);
   return builderCheck(
     b,
     id,
@@ -404,10 +527,27 @@ export function trustCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const title = "Trusted by the builder";
   const facts = probeFacts(f);
   if (!facts) return noProbe(b, id, title, f);
-  const how = { "store-info": "as its daemon reports", "trusted-users": `trusted-users = ${facts.trustedUsers.join(" ")}`, "single-user-store": "it owns the builder's store" };
-  if (facts.trusted === true) return builderCheck(b, id, "ok", title, `${facts.user} is trusted (${facts.trustSource ? how[facts.trustSource] : "?"})`);
+  const how = {
+    "store-info": "as its daemon reports",
+    "trusted-users": `trusted-users = ${facts.trustedUsers.join(" ")}`,
+    "single-user-store": "it owns the builder's store",
+  };
+  if (facts.trusted === true)
+    return builderCheck(
+      b,
+      id,
+      "ok",
+      title,
+      `${facts.user} is trusted (${facts.trustSource ? how[facts.trustSource] : "?"})`,
+    );
   if (facts.trusted === null) {
-    return builderCheck(b, id, "warn", title, `could not tell whether the builder's Nix trusts ${facts.user} (its Nix reports no trust before 2.15, and trusted-users was not readable)`);
+    return builderCheck(
+      b,
+      id,
+      "warn",
+      title,
+      `could not tell whether the builder's Nix trusts ${facts.user} (its Nix reports no trust before 2.15, and trusted-users was not readable)`,
+    );
   }
   return builderCheck(
     b,
@@ -427,23 +567,53 @@ export function systemsCheck(b: FleetBuilder, f: BuilderFacts, ctx: BuilderConte
   const title = "Systems";
   const facts = probeFacts(f);
   if (!facts) return noProbe(b, id, title, f);
-  if (facts.systems.length === 0) return builderCheck(b, id, "warn", title, "the builder did not report its systems (nix config show failed there)");
+  if (facts.systems.length === 0)
+    return builderCheck(b, id, "warn", title, "the builder did not report its systems (nix config show failed there)");
   const offered = facts.systems.join(", ");
-  const columnFix = { description: `list the systems it builds in column 2 of ${b.file}:${b.line}: ${facts.systems.join(",")}` };
+  const columnFix = {
+    description: `list the systems it builds in column 2 of ${b.file}:${b.line}: ${facts.systems.join(",")}`,
+  };
   if (b.entry.systems.length === 0) {
     if (facts.systems.includes(ctx.localSystem)) {
-      return builderCheck(b, id, "warn", title, `the entry has no systems column, so Nix assumes ${ctx.localSystem} (this machine's); the builder builds ${offered}`, columnFix);
+      return builderCheck(
+        b,
+        id,
+        "warn",
+        title,
+        `the entry has no systems column, so Nix assumes ${ctx.localSystem} (this machine's); the builder builds ${offered}`,
+        columnFix,
+      );
     }
-    return builderCheck(b, id, "fail", title, `the entry has no systems column, so Nix sends it only ${ctx.localSystem} builds (this machine's system), which it cannot build; it builds ${offered}`, columnFix);
+    return builderCheck(
+      b,
+      id,
+      "fail",
+      title,
+      `the entry has no systems column, so Nix sends it only ${ctx.localSystem} builds (this machine's system), which it cannot build; it builds ${offered}`,
+      columnFix,
+    );
   }
   const missing = b.entry.systems.filter((s) => !facts.systems.includes(s));
   if (missing.length) {
-    return builderCheck(b, id, "fail", title, `the entry lists ${missing.join(", ")}, but the builder builds only ${offered}: those builds are sent there and fail`, {
-      description: `remove ${missing.join(", ")} from column 2 of ${b.file}:${b.line}, or enable it on the builder (extra-platforms, with binfmt/QEMU on Linux)`,
-    });
+    return builderCheck(
+      b,
+      id,
+      "fail",
+      title,
+      `the entry lists ${missing.join(", ")}, but the builder builds only ${offered}: those builds are sent there and fail`,
+      {
+        description: `remove ${missing.join(", ")} from column 2 of ${b.file}:${b.line}, or enable it on the builder (extra-platforms, with binfmt/QEMU on Linux)`,
+      },
+    );
   }
   const more = facts.systems.filter((s) => !b.entry.systems.includes(s));
-  return builderCheck(b, id, "ok", title, `${b.entry.systems.join(", ")}: the builder builds ${more.length ? `these, and also ${more.join(", ")}` : "all of them"}`);
+  return builderCheck(
+    b,
+    id,
+    "ok",
+    title,
+    `${b.entry.systems.join(", ")}: the builder builds ${more.length ? `these, and also ${more.join(", ")}` : "all of them"}`,
+  );
 }
 
 export function featuresCheck(b: FleetBuilder, f: BuilderFacts): Check {
@@ -454,9 +624,16 @@ export function featuresCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const listed = [...new Set([...b.entry.supportedFeatures, ...b.entry.mandatoryFeatures])];
   const claimed = listed.filter((x) => !facts.features.includes(x));
   if (claimed.length) {
-    return builderCheck(b, id, "fail", title, `the entry lists ${claimed.join(", ")}, which the builder lacks (it has ${facts.features.join(", ") || "none"}): builds needing them are sent there and fail`, {
-      description: `remove ${claimed.join(", ")} from the features columns of ${b.file}:${b.line}`,
-    });
+    return builderCheck(
+      b,
+      id,
+      "fail",
+      title,
+      `the entry lists ${claimed.join(", ")}, which the builder lacks (it has ${facts.features.join(", ") || "none"}): builds needing them are sent there and fail`,
+      {
+        description: `remove ${claimed.join(", ")} from the features columns of ${b.file}:${b.line}`,
+      },
+    );
   }
   const unlisted = facts.features.filter((x) => !listed.includes(x));
   if (unlisted.length) {
@@ -479,10 +656,22 @@ export function diskCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const title = "Free disk";
   const facts = probeFacts(f);
   if (!facts) return noProbe(b, id, title, f);
-  if (facts.freeBytes === null) return builderCheck(b, id, "warn", title, "could not read the free space of the builder's /nix");
+  if (facts.freeBytes === null)
+    return builderCheck(b, id, "warn", title, "could not read the free space of the builder's /nix");
   const free = `${formatBytes(facts.freeBytes)} free on the builder's /nix`;
-  const fix = { description: "free space on the builder (e.g. nix-collect-garbage --delete-older-than 14d there), or give it a bigger disk" };
-  if (facts.freeBytes < GIB) return builderCheck(b, id, "fail", title, `${free}: builds fail when the store fills ("disk I/O error", "No space left on device")`, fix);
+  const fix = {
+    description:
+      "free space on the builder (e.g. nix-collect-garbage --delete-older-than 14d there), or give it a bigger disk",
+  };
+  if (facts.freeBytes < GIB)
+    return builderCheck(
+      b,
+      id,
+      "fail",
+      title,
+      `${free}: builds fail when the store fills ("disk I/O error", "No space left on device")`,
+      fix,
+    );
   if (facts.freeBytes < 5 * GIB) return builderCheck(b, id, "warn", title, `${free}: bigger builds may run out`, fix);
   return builderCheck(b, id, "ok", title, free);
 }
@@ -507,15 +696,26 @@ export function nixVersionCheck(b: FleetBuilder, f: BuilderFacts, ctx: BuilderCo
   const facts = probeFacts(f);
   if (!facts) return noProbe(b, id, title, f);
   if (!facts.nixVersion) {
-    return builderCheck(b, id, "fail", title, `no nix found for ${facts.user} on the builder`, { description: "install Nix on the builder" });
+    return builderCheck(b, id, "fail", title, `no nix found for ${facts.user} on the builder`, {
+      description: "install Nix on the builder",
+    });
   }
-  const remote = facts.determinateVersion ? `Determinate Nix ${facts.determinateVersion} (Nix ${facts.nixVersion})` : `Nix ${facts.nixVersion}`;
+  const remote = facts.determinateVersion
+    ? `Determinate Nix ${facts.determinateVersion} (Nix ${facts.nixVersion})`
+    : `Nix ${facts.nixVersion}`;
   const here = ctx.localNixVersion ? `, here Nix ${ctx.localNixVersion}` : "";
   const old = [facts.nixVersion, ctx.localNixVersion].some((v) => v !== null && !atLeast(v, "2.4"));
   if (b.protocol === "ssh-ng" && ctx.useSubstitutes && old) {
-    return builderCheck(b, id, "warn", title, `builder ${remote}${here}: builders-use-substitutes over ssh-ng needs Nix ≥ 2.4 on both ends`, {
-      description: "upgrade Nix on the older side, or use ssh:// for this builder",
-    });
+    return builderCheck(
+      b,
+      id,
+      "warn",
+      title,
+      `builder ${remote}${here}: builders-use-substitutes over ssh-ng needs Nix ≥ 2.4 on both ends`,
+      {
+        description: "upgrade Nix on the older side, or use ssh:// for this builder",
+      },
+    );
   }
   return builderCheck(b, id, "ok", title, `builder ${remote}${here}`);
 }
@@ -540,7 +740,12 @@ export function builderChecks(b: FleetBuilder, f: BuilderFacts, ctx: BuilderCont
 
 /** Entries doctor cannot check over SSH (a local store, an HTTP cache, …). */
 export function unsupportedBuilderCheck(b: FleetBuilder): Check {
-  return skip(b, "builder.connect", "Connect", `${b.uri} is not an ssh:// or ssh-ng:// store; doctor checks only SSH builders`);
+  return skip(
+    b,
+    "builder.connect",
+    "Connect",
+    `${b.uri} is not an ssh:// or ssh-ng:// store; doctor checks only SSH builders`,
+  );
 }
 
 export function disabledBuilderCheck(b: FleetBuilder): Check {

@@ -80,7 +80,10 @@ export function describeSource(s: EffectiveSetting): string {
 }
 
 /** trusted-users (default root; `@group` and `*` allowed) is read by the daemon only (reference §2). */
-export function clientTrust(systemLayers: ConfigLayer[], user: { name: string; groups: string[] }): { trusted: boolean; reason: string } {
+export function clientTrust(
+  systemLayers: ConfigLayer[],
+  user: { name: string; groups: string[] },
+): { trusted: boolean; reason: string } {
   const setting = effectiveSetting("trusted-users", systemLayers, { "trusted-users": "root" });
   const words = (setting.value ?? "").split(/\s+/).filter(Boolean);
   const where = `trusted-users = ${words.join(" ") || "(empty)"}${setting.line !== null ? ` at ${describeSource(setting)}` : " (default)"}`;
@@ -90,25 +93,41 @@ export function clientTrust(systemLayers: ConfigLayer[], user: { name: string; g
     : { trusted: false, reason: `${where} does not include ${user.name}` };
 }
 
-export function buildersView(c: Pick<ConfigFacts, "systemLayers" | "clientLayers" | "daemonEnv" | "user">): BuildersView {
-  const system = effectiveSetting("builders", c.systemLayers, { builders: buildersDefault(c.daemonEnv ?? {}) }) as BuildersView["system"];
-  const all = effectiveSetting("builders", [...c.systemLayers, ...c.clientLayers], { builders: buildersDefault(c.daemonEnv ?? {}) });
+export function buildersView(
+  c: Pick<ConfigFacts, "systemLayers" | "clientLayers" | "daemonEnv" | "user">,
+): BuildersView {
+  const system = effectiveSetting("builders", c.systemLayers, {
+    builders: buildersDefault(c.daemonEnv ?? {}),
+  }) as BuildersView["system"];
+  const all = effectiveSetting("builders", [...c.systemLayers, ...c.clientLayers], {
+    builders: buildersDefault(c.daemonEnv ?? {}),
+  });
   const client = all.forwardedToDaemon ? (all as BuildersView["system"]) : null;
   const trust = clientTrust(c.systemLayers, c.user);
   // daemon.cc: an untrusted client's `builders` is ignored unless it is empty (reference §2).
   const honoured = client !== null && (trust.trusted || client.value === "");
-  const used = honoured ? { value: client.value, source: describeSource(client) } : { value: system.value, source: describeSource(system) };
+  const used = honoured
+    ? { value: client.value, source: describeSource(client) }
+    : { value: system.value, source: describeSource(system) };
   return { system, client, trusted: trust.trusted, trustReason: trust.reason, used };
 }
 
 /** The `@file` includes and inline entries of a `builders` value (same grammar as a machines file). */
-export function buildersItems(value: string, source: string, dialect: MachinesDialect = NEWEST_DIALECT): { files: string[]; inline: TolerantMachines } {
+export function buildersItems(
+  value: string,
+  source: string,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): { files: string[]; inline: TolerantMachines } {
   const inline = parseMachinesTolerant(value, `builders (${source})`, dialect);
   return { files: listIncludes(inline.model).map((i) => i.path), inline };
 }
 
 /** Machines files doctor must read first: those the daemon's and the user's `builders` name, and crossnix's. */
-export function machinesFilesToRead(view: BuildersView, machinesFile: string, dialect: MachinesDialect = NEWEST_DIALECT): string[] {
+export function machinesFilesToRead(
+  view: BuildersView,
+  machinesFile: string,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): string[] {
   const files = [...buildersItems(view.system.value, "system", dialect).files];
   if (view.client) files.push(...buildersItems(view.client.value, "client", dialect).files);
   files.push(machinesFile);
@@ -121,7 +140,10 @@ function enabledEntries(m: MachinesFacts | undefined): number {
 
 /** Enabled entries in `roots` and in every file their `@file` lines reach (docs/nix-machines-file.md#includes). */
 function reachableEntries(c: ConfigFacts, roots: string[]): number {
-  return reachableFiles(c.machines, roots).reduce((n, f) => n + enabledEntries(c.machines.find((m) => m.path === f)), 0);
+  return reachableFiles(c.machines, roots).reduce(
+    (n, f) => n + enabledEntries(c.machines.find((m) => m.path === f)),
+    0,
+  );
 }
 
 function dialectOf(c: ConfigFacts): MachinesDialect {
@@ -132,7 +154,12 @@ function dialectOf(c: ConfigFacts): MachinesDialect {
  * A rejected line, with which Nix rejects it and, when a newer Nix would take it, which one
  * (docs/nix-machines-file.md#versions).
  */
-function rejection(error: CrossnixError, text: string | null | undefined, local: LocalFacts, dialect: MachinesDialect): string {
+function rejection(
+  error: CrossnixError,
+  text: string | null | undefined,
+  local: LocalFacts,
+  dialect: MachinesDialect,
+): string {
   const line = Number(error.detail?.["line"]);
   const lineText = text?.split("\n")[line - 1];
   const installed = local.nix.version ? `Nix ${local.nix.version}` : dialectRange(dialect);
@@ -145,14 +172,21 @@ function rejection(error: CrossnixError, text: string | null | undefined, local:
       return false;
     }
   });
-  return accepting ? `${error.message} — the installed ${installed} rejects it; ${dialectRange(accepting)} would accept it` : error.message;
+  return accepting
+    ? `${error.message} — the installed ${installed} rejects it; ${dialectRange(accepting)} would accept it`
+    : error.message;
 }
 
 /**
  * Lines the installed Nix reads differently from what they seem to say (docs/nix-machines-file.md#splitting,
  * #includes): a builder after a '#' (before 2.29 ';' splits first), and ` @file` read as a machine.
  */
-function quirks(model: TolerantMachines["model"], label: string, local: LocalFacts, dialect: MachinesDialect): string[] {
+function quirks(
+  model: TolerantMachines["model"],
+  label: string,
+  local: LocalFacts,
+  dialect: MachinesDialect,
+): string[] {
   const installed = local.nix.version ? `Nix ${local.nix.version}` : dialectRange(dialect);
   const out: string[] = [];
   model.lines.forEach((line, index) => {
@@ -160,9 +194,13 @@ function quirks(model: TolerantMachines["model"], label: string, local: LocalFac
     for (const item of line.items) {
       if (item.kind !== "entry") continue;
       if (item.entry.uri.startsWith("@")) {
-        out.push(`${label}:${index + 1}: ${installed} reads '${item.raw}' as a builder whose store URI is '${item.entry.uri}', not as an include: it looks for '@' before trimming the space in front (Nix 2.29 and later follow it); remove that space`);
+        out.push(
+          `${label}:${index + 1}: ${installed} reads '${item.raw}' as a builder whose store URI is '${item.entry.uri}', not as an include: it looks for '@' before trimming the space in front (Nix 2.29 and later follow it); remove that space`,
+        );
       } else if (hash !== -1 && item.column - 1 > hash) {
-        out.push(`${label}:${index + 1}: ${installed} reads '${item.raw}' after the '#' as a builder: it splits on ';' before cutting the comment (Nix 2.29 and later ignore it); move the comment or delete the ';'`);
+        out.push(
+          `${label}:${index + 1}: ${installed} reads '${item.raw}' after the '#' as a builder: it splits on ';' before cutting the comment (Nix 2.29 and later ignore it); move the comment or delete the ';'`,
+        );
       }
     }
   });
@@ -179,7 +217,13 @@ export function nixConfCheck(c: ConfigFacts): Check {
     });
   }
   const read = layers.filter((l) => l.conf).map((l) => l.source);
-  return check("config.nix-conf", "configuration", "ok", "nix.conf", `valid: ${read.join(", ") || "no configuration files"}`);
+  return check(
+    "config.nix-conf",
+    "configuration",
+    "ok",
+    "nix.conf",
+    `valid: ${read.join(", ") || "no configuration files"}`,
+  );
 }
 
 export function buildersCheck(local: LocalFacts, c: ConfigFacts, view: BuildersView): Check {
@@ -188,7 +232,9 @@ export function buildersCheck(local: LocalFacts, c: ConfigFacts, view: BuildersV
   const systemFiles = buildersItems(view.system.value, "system", dialect);
   const crossnixCount = enabledEntries(c.machines.find((m) => m.path === machinesFile));
   const shown = (v: string) => (v.trim() === "" ? "(empty)" : `'${v.replace(/\s*\n\s*/g, " ; ")}'`);
-  const parts = [`${local.mode === "daemon" ? "the daemon reads " : ""}builders = ${shown(view.system.value)} from ${describeSource(view.system)}`];
+  const parts = [
+    `${local.mode === "daemon" ? "the daemon reads " : ""}builders = ${shown(view.system.value)} from ${describeSource(view.system)}`,
+  ];
   if (view.client) {
     parts.push(
       `your ${describeSource(view.client)} sets ${shown(view.client.value)}${view.trusted || view.client.value === "" ? ", which replaces it for your builds" : ", which the daemon ignores (see config.client-builders-untrusted)"}`,
@@ -196,22 +242,48 @@ export function buildersCheck(local: LocalFacts, c: ConfigFacts, view: BuildersV
   }
   const observed = parts.join("; ");
   if (crossnixCount > 0 && !reachableFiles(c.machines, systemFiles.files).includes(machinesFile)) {
-    return check("config.builders", "configuration", "fail", "builders", `${observed}: it does not read ${machinesFile}, where ${plural(crossnixCount, "builder is", "builders are")} registered`, {
-      description: `make builders include @${machinesFile} (builders is not appendable, so the whole value is rewritten), then restart the daemon`,
-      auto: { kind: "builders-include" },
-    });
+    return check(
+      "config.builders",
+      "configuration",
+      "fail",
+      "builders",
+      `${observed}: it does not read ${machinesFile}, where ${plural(crossnixCount, "builder is", "builders are")} registered`,
+      {
+        description: `make builders include @${machinesFile} (builders is not appendable, so the whole value is rewritten), then restart the daemon`,
+        auto: { kind: "builders-include" },
+      },
+    );
   }
   const total = reachableEntries(c, systemFiles.files) + listEntries(systemFiles.inline.model).length;
   if (view.used.value.trim() === "" || (total === 0 && !(view.client && view.trusted))) {
-    return check("config.builders", "configuration", "warn", "builders", `${observed}: no remote builders are configured`, {
-      description: "register a builder",
-      command: "crossnix builder add user@host",
-    });
+    return check(
+      "config.builders",
+      "configuration",
+      "warn",
+      "builders",
+      `${observed}: no remote builders are configured`,
+      {
+        description: "register a builder",
+        command: "crossnix builder add user@host",
+      },
+    );
   }
-  if (view.client && view.trusted && !reachableFiles(c.machines, buildersItems(view.client.value, "client", dialect).files).includes(machinesFile) && crossnixCount > 0) {
-    return check("config.builders", "configuration", "warn", "builders", `${observed}: your builds do not use the ${plural(crossnixCount, "builder")} in ${machinesFile}`, {
-      description: `remove builders from ${view.client.source ?? "your configuration"}, or include @${machinesFile} in it`,
-    });
+  if (
+    view.client &&
+    view.trusted &&
+    !reachableFiles(c.machines, buildersItems(view.client.value, "client", dialect).files).includes(machinesFile) &&
+    crossnixCount > 0
+  ) {
+    return check(
+      "config.builders",
+      "configuration",
+      "warn",
+      "builders",
+      `${observed}: your builds do not use the ${plural(crossnixCount, "builder")} in ${machinesFile}`,
+      {
+        description: `remove builders from ${view.client.source ?? "your configuration"}, or include @${machinesFile} in it`,
+      },
+    );
   }
   return check("config.builders", "configuration", "ok", "builders", `${observed}: ${plural(total, "builder")}`);
 }
@@ -220,33 +292,66 @@ export function legacyRemoteSystemsCheck(local: LocalFacts, c: ConfigFacts, view
   const daemonValue = c.daemonEnv?.["NIX_REMOTE_SYSTEMS"];
   const clientValue = c.clientRemoteSystems;
   const fix: CheckFix = {
-    description: "unset NIX_REMOTE_SYSTEMS (remove it from your shell profile and the daemon's environment) and register builders in the machines file",
+    description:
+      "unset NIX_REMOTE_SYSTEMS (remove it from your shell profile and the daemon's environment) and register builders in the machines file",
     command: "crossnix builder add user@host",
   };
   if (daemonValue !== undefined) {
     const effect = view.system.baseIsDefault
       ? `it replaces the default @${local.machinesFile} for every build`
       : "a builders line overrides it, so it has no effect";
-    return check("config.legacy-remote-systems", "configuration", "warn", "NIX_REMOTE_SYSTEMS", `the daemon runs with NIX_REMOTE_SYSTEMS=${daemonValue}, a legacy ':'-list of machines files that only sets the default of builders: ${effect}`, fix);
+    return check(
+      "config.legacy-remote-systems",
+      "configuration",
+      "warn",
+      "NIX_REMOTE_SYSTEMS",
+      `the daemon runs with NIX_REMOTE_SYSTEMS=${daemonValue}, a legacy ':'-list of machines files that only sets the default of builders: ${effect}`,
+      fix,
+    );
   }
   if (clientValue !== undefined) {
     const effect =
       local.mode === "daemon"
         ? "builds go through the daemon, which never sees your environment, so it has no effect"
         : "it is only the default of builders: any builders line overrides it";
-    return check("config.legacy-remote-systems", "configuration", "warn", "NIX_REMOTE_SYSTEMS", `NIX_REMOTE_SYSTEMS=${clientValue} is set in this shell: a legacy ':'-list of machines files; ${effect}`, fix);
+    return check(
+      "config.legacy-remote-systems",
+      "configuration",
+      "warn",
+      "NIX_REMOTE_SYSTEMS",
+      `NIX_REMOTE_SYSTEMS=${clientValue} is set in this shell: a legacy ':'-list of machines files; ${effect}`,
+      fix,
+    );
   }
-  return check("config.legacy-remote-systems", "configuration", "ok", "NIX_REMOTE_SYSTEMS", "not set (good: it is a legacy default for builders)");
+  return check(
+    "config.legacy-remote-systems",
+    "configuration",
+    "ok",
+    "NIX_REMOTE_SYSTEMS",
+    "not set (good: it is a legacy default for builders)",
+  );
 }
 
 export function userMachinesFileCheck(local: LocalFacts, c: ConfigFacts, view: BuildersView): Check {
   if (c.userMachinesFiles.length === 0) {
-    return check("config.user-machines-file", "configuration", "ok", "~/.config/nix/machines", "none (Nix does not read such a file anyway)");
+    return check(
+      "config.user-machines-file",
+      "configuration",
+      "ok",
+      "~/.config/nix/machines",
+      "none (Nix does not read such a file anyway)",
+    );
   }
   const usedFiles = new Set(reachableFiles(c.machines, buildersItems(view.used.value, "used", dialectOf(c)).files));
   const ignored = c.userMachinesFiles.filter((f) => !usedFiles.has(f.path));
   if (ignored.length === 0) {
-    return check("config.user-machines-file", "configuration", "ok", "~/.config/nix/machines", `${c.userMachinesFiles.map((f) => f.path).join(", ")} is read through builders`);
+    return check(
+      "config.user-machines-file",
+      "configuration",
+      "ok",
+      "~/.config/nix/machines",
+      `${c.userMachinesFiles.map((f) => f.path).join(", ")} is read through builders`,
+    );
   }
   const list = ignored.map((f) => `${f.path} (${plural(f.entries, "entry", "entries")})`).join(", ");
   return check(
@@ -274,7 +379,14 @@ export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: Build
   const fine: string[] = [];
   const inline = [
     { value: view.system.value, parsed: buildersItems(view.system.value, describeSource(view.system), dialect).inline },
-    ...(view.client ? [{ value: view.client.value, parsed: buildersItems(view.client.value, describeSource(view.client), dialect).inline }] : []),
+    ...(view.client
+      ? [
+          {
+            value: view.client.value,
+            parsed: buildersItems(view.client.value, describeSource(view.client), dialect).inline,
+          },
+        ]
+      : []),
   ];
   for (const { value, parsed } of inline) {
     failures.push(...parsed.errors.map((e) => rejection(e, value, local, dialect)));
@@ -289,7 +401,8 @@ export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: Build
     }
     if (!m.exists) {
       if (m.includedFrom) warnings.push(`${m.path}${from} does not exist; Nix skips it without a word`);
-      else if (referenced.has(m.path) && m.path !== local.machinesFile) warnings.push(`${m.path} (named by builders) does not exist; Nix skips it without a word`);
+      else if (referenced.has(m.path) && m.path !== local.machinesFile)
+        warnings.push(`${m.path} (named by builders) does not exist; Nix skips it without a word`);
       continue;
     }
     if (!m.parsed) continue;
@@ -298,23 +411,35 @@ export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: Build
     const entries = listEntries(m.parsed.model);
     for (const e of entries) {
       if (!e.disabled && e.entry.systems.length === 0) {
-        warnings.push(`${m.path}:${e.line}: no systems column, so Nix assumes this machine's own system (${local.system})`);
+        warnings.push(
+          `${m.path}:${e.line}: no systems column, so Nix assumes this machine's own system (${local.system})`,
+        );
       }
     }
     const disabled = entries.filter((e) => e.disabled).length;
-    fine.push(`${m.path}${from}: ${plural(entries.length - disabled, "builder")}${disabled ? ` (+${disabled} disabled)` : ""}${referenced.has(m.path) ? "" : ", not named by builders"}`);
+    fine.push(
+      `${m.path}${from}: ${plural(entries.length - disabled, "builder")}${disabled ? ` (+${disabled} disabled)` : ""}${referenced.has(m.path) ? "" : ", not named by builders"}`,
+    );
   }
   if (failures.length) {
     return check("config.machines-file", "configuration", "fail", "Machines file", failures.join("; "), {
-      description: "fix or remove these lines: Nix rejects the whole file ('bad machine specification'), so no builder in it is used",
+      description:
+        "fix or remove these lines: Nix rejects the whole file ('bad machine specification'), so no builder in it is used",
     });
   }
   if (warnings.length) {
     return check("config.machines-file", "configuration", "warn", "Machines file", [...warnings, ...fine].join("; "), {
-      description: "list the systems each builder builds (column 2), point builders and @file lines only at files that exist, and write each line so every Nix reads it the same way",
+      description:
+        "list the systems each builder builds (column 2), point builders and @file lines only at files that exist, and write each line so every Nix reads it the same way",
     });
   }
-  return check("config.machines-file", "configuration", "ok", "Machines file", fine.join("; ") || `no machines file (${local.machinesFile} does not exist)`);
+  return check(
+    "config.machines-file",
+    "configuration",
+    "ok",
+    "Machines file",
+    fine.join("; ") || `no machines file (${local.machinesFile} does not exist)`,
+  );
 }
 
 /** Enabled entries reachable from the `builders` value the daemon uses for this user's builds. */
@@ -325,12 +450,24 @@ export function configuredBuilders(c: ConfigFacts, view: BuildersView): number {
 
 export function useSubstitutesCheck(c: ConfigFacts, view: BuildersView): Check {
   if (configuredBuilders(c, view) === 0) {
-    return check("config.builders-use-substitutes", "configuration", "skip", "builders-use-substitutes", "no remote builders configured");
+    return check(
+      "config.builders-use-substitutes",
+      "configuration",
+      "skip",
+      "builders-use-substitutes",
+      "no remote builders configured",
+    );
   }
   const layers = view.trusted ? [...c.systemLayers, ...c.clientLayers] : c.systemLayers;
   const s = effectiveSetting("builders-use-substitutes", layers);
   if (s.value === "true") {
-    return check("config.builders-use-substitutes", "configuration", "ok", "builders-use-substitutes", `true (${describeSource(s)})`);
+    return check(
+      "config.builders-use-substitutes",
+      "configuration",
+      "ok",
+      "builders-use-substitutes",
+      `true (${describeSource(s)})`,
+    );
   }
   return check(
     "config.builders-use-substitutes",
@@ -340,21 +477,40 @@ export function useSubstitutesCheck(c: ConfigFacts, view: BuildersView): Check {
     `${s.value === null ? "not set (default false)" : `${s.value} at ${describeSource(s)}`}: every input is uploaded from this machine instead of fetched by the builder from its caches`,
     {
       description: "set builders-use-substitutes = true (ssh-ng needs Nix ≥ 2.4 on both ends), then restart the daemon",
-      auto: { kind: "set-setting", name: "builders-use-substitutes", value: "true", comment: "crossnix: builders fetch inputs from their own caches" },
+      auto: {
+        kind: "set-setting",
+        name: "builders-use-substitutes",
+        value: "true",
+        comment: "crossnix: builders fetch inputs from their own caches",
+      },
     },
   );
 }
 
 export function daemonStaleCheck(local: LocalFacts, c: ConfigFacts): Check {
   const title = "Daemon has read the settings";
-  if (local.mode !== "daemon") return check("config.daemon-stale", "configuration", "skip", title, "no daemon (single-user install): every command reads nix.conf itself");
+  if (local.mode !== "daemon")
+    return check(
+      "config.daemon-stale",
+      "configuration",
+      "skip",
+      title,
+      "no daemon (single-user install): every command reads nix.conf itself",
+    );
   const started = local.daemon.startedAt;
-  if (started === null) return check("config.daemon-stale", "configuration", "skip", title, "could not tell when the daemon started");
+  if (started === null)
+    return check("config.daemon-stale", "configuration", "skip", title, "could not tell when the daemon started");
   // `ps -o lstart` has second resolution; /proc has clock ticks.
   const slack = local.daemon.startedAtResolutionMs ?? 1000;
   const newer = c.fileTimes.filter((f) => f.mtimeMs > started + slack);
   if (newer.length === 0) {
-    return check("config.daemon-stale", "configuration", "ok", title, `the daemon started ${new Date(started).toISOString()}, after the last change to ${c.fileTimes.map((f) => f.path).join(", ") || "nix.conf"}`);
+    return check(
+      "config.daemon-stale",
+      "configuration",
+      "ok",
+      title,
+      `the daemon started ${new Date(started).toISOString()}, after the last change to ${c.fileTimes.map((f) => f.path).join(", ") || "nix.conf"}`,
+    );
   }
   const list = newer.map((f) => `${f.path} (${new Date(f.mtimeMs).toISOString()})`).join(", ");
   return check(
@@ -373,17 +529,44 @@ export function daemonStaleCheck(local: LocalFacts, c: ConfigFacts): Check {
 
 export function clientBuildersUntrustedCheck(local: LocalFacts, c: ConfigFacts, view: BuildersView): Check {
   const title = "Your own builders setting";
-  if (!view.client) return check("config.client-builders-untrusted", "configuration", "ok", title, "builders is not set in your user files or NIX_CONFIG");
-  if (local.mode !== "daemon") return check("config.client-builders-untrusted", "configuration", "ok", title, `${describeSource(view.client)} sets builders; single-user Nix uses it directly`);
+  if (!view.client)
+    return check(
+      "config.client-builders-untrusted",
+      "configuration",
+      "ok",
+      title,
+      "builders is not set in your user files or NIX_CONFIG",
+    );
+  if (local.mode !== "daemon")
+    return check(
+      "config.client-builders-untrusted",
+      "configuration",
+      "ok",
+      title,
+      `${describeSource(view.client)} sets builders; single-user Nix uses it directly`,
+    );
   if (view.trusted) {
-    return check("config.client-builders-untrusted", "configuration", "ok", title, `${describeSource(view.client)} sets builders and the daemon honours it: ${c.user.name} is trusted (${view.trustReason})`);
+    return check(
+      "config.client-builders-untrusted",
+      "configuration",
+      "ok",
+      title,
+      `${describeSource(view.client)} sets builders and the daemon honours it: ${c.user.name} is trusted (${view.trustReason})`,
+    );
   }
   if (view.client.value === "") {
-    return check("config.client-builders-untrusted", "configuration", "ok", title, `${describeSource(view.client)} sets builders to empty, which the daemon allows anyone`);
+    return check(
+      "config.client-builders-untrusted",
+      "configuration",
+      "ok",
+      title,
+      `${describeSource(view.client)} sets builders to empty, which the daemon allows anyone`,
+    );
   }
   const version = local.nix.version;
   // Printed at warn level from 2.22, at debug level (silent) in 2.4–2.21 (reference §2, §5.11).
-  const loudness = version === null ? "" : /^2\.(?:[4-9]|1\d|2[01])(?:\.|$)/.test(version) ? ` — silently, on Nix ${version}` : "";
+  const loudness =
+    version === null ? "" : /^2\.(?:[4-9]|1\d|2[01])(?:\.|$)/.test(version) ? ` — silently, on Nix ${version}` : "";
   return check(
     "config.client-builders-untrusted",
     "configuration",
@@ -399,7 +582,14 @@ export function clientBuildersUntrustedCheck(local: LocalFacts, c: ConfigFacts, 
 
 export function extraBuildersCheck(c: ConfigFacts): Check {
   const bad = unknownExtraSettings([...c.systemLayers, ...c.clientLayers]).filter((u) => u.baseKnown);
-  if (bad.length === 0) return check("config.extra-builders", "configuration", "ok", "extra-builders", "no extra- prefix on a setting that cannot be appended to");
+  if (bad.length === 0)
+    return check(
+      "config.extra-builders",
+      "configuration",
+      "ok",
+      "extra-builders",
+      "no extra- prefix on a setting that cannot be appended to",
+    );
   const list = bad.map((b) => `${b.name} at ${b.source}:${b.line}`).join(", ");
   return check(
     "config.extra-builders",
@@ -408,24 +598,47 @@ export function extraBuildersCheck(c: ConfigFacts): Check {
     "extra-builders",
     `${list}: ${bad.some((b) => b.base === "builders") ? "builders is a plain string, not a list, so Nix warns \"unknown setting 'extra-builders'\" and ignores the line" : "these settings are not lists, so Nix ignores the lines as unknown settings"}`,
     {
-      description: "delete the line and register its builders in the machines file (builders = @/etc/nix/machines reads them)",
+      description:
+        "delete the line and register its builders in the machines file (builders = @/etc/nix/machines reads them)",
       command: "crossnix builder add user@host",
     },
   );
 }
 
 /** max-jobs = 0 turns local builds off: with no usable builder, every build fails (reference §5.9). */
-export function maxJobsZeroCheck(c: ConfigFacts, usable: { usable: number; checked: number; filtered: boolean }): Check {
+export function maxJobsZeroCheck(
+  c: ConfigFacts,
+  usable: { usable: number; checked: number; filtered: boolean },
+): Check {
   const s = effectiveSetting("max-jobs", [...c.systemLayers, ...c.clientLayers]);
   const title = "max-jobs = 0";
   if (s.value?.trim() !== "0") {
-    return check("config.max-jobs-zero", "configuration", "ok", title, `max-jobs = ${s.value ?? "1 (default)"}: this machine builds what no builder takes`);
+    return check(
+      "config.max-jobs-zero",
+      "configuration",
+      "ok",
+      title,
+      `max-jobs = ${s.value ?? "1 (default)"}: this machine builds what no builder takes`,
+    );
   }
   const where = describeSource(s);
   if (usable.usable > 0) {
-    return check("config.max-jobs-zero", "configuration", "ok", title, `max-jobs = 0 at ${where}: everything builds remotely, on ${plural(usable.usable, "usable builder")}`);
+    return check(
+      "config.max-jobs-zero",
+      "configuration",
+      "ok",
+      title,
+      `max-jobs = 0 at ${where}: everything builds remotely, on ${plural(usable.usable, "usable builder")}`,
+    );
   }
-  if (usable.filtered) return check("config.max-jobs-zero", "configuration", "skip", title, `max-jobs = 0 at ${where}; only one builder was checked (--builder)`);
+  if (usable.filtered)
+    return check(
+      "config.max-jobs-zero",
+      "configuration",
+      "skip",
+      title,
+      `max-jobs = 0 at ${where}; only one builder was checked (--builder)`,
+    );
   return check(
     "config.max-jobs-zero",
     "configuration",

@@ -18,7 +18,9 @@ export function e2eExpression(system: string, nonce: string, requiredFeatures: s
   for (const word of [system, nonce, ...requiredFeatures]) {
     if (!WORD.test(word)) throw new Error(`not a plain word: '${word}'`);
   }
-  const features = requiredFeatures.length ? ` requiredSystemFeatures = [ ${requiredFeatures.map((f) => `"${f}"`).join(" ")} ];` : "";
+  const features = requiredFeatures.length
+    ? ` requiredSystemFeatures = [ ${requiredFeatures.map((f) => `"${f}"`).join(" ")} ];`
+    : "";
   return `derivation { name = "crossnix-doctor-${nonce}"; system = "${system}"; builder = "/bin/sh"; args = [ "-c" "echo ${E2E_OUTPUT} > $out" ]; allowSubstitutes = false; preferLocalBuild = false;${features} }`;
 }
 
@@ -65,33 +67,81 @@ export function e2eCheck(b: FleetBuilder, system: string, r: E2eResult): Check {
   const seconds = r.seconds.toFixed(1);
   if (r.exitCode === 0 && !r.timedOut) {
     if (on && !sameStore(on, b.uri)) {
-      return check("e2e.build", "end-to-end", "fail", title, `built on '${on}', not on ${b.uri}: the daemon did not honour --builders`, {
-        description: "run doctor as root (or as a user in the daemon's trusted-users)",
-        command: "sudo crossnix doctor",
-      }, extra);
+      return check(
+        "e2e.build",
+        "end-to-end",
+        "fail",
+        title,
+        `built on '${on}', not on ${b.uri}: the daemon did not honour --builders`,
+        {
+          description: "run doctor as root (or as a user in the daemon's trusted-users)",
+          command: "sudo crossnix doctor",
+        },
+        extra,
+      );
     }
     if (r.output !== E2E_OUTPUT) {
-      return check("e2e.build", "end-to-end", "fail", title, `the build succeeded, but its output is '${(r.output ?? "(none)").slice(0, 60)}', not '${E2E_OUTPUT}'`, {
-        description: "check the builder's Nix installation",
-      }, extra);
+      return check(
+        "e2e.build",
+        "end-to-end",
+        "fail",
+        title,
+        `the build succeeded, but its output is '${(r.output ?? "(none)").slice(0, 60)}', not '${E2E_OUTPUT}'`,
+        {
+          description: "check the builder's Nix installation",
+        },
+        extra,
+      );
     }
-    return check("e2e.build", "end-to-end", "ok", title, `built on ${on ?? b.uri} in ${seconds} s; output confirmed`, undefined, extra);
+    return check(
+      "e2e.build",
+      "end-to-end",
+      "ok",
+      title,
+      `built on ${on ?? b.uri} in ${seconds} s; output confirmed`,
+      undefined,
+      extra,
+    );
   }
   if (r.timedOut) {
-    return check("e2e.build", "end-to-end", "fail", title, `no result after ${r.timeoutSeconds} s: Nix has no timeout of its own, so a builder that stops answering hangs builds`, {
-      description: "check the builder's load and network; add ConnectTimeout to its ssh alias",
-    }, extra);
+    return check(
+      "e2e.build",
+      "end-to-end",
+      "fail",
+      title,
+      `no result after ${r.timeoutSeconds} s: Nix has no timeout of its own, so a builder that stops answering hangs builds`,
+      {
+        description: "check the builder's load and network; add ConnectTimeout to its ssh alias",
+      },
+      extra,
+    );
   }
   const found = diagnoseNixOutput(r.stderr);
   const d = found.find((x) => x.builder && sameStore(x.builder, b.uri)) ?? found[0];
   if (d) {
     const evidence = d.evidence.split("\n")[0]!.slice(0, 200);
-    return check("e2e.build", "end-to-end", "fail", title, `${d.summary} ("${evidence}")`, { description: d.fix }, extra);
+    return check(
+      "e2e.build",
+      "end-to-end",
+      "fail",
+      title,
+      `${d.summary} ("${evidence}")`,
+      { description: d.fix },
+      extra,
+    );
   }
   const tail = r.stderr.trim().split("\n").slice(-3).join(" / ").slice(0, 300);
-  return check("e2e.build", "end-to-end", "fail", title, `nix-build exited with ${r.exitCode}: ${tail || "no output"}`, {
-    description: "run the build by hand with -v to see more",
-  }, extra);
+  return check(
+    "e2e.build",
+    "end-to-end",
+    "fail",
+    title,
+    `nix-build exited with ${r.exitCode}: ${tail || "no output"}`,
+    {
+      description: "run the build by hand with -v to see more",
+    },
+    extra,
+  );
 }
 
 export function e2eSkip(b: FleetBuilder, system: string, why: string): Check {

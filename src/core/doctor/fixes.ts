@@ -1,7 +1,13 @@
 import { pinInKnownHosts } from "../builders/plan.js";
 import type { FleetBuilder } from "../builders/fleet.js";
 import { fingerprintSha256 } from "../formats/known-hosts.js";
-import { addEntry, encodeHostKey, ensureBuildersIncludes, type MachineEntry, renderMachinesFile } from "../formats/machines/index.js";
+import {
+  addEntry,
+  encodeHostKey,
+  ensureBuildersIncludes,
+  type MachineEntry,
+  renderMachinesFile,
+} from "../formats/machines/index.js";
 import { type NixConf, renderNixConf, setSetting } from "../formats/nix-conf.js";
 import { emptyPlan, type Plan, type PlanCommand } from "../plan/plan.js";
 import { checkRemoteProgram } from "../builders/remote-program.js";
@@ -49,7 +55,9 @@ export function withRemoteProgram(uri: string, program: string): string {
   checkRemoteProgram("remote-program", program);
   const q = uri.indexOf("?");
   const base = q === -1 ? uri : uri.slice(0, q);
-  const params = (q === -1 ? "" : uri.slice(q + 1)).split("&").filter((p) => p !== "" && !p.startsWith("remote-program="));
+  const params = (q === -1 ? "" : uri.slice(q + 1))
+    .split("&")
+    .filter((p) => p !== "" && !p.startsWith("remote-program="));
   return `${base}?${[...params, `remote-program=${program}`].join("&")}`;
 }
 
@@ -89,10 +97,15 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
   };
   const editEntry = (name: string, change: (e: MachineEntry) => MachineEntry, what: string) => {
     const b = inputs.fleet.find((x) => x.managed && x.name === name && x.file === inputs.machines.path);
-    if (!b) return notDone.push(`${what}: '${name}' is not an entry crossnix manages in ${inputs.machines.path}; edit it yourself`);
+    if (!b)
+      return notDone.push(
+        `${what}: '${name}' is not an entry crossnix manages in ${inputs.machines.path}; edit it yourself`,
+      );
     if (inputs.readOnlyReason) return notDone.push(`${what}: ${inputs.readOnlyReason}`);
     if (!machines || !inputs.machines.parsed?.lossless) {
-      return notDone.push(`${what}: ${inputs.machines.path} has invalid lines (see config.machines-file); fix them first`);
+      return notDone.push(
+        `${what}: ${inputs.machines.path} has invalid lines (see config.machines-file); fix them first`,
+      );
     }
     machines = addEntry(machines, change(b.entry), name);
     machinesChanged = true;
@@ -105,10 +118,18 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
         setConf(fix.name, fix.value, fix.comment);
         break;
       case "builders-include":
-        setConf("builders", ensureBuildersIncludes(inputs.systemBuilders, inputs.machines.path, inputs.machines.parsed?.model.dialect), "crossnix: Nix reads remote builders from the machines file");
+        setConf(
+          "builders",
+          ensureBuildersIncludes(inputs.systemBuilders, inputs.machines.path, inputs.machines.parsed?.model.dialect),
+          "crossnix: Nix reads remote builders from the machines file",
+        );
         break;
       case "remote-program":
-        editEntry(fix.builder, (e) => ({ ...e, uri: withRemoteProgram(e.uri, fix.program) }), `remote-program for '${fix.builder}'`);
+        editEntry(
+          fix.builder,
+          (e) => ({ ...e, uri: withRemoteProgram(e.uri, fix.program) }),
+          `remote-program for '${fix.builder}'`,
+        );
         break;
       case "pin-host-key":
         editEntry(fix.builder, (e) => ({ ...e, hostKey: encodeHostKey(fix.served) }), `host key of '${fix.builder}'`);
@@ -124,17 +145,37 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
 
   const confAfter = renderNixConf(conf);
   if (confAfter !== renderNixConf(inputs.settings.model)) {
-    plan.files.push({ path: inputs.settings.path, before: inputs.settings.text, after: confAfter, mode: 0o644, reason: "remote build settings" });
+    plan.files.push({
+      path: inputs.settings.path,
+      before: inputs.settings.text,
+      after: confAfter,
+      mode: 0o644,
+      reason: "remote build settings",
+    });
     restart = true; // the daemon reads nix.conf only at start-up (reference §2)
   }
   if (machinesChanged && machines) {
-    plan.files.push({ path: inputs.machines.path, before: inputs.machines.text, after: renderMachinesFile(machines), mode: 0o644, reason: "machines entries" });
+    plan.files.push({
+      path: inputs.machines.path,
+      before: inputs.machines.text,
+      after: renderMachinesFile(machines),
+      mode: 0o644,
+      reason: "machines entries",
+    });
   }
   if (knownHostsAfter !== null && inputs.knownHosts && machinesChanged) {
-    plan.files.push({ path: inputs.knownHosts.path, before: inputs.knownHosts.text, after: knownHostsAfter, mode: 0o644, reason: "pinned host keys for ssh <alias>" });
+    plan.files.push({
+      path: inputs.knownHosts.path,
+      before: inputs.knownHosts.text,
+      after: knownHostsAfter,
+      mode: 0o644,
+      reason: "pinned host keys for ssh <alias>",
+    });
   }
   if (settingNotes.length) {
-    plan.notes.push(`${inputs.readOnlyReason}.\nAdd this to your configuration and rebuild:\n\n${settingNotes.join("\n")}`);
+    plan.notes.push(
+      `${inputs.readOnlyReason}.\nAdd this to your configuration and rebuild:\n\n${settingNotes.join("\n")}`,
+    );
   }
   if (restart) {
     if (inputs.daemonReload) plan.commands.push(inputs.daemonReload);

@@ -48,13 +48,22 @@ export function nixInstalledCheck(f: LocalFacts): Check {
       command: INSTALL,
     });
   }
-  const name = f.nix.determinate ? `Determinate Nix ${f.nix.determinate} (Nix ${f.nix.version})` : `Nix ${f.nix.version}`;
+  const name = f.nix.determinate
+    ? `Determinate Nix ${f.nix.determinate} (Nix ${f.nix.version})`
+    : `Nix ${f.nix.version}`;
   if (!atLeast(f.nix.version, "2.4")) {
     // ssh-ng stores, builders-use-substitutes over ssh-ng and today's error messages start at 2.4 (reference §2, §3).
-    return check("nix.installed", "local", "warn", "Nix", `${name} is older than 2.4: no ssh-ng:// builders, no builders-use-substitutes over ssh-ng`, {
-      description: "upgrade Nix",
-      command: INSTALL,
-    });
+    return check(
+      "nix.installed",
+      "local",
+      "warn",
+      "Nix",
+      `${name} is older than 2.4: no ssh-ng:// builders, no builders-use-substitutes over ssh-ng`,
+      {
+        description: "upgrade Nix",
+        command: INSTALL,
+      },
+    );
   }
   return check("nix.installed", "local", "ok", "Nix", name);
 }
@@ -70,16 +79,38 @@ function restartFix(f: LocalFacts, why: string): CheckFix {
 export function nixDaemonCheck(f: LocalFacts): Check {
   const d = f.daemon;
   if (f.mode === "single-user") {
-    return check("nix.daemon", "local", "ok", "Nix daemon", "single-user install: builds, and their SSH connections, run as you, with your ~/.ssh");
+    return check(
+      "nix.daemon",
+      "local",
+      "ok",
+      "Nix daemon",
+      "single-user install: builds, and their SSH connections, run as you, with your ~/.ssh",
+    );
   }
   const pid = d.pid ? ` (pid ${d.pid}${d.startedAt ? `, started ${new Date(d.startedAt).toISOString()}` : ""})` : "";
-  if (d.socket === "answers") return check("nix.daemon", "local", "ok", "Nix daemon", `answers on ${d.socketPath}${pid}`);
-  const seen = d.socket === "missing" ? `no socket at ${d.socketPath}` : `${d.socketPath} refuses connections (${d.socketError ?? "refused"})`;
-  return check("nix.daemon", "local", "fail", "Nix daemon", `${seen}: the Nix daemon is not running, so nothing builds`, restartFix(f, "start the Nix daemon"));
+  if (d.socket === "answers")
+    return check("nix.daemon", "local", "ok", "Nix daemon", `answers on ${d.socketPath}${pid}`);
+  const seen =
+    d.socket === "missing"
+      ? `no socket at ${d.socketPath}`
+      : `${d.socketPath} refuses connections (${d.socketError ?? "refused"})`;
+  return check(
+    "nix.daemon",
+    "local",
+    "fail",
+    "Nix daemon",
+    `${seen}: the Nix daemon is not running, so nothing builds`,
+    restartFix(f, "start the Nix daemon"),
+  );
 }
 
 export function nixFlavorCheck(f: LocalFacts): Check {
-  const labels = { determinate: "Determinate Nix", upstream: "upstream Nix", "nix-darwin": "managed by nix-darwin", none: "no Nix installation found" };
+  const labels = {
+    determinate: "Determinate Nix",
+    upstream: "upstream Nix",
+    "nix-darwin": "managed by nix-darwin",
+    none: "no Nix installation found",
+  };
   const evidence = f.flavorEvidence.length ? ` (${f.flavorEvidence.join("; ")})` : "";
   if (f.flavor === "none") return check("nix.flavor", "local", "skip", "Installation", `${labels.none}${evidence}`);
   const where = f.readOnlyReason
@@ -92,17 +123,36 @@ export function nixFlavorCheck(f: LocalFacts): Check {
 export function daemonSshCheck(f: LocalFacts): Check {
   const whose = f.mode === "daemon" ? "the daemon's" : "your";
   const ssh = f.daemon.sshOnPath;
-  if (ssh === undefined) return check("nix.daemon-ssh", "local", "skip", "ssh for builds", `cannot read ${whose} environment here`);
+  if (ssh === undefined)
+    return check("nix.daemon-ssh", "local", "skip", "ssh for builds", `cannot read ${whose} environment here`);
   if (ssh) return check("nix.daemon-ssh", "local", "ok", "ssh for builds", `${ssh} is on ${whose} PATH`);
-  return check("nix.daemon-ssh", "local", "fail", "ssh for builds", `no ssh on ${whose} PATH: every remote build fails with "unable to execute 'ssh': No such file or directory"`, {
-    description: f.mode === "daemon" ? "install the OpenSSH client where the daemon's PATH finds it (or add its directory to the daemon's PATH), then restart the daemon" : "install the OpenSSH client",
-  });
+  return check(
+    "nix.daemon-ssh",
+    "local",
+    "fail",
+    "ssh for builds",
+    `no ssh on ${whose} PATH: every remote build fails with "unable to execute 'ssh': No such file or directory"`,
+    {
+      description:
+        f.mode === "daemon"
+          ? "install the OpenSSH client where the daemon's PATH finds it (or add its directory to the daemon's PATH), then restart the daemon"
+          : "install the OpenSSH client",
+    },
+  );
 }
 
 /** The daemon runs ssh as root with root's keys and config (reference §3); a user's view differs. */
 export function privilegesCheck(f: LocalFacts, user: string): Check {
-  if (f.uid === 0) return check("local.root", "local", "ok", "Doctor runs as", "root: SSH checks use root's keys, ssh config and known_hosts, as the Nix daemon does");
-  if (f.mode === "single-user") return check("local.root", "local", "ok", "Doctor runs as", `${user}, who also runs builds (single-user install)`);
+  if (f.uid === 0)
+    return check(
+      "local.root",
+      "local",
+      "ok",
+      "Doctor runs as",
+      "root: SSH checks use root's keys, ssh config and known_hosts, as the Nix daemon does",
+    );
+  if (f.mode === "single-user")
+    return check("local.root", "local", "ok", "Doctor runs as", `${user}, who also runs builds (single-user install)`);
   return check(
     "local.root",
     "local",

@@ -20,10 +20,15 @@ export function renderEnvScript(request: EnvRequest): { lines: string[]; nixConf
   const nixConfig = request.existingNixConfig ? `${request.existingNixConfig.replace(/\n+$/, "")}\n${ours}` : ours;
   const lines = ["# crossnix env: remote builders for this shell only (Nix reads NIX_CONFIG after nix.conf)"];
   if (request.legacyRemoteSystemsSet) {
-    lines.push("# NIX_REMOTE_SYSTEMS is a Nix 1.x leftover: only a default for `builders`, and the daemon never sees it");
+    lines.push(
+      "# NIX_REMOTE_SYSTEMS is a Nix 1.x leftover: only a default for `builders`, and the daemon never sees it",
+    );
     lines.push(request.shell === "fish" ? "set -e NIX_REMOTE_SYSTEMS" : "unset NIX_REMOTE_SYSTEMS");
   }
-  lines.push(request.shell === "fish" ? `set -gx NIX_CONFIG ${fishQuote(nixConfig)}` : `export NIX_CONFIG=${quoteArg(nixConfig)}`);
+  lines.push(
+    request.shell === "fish"
+      ? `set -gx NIX_CONFIG ${fishQuote(nixConfig)}`
+      : `export NIX_CONFIG=${quoteArg(nixConfig)}`,
+  );
   return { lines, nixConfig };
 }
-

@@ -60,7 +60,8 @@ export function renderKnownHosts(k: KnownHosts): string {
 export function listProblems(k: KnownHosts): KnownHostsProblem[] {
   const problems: KnownHostsProblem[] = [];
   k.lines.forEach((l, i) => {
-    if (l.problem !== null) problems.push({ line: i + 1, text: l.text, problem: `${k.fileName}:${i + 1}: ${l.problem}` });
+    if (l.problem !== null)
+      problems.push({ line: i + 1, text: l.text, problem: `${k.fileName}:${i + 1}: ${l.problem}` });
   });
   return problems;
 }

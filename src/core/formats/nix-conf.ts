@@ -64,14 +64,29 @@ function parseLine(raw: string, eol: string): NixConfLine {
   const [first, second] = tokens;
   if (first === undefined) return { kind: raw.includes("#") ? "comment" : "blank", raw, eol };
   if (second === undefined) {
-    return invalid(raw, eol, first.start, first.text.includes("=") ? "write '=' with spaces around it" : "expected 'name = value'");
+    return invalid(
+      raw,
+      eol,
+      first.start,
+      first.text.includes("=") ? "write '=' with spaces around it" : "expected 'name = value'",
+    );
   }
   if (first.text === "include" || first.text === "!include") {
     if (tokens.length !== 2) return invalid(raw, eol, tokens[2]!.start, `'${first.text}' takes exactly one path`);
-    return { kind: "include", path: second.text, optional: first.text === "!include", column: second.start + 1, raw, eol };
+    return {
+      kind: "include",
+      path: second.text,
+      optional: first.text === "!include",
+      column: second.start + 1,
+      raw,
+      eol,
+    };
   }
   if (second.text !== "=") {
-    const why = first.text.includes("=") || second.text.startsWith("=") ? "write '=' with spaces around it" : "expected '=' as the second word";
+    const why =
+      first.text.includes("=") || second.text.startsWith("=")
+        ? "write '=' with spaces around it"
+        : "expected '=' as the second word";
     return invalid(raw, eol, second.start, why);
   }
   const value = tokens
@@ -132,7 +147,8 @@ export function getSetting(conf: NixConf, name: string): { value: string; line: 
 export function listSettings(conf: NixConf): { name: string; value: string; line: number; extra: boolean }[] {
   const out: { name: string; value: string; line: number; extra: boolean }[] = [];
   conf.lines.forEach((l, index) => {
-    if (l.kind === "setting") out.push({ name: l.name, value: l.value, line: index + 1, extra: l.name.startsWith("extra-") });
+    if (l.kind === "setting")
+      out.push({ name: l.name, value: l.value, line: index + 1, extra: l.name.startsWith("extra-") });
   });
   return out;
 }

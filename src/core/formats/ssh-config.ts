@@ -143,22 +143,21 @@ export function findHostBlock(c: SshConfig, alias: string): HostBlock | undefine
  * its bytes, and an unchanged block returns `c` itself. A block of that alias without the
  * marker belongs to someone else: CONFLICT.
  */
-export function upsertHostBlock(
-  c: SshConfig,
-  alias: string,
-  options: [string, string][],
-  marker: string,
-): SshConfig {
+export function upsertHostBlock(c: SshConfig, alias: string, options: [string, string][], marker: string): SshConfig {
   const eol = eolStyle(c);
   const fresh = blockLines(alias, options, marker, c.fileName, eol);
   const existing = findExactBlock(c, alias);
 
   if (existing) {
     if (!carriesMarker(c, existing, marker)) {
-      throw new CrossnixError("CONFLICT", `${c.fileName}:${existing.start + 1}: 'Host ${alias}' is not managed by crossnix`, {
-        hint: `Rename or remove that block, or choose another builder name.`,
-        detail: { file: c.fileName, line: existing.start + 1, alias },
-      });
+      throw new CrossnixError(
+        "CONFLICT",
+        `${c.fileName}:${existing.start + 1}: 'Host ${alias}' is not managed by crossnix`,
+        {
+          hint: `Rename or remove that block, or choose another builder name.`,
+          detail: { file: c.fileName, line: existing.start + 1, alias },
+        },
+      );
     }
     const end = lastSignificant(c, existing, marker);
     const old = c.lines.slice(existing.start, end + 1);
@@ -242,7 +241,8 @@ export function aliasBlockOptions(alias: string, o: AliasOptions): [string, stri
   }
   if (o.user !== undefined) {
     // OpenSSH ≥ 9.6 expands %-tokens and ${VAR} in User; older versions do not, so neither can be written portably.
-    if (!o.user || /[\s%$]/.test(o.user)) throw badInput("user", o.user, "must not be empty or contain spaces, '%' or '$'");
+    if (!o.user || /[\s%$]/.test(o.user))
+      throw badInput("user", o.user, "must not be empty or contain spaces, '%' or '$'");
     options.push(["User", o.user]);
   }
   if (o.identityFile !== undefined) {
@@ -445,9 +445,7 @@ function parseDirective(text: string, file: string, lineNo: number): Directive |
     throw parseError(file, lineNo, keywordColumn, text, `no argument after keyword '${keyword}'`);
   }
   const rest = body.slice(i);
-  const args = splitArgs(rest, (offset) =>
-    parseError(file, lineNo, i + offset + 1, text, "unterminated quote"),
-  );
+  const args = splitArgs(rest, (offset) => parseError(file, lineNo, i + offset + 1, text, "unterminated quote"));
   const valueColumn = i + 1;
   if (key === "host" && args.some((a) => a === "")) {
     throw parseError(file, lineNo, valueColumn, text, "empty Host pattern");

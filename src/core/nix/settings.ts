@@ -47,7 +47,8 @@ export function userConfigFiles(env: Env, home: string): string[] {
       .reverse();
   }
   // NIX_CONFIG_HOME exists since Nix 2.25. An empty variable would give Nix a relative path; treat it as unset.
-  const configHome = env["NIX_CONFIG_HOME"] || path.posix.join(env["XDG_CONFIG_HOME"] || path.posix.join(home, ".config"), "nix");
+  const configHome =
+    env["NIX_CONFIG_HOME"] || path.posix.join(env["XDG_CONFIG_HOME"] || path.posix.join(home, ".config"), "nix");
   // XDG_CONFIG_DIRS defaults to /etc/xdg only when unset; tokenizeString drops empty entries.
   const xdgDirs = (env["XDG_CONFIG_DIRS"] ?? "/etc/xdg").split(":").filter((p) => p !== "");
   const files = [path.posix.join(configHome, "nix.conf"), ...xdgDirs.map((d) => path.posix.join(d, "nix", "nix.conf"))];
@@ -182,9 +183,7 @@ export function appliedLines(layers: ConfigLayer[]): AppliedLine[] {
       if (l.kind === "setting") {
         out.push({ name: l.name, value: l.value, source: layer.source, line: index + 1, kind: layer.kind });
       } else if (l.kind === "include") {
-        const child = layers.find(
-          (c) => c.includedFrom?.source === layer.source && c.includedFrom.line === index + 1,
-        );
+        const child = layers.find((c) => c.includedFrom?.source === layer.source && c.includedFrom.line === index + 1);
         if (child) walk(child);
       }
     });
@@ -244,7 +243,12 @@ export function effectiveSetting(
     }
     result.source = applied.source;
     result.line = applied.line;
-    result.history.push({ source: applied.source, line: applied.line, value: applied.value, op: isSet ? "set" : "append" });
+    result.history.push({
+      source: applied.source,
+      line: applied.line,
+      value: applied.value,
+      op: isSet ? "set" : "append",
+    });
     // loadConfFile resets "overridden" after the system file; anything set later is sent to the daemon.
     if (applied.kind !== "system-file") result.forwardedToDaemon = true;
   }

@@ -18,7 +18,11 @@ export function parseNixVersion(output: string): NixVersion | null {
 
 /** Numeric comparison of dotted versions ("2.8.0" < "2.31"); pre-release suffixes are ignored. */
 export function compareVersions(a: string, b: string): number {
-  const parts = (v: string) => v.split(/[^0-9.]/)[0]!.split(".").map((n) => Number.parseInt(n, 10) || 0);
+  const parts = (v: string) =>
+    v
+      .split(/[^0-9.]/)[0]!
+      .split(".")
+      .map((n) => Number.parseInt(n, 10) || 0);
   const pa = parts(a);
   const pb = parts(b);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -34,6 +38,13 @@ export function atLeast(version: string, minimum: string): boolean {
 
 /** Nix system double for a Node platform/arch pair, e.g. darwin/arm64 → aarch64-darwin. */
 export function nixSystemFor(platform: string, arch: string): string {
-  const cpu: Record<string, string> = { arm64: "aarch64", x64: "x86_64", ia32: "i686", riscv64: "riscv64", ppc64: "powerpc64le", arm: "armv7l" };
+  const cpu: Record<string, string> = {
+    arm64: "aarch64",
+    x64: "x86_64",
+    ia32: "i686",
+    riscv64: "riscv64",
+    ppc64: "powerpc64le",
+    arm: "armv7l",
+  };
   return `${cpu[arch] ?? arch}-${platform === "darwin" ? "darwin" : platform}`;
 }

@@ -74,7 +74,6 @@ export function unifiedDiff(change: FileChange): string {
     .replace(/\t\n/g, "\n");
 }
 
-
 export interface RenderedPlan {
   title: string;
   files: { path: string; action: "create" | "modify" | "delete"; reason: string; diff: string }[];

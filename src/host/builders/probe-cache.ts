@@ -22,7 +22,11 @@ function cachePath(): string {
 export async function readProbeCache(now: number): Promise<Map<string, BuilderHealth>> {
   try {
     const parsed = JSON.parse(await readFile(cachePath(), "utf8")) as CacheFile;
-    return new Map(Object.entries(parsed).filter(([, v]) => now - v.at < TTL_MS).map(([k, v]) => [k, v.health]));
+    return new Map(
+      Object.entries(parsed)
+        .filter(([, v]) => now - v.at < TTL_MS)
+        .map(([k, v]) => [k, v.health]),
+    );
   } catch {
     return new Map();
   }

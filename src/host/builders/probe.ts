@@ -42,5 +42,9 @@ export async function reachBuilder(
 }
 
 function sshFailureOf(run: ExecResult, host: string): SshFailure {
-  return classifySshFailure(run.stderr, { timedOut: run.timedOut, ...(run.spawnError ? { spawnError: run.spawnError } : {}), host });
+  return classifySshFailure(run.stderr, {
+    timedOut: run.timedOut,
+    ...(run.spawnError ? { spawnError: run.spawnError } : {}),
+    host,
+  });
 }

@@ -25,10 +25,17 @@ export async function readRemoteFacts(host: Host, target: SshTarget, timeoutSeco
     ...(run.spawnError ? { spawnError: run.spawnError } : {}),
     host: target.hostKeyAlias ?? target.host,
   });
-  const summary = failure.cause === "unknown" && run.exitCode !== 255 ? `the script failed on the builder (exit ${run.exitCode})` : failure.summary;
-  throw new CrossnixError("SSH", `cannot read the Nix configuration of ${target.host}: ${summary} (${failure.evidence})`, {
-    hint: `${failure.fix}. Nothing was written`,
-  });
+  const summary =
+    failure.cause === "unknown" && run.exitCode !== 255
+      ? `the script failed on the builder (exit ${run.exitCode})`
+      : failure.summary;
+  throw new CrossnixError(
+    "SSH",
+    `cannot read the Nix configuration of ${target.host}: ${summary} (${failure.evidence})`,
+    {
+      hint: `${failure.fix}. Nothing was written`,
+    },
+  );
 }
 
 /**
@@ -108,7 +115,9 @@ export async function applyRemoteChange(
   if (report.kind === "no-sudo") {
     throw new CrossnixError(
       "PERMISSION",
-      report.missing ? `sudo is not installed on ${where}, so crossnix cannot edit its Nix configuration` : `sudo on ${where} did not run the change: ${report.message}`,
+      report.missing
+        ? `sudo is not installed on ${where}, so crossnix cannot edit its Nix configuration`
+        : `sudo on ${where} did not run the change: ${report.message}`,
       {
         hint: report.missing
           ? `install sudo there, or as root on the builder add the user to trusted-users and restart its nix-daemon. Nothing was written`
@@ -121,9 +130,15 @@ export async function applyRemoteChange(
   }
   if (report.kind === "failed") {
     if (!report.written) {
-      throw new CrossnixError(report.conflict ? "CONFLICT" : "EXEC", `${where}: ${report.message}; nothing was written`, {
-        hint: report.conflict ? "someone changed it meanwhile: run the command again to see the new diff" : "fix the cause on the builder and run the command again",
-      });
+      throw new CrossnixError(
+        report.conflict ? "CONFLICT" : "EXEC",
+        `${where}: ${report.message}; nothing was written`,
+        {
+          hint: report.conflict
+            ? "someone changed it meanwhile: run the command again to see the new diff"
+            : "fix the cause on the builder and run the command again",
+        },
+      );
     }
     throw new CrossnixError("EXEC", `${where}: ${decision.file} was written, but ${report.message}`, {
       hint: `restart the Nix daemon on the builder yourself; the old file is kept next to it`,
@@ -136,7 +151,12 @@ export async function applyRemoteChange(
  * Re-reads the builder until its daemon trusts the user (a restarted daemon may take a moment to
  * answer), at most `attempts` times.
  */
-export async function waitForTrust(host: Host, target: SshTarget, timeoutSeconds: number, attempts = 6): Promise<RemoteFacts> {
+export async function waitForTrust(
+  host: Host,
+  target: SshTarget,
+  timeoutSeconds: number,
+  attempts = 6,
+): Promise<RemoteFacts> {
   let facts = await readRemoteFacts(host, target, timeoutSeconds);
   for (let i = 1; i < attempts && facts.probe.trusted !== true; i++) {
     await new Promise((r) => setTimeout(r, 500));

@@ -51,7 +51,12 @@ export function sshArgv(target: SshTarget, knownHostsFile: string | null, option
 }
 
 /** Runs `sh -c <script>` on the builder over one SSH connection. */
-export async function sshRun(host: Host, target: SshTarget, script: string, options: SshRunOptions): Promise<ExecResult> {
+export async function sshRun(
+  host: Host,
+  target: SshTarget,
+  script: string,
+  options: SshRunOptions,
+): Promise<ExecResult> {
   let dir: string | null = null;
   try {
     let knownHosts: string | null = null;
@@ -60,7 +65,10 @@ export async function sshRun(host: Host, target: SshTarget, script: string, opti
       knownHosts = path.join(dir, "known_hosts");
       await writeFile(knownHosts, `${target.hostKeyAlias ?? target.host} ${target.pinnedKey}\n`, { mode: 0o600 });
     }
-    const argv = [...sshArgv(target, knownHosts, options), quoteCommand(["sh", "-c", script, "sh", ...(options.args ?? [])])];
+    const argv = [
+      ...sshArgv(target, knownHosts, options),
+      quoteCommand(["sh", "-c", script, "sh", ...(options.args ?? [])]),
+    ];
     const env = { ...host.env };
     delete env["DISPLAY"];
     delete env["SSH_ASKPASS"];

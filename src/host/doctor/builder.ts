@@ -1,7 +1,14 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { connect } from "node:net";
-import { type BuilderFacts, type ConnectFacts, destinationIsOption, type IdentityFacts, type ProbeResult, type SshView } from "../../core/doctor/builder.js";
+import {
+  type BuilderFacts,
+  type ConnectFacts,
+  destinationIsOption,
+  type IdentityFacts,
+  type ProbeResult,
+  type SshView,
+} from "../../core/doctor/builder.js";
 import { classifySshFailure } from "../../core/diagnosis/ssh.js";
 import { daemonSshTarget, type FleetBuilder } from "../../core/builders/fleet.js";
 import { PROBE_SCRIPT, parseProbeOutput } from "../../core/builders/probe.js";
@@ -46,7 +53,8 @@ async function sshView(host: Host, b: FleetBuilder): Promise<{ view: SshView | n
   if (b.authority.port) argv.push("-p", String(b.authority.port));
   argv.push("--", b.authority.host);
   const run = await host.exec(argv, { timeoutMs: 5000, env: host.env });
-  if (!succeeded(run)) return { view: null, error: run.spawnError ?? (run.stderr.trim().split("\n").at(-1) || `exit ${run.exitCode}`) };
+  if (!succeeded(run))
+    return { view: null, error: run.spawnError ?? (run.stderr.trim().split("\n").at(-1) || `exit ${run.exitCode}`) };
   const view = parseSshG(run.stdout, host.homeDir);
   return view ? { view, error: null } : { view: null, error: "no hostname in its output" };
 }
@@ -84,7 +92,12 @@ export function connectAndReadBanner(hostName: string, port: number, ms: number)
       if (banner) {
         finish({ ok: true, address: socket.remoteAddress ?? hostName, ms: elapsed(), banner: banner.trim() });
       } else if (received.length > 2048 || lines.length > 20) {
-        finish({ ok: false, cause: "not-ssh", message: received.slice(0, 60).replace(/\s+/g, " ").trim(), ms: elapsed() });
+        finish({
+          ok: false,
+          cause: "not-ssh",
+          message: received.slice(0, 60).replace(/\s+/g, " ").trim(),
+          ms: elapsed(),
+        });
       }
     });
     socket.once("error", (e: NodeJS.ErrnoException) => {
@@ -102,25 +115,51 @@ export function connectAndReadBanner(hostName: string, port: number, ms: number)
       finish({ ok: false, cause, message: code || e.message, ms: elapsed() });
     });
     socket.once("close", () => {
-      finish({ ok: false, cause: connected ? "no-banner" : "other", message: connected ? "connection closed before the SSH banner" : "connection closed", ms: elapsed() });
+      finish({
+        ok: false,
+        cause: connected ? "no-banner" : "other",
+        message: connected ? "connection closed before the SSH banner" : "connection closed",
+        ms: elapsed(),
+      });
     });
   });
 }
 
 async function keyscan(host: Host, view: SshView, ms: number): Promise<BuilderFacts["keyscan"]> {
-  const { keys, result: run } = await scanHostKeys(host, view.hostName, view.port, Math.max(1, Math.floor(ms / 1000)), ms);
+  const { keys, result: run } = await scanHostKeys(
+    host,
+    view.hostName,
+    view.port,
+    Math.max(1, Math.floor(ms / 1000)),
+    ms,
+  );
   const error = keys.length
     ? null
     : run.timedOut
       ? "timed out"
-      : run.spawnError ?? (run.stderr.split("\n").filter((l) => l.trim() && !l.startsWith("#")).at(-1)?.trim() || "no key offered");
+      : (run.spawnError ??
+        (run.stderr
+          .split("\n")
+          .filter((l) => l.trim() && !l.startsWith("#"))
+          .at(-1)
+          ?.trim() ||
+          "no key offered"));
   return { keys, error };
 }
 
 async function identity(host: Host, path: string, source: IdentityFacts["source"]): Promise<IdentityFacts> {
   const real = host.path(path);
   const s = await stat(real).catch(() => null);
-  const facts: IdentityFacts = { path, source, exists: s !== null, readable: false, mode: s?.mode ?? null, uid: s?.uid ?? null, passphrase: null, publicKeyExists: await host.exists(`${path}.pub`) };
+  const facts: IdentityFacts = {
+    path,
+    source,
+    exists: s !== null,
+    readable: false,
+    mode: s?.mode ?? null,
+    uid: s?.uid ?? null,
+    passphrase: null,
+    publicKeyExists: await host.exists(`${path}.pub`),
+  };
   if (!s) return facts;
   facts.readable = await access(real, constants.R_OK).then(
     () => true,
@@ -155,7 +194,11 @@ async function probe(host: Host, b: FleetBuilder, ms: number): Promise<ProbeResu
     const rp = run.stdout.includes(`${RP_MARK}yes`) ? true : run.stdout.includes(`${RP_MARK}no`) ? false : null;
     return { ok: true, facts, remoteProgramExecutable: rp, seconds };
   }
-  const failure = classifySshFailure(run.stderr, { timedOut: run.timedOut, ...(run.spawnError ? { spawnError: run.spawnError } : {}), host: b.name });
+  const failure = classifySshFailure(run.stderr, {
+    timedOut: run.timedOut,
+    ...(run.spawnError ? { spawnError: run.spawnError } : {}),
+    host: b.name,
+  });
   if (failure.cause === "unknown" && run.exitCode !== 255) {
     failure.summary = `the probe script failed on the builder (exit ${run.exitCode})`;
     failure.fix = "run the command by hand with ssh -v to see why";
@@ -168,16 +211,38 @@ async function probe(host: Host, b: FleetBuilder, ms: number): Promise<ProbeResu
  * pinned host key), within one deadline of `timeoutSeconds` for all network steps: TCP connect and
  * banner first, then the host-key scan and the login probe at once.
  */
-export async function gatherBuilder(host: Host, b: FleetBuilder, options: { timeoutSeconds: number }): Promise<BuilderFacts> {
+export async function gatherBuilder(
+  host: Host,
+  b: FleetBuilder,
+  options: { timeoutSeconds: number },
+): Promise<BuilderFacts> {
   if (destinationIsOption(b)) {
     // Nix itself would hand it to ssh as an option (e.g. -oProxyCommand=…): run nothing for it.
     const why = "its destination starts with '-' (see builder.connect)";
-    return { ssh: null, sshError: why, connect: null, keyscan: null, identities: [], probe: null, notRunReason: why, timeoutSeconds: options.timeoutSeconds };
+    return {
+      ssh: null,
+      sshError: why,
+      connect: null,
+      keyscan: null,
+      identities: [],
+      probe: null,
+      notRunReason: why,
+      timeoutSeconds: options.timeoutSeconds,
+    };
   }
   const deadline = performance.now() + options.timeoutSeconds * 1000;
   const left = () => Math.max(0, deadline - performance.now());
   const { view, error } = await sshView(host, b);
-  const facts: BuilderFacts = { ssh: view, sshError: error, connect: null, keyscan: null, identities: [], probe: null, notRunReason: null, timeoutSeconds: options.timeoutSeconds };
+  const facts: BuilderFacts = {
+    ssh: view,
+    sshError: error,
+    connect: null,
+    keyscan: null,
+    identities: [],
+    probe: null,
+    notRunReason: null,
+    timeoutSeconds: options.timeoutSeconds,
+  };
   const ids = identities(host, b, view);
   if (!view) {
     facts.identities = await ids;

@@ -19,7 +19,9 @@ function socketState(path: string, timeoutMs = 2000): Promise<{ state: DaemonFac
     };
     const timer = setTimeout(() => done("refused", "no answer in 2 s"), timeoutMs);
     socket.once("connect", () => done("answers", null));
-    socket.once("error", (e: NodeJS.ErrnoException) => done(e.code === "ENOENT" ? "missing" : "refused", e.code ?? e.message));
+    socket.once("error", (e: NodeJS.ErrnoException) =>
+      done(e.code === "ENOENT" ? "missing" : "refused", e.code ?? e.message),
+    );
   });
 }
 
@@ -53,7 +55,10 @@ async function psDaemon(host: Host): Promise<{ pid: number; startedAt: number | 
     const daemons = rows.filter((r) => r.name === name);
     const top = daemons.find((d) => !daemons.some((p) => p.pid === d.ppid));
     if (!top) continue;
-    const lstart = await host.exec(["ps", "-o", "lstart=", "-p", String(top.pid)], { timeoutMs: 5000, env: { ...host.env, LC_ALL: "C" } });
+    const lstart = await host.exec(["ps", "-o", "lstart=", "-p", String(top.pid)], {
+      timeoutMs: 5000,
+      env: { ...host.env, LC_ALL: "C" },
+    });
     const parsed = succeeded(lstart) ? Date.parse(lstart.stdout.trim()) : Number.NaN;
     return { pid: top.pid, startedAt: Number.isFinite(parsed) ? parsed : null };
   }
@@ -64,7 +69,13 @@ async function psDaemon(host: Host): Promise<{ pid: number; startedAt: number | 
 async function sshOn(pathValue: string): Promise<string | null> {
   for (const dir of pathValue.split(":").filter((d) => d.startsWith("/"))) {
     const candidate = `${dir.replace(/\/+$/, "")}/ssh`;
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return null;
 }
@@ -78,7 +89,15 @@ export async function gatherDaemon(host: Host, info: HostInfo, reloadCommand: st
 
 async function gatherDaemonProcess(host: Host, info: HostInfo, reloadCommand: string | null): Promise<DaemonFacts> {
   const socketPath = SYSTEM_PATHS.nixDaemonSocket;
-  const facts: DaemonFacts = { socketPath, socket: "missing", socketError: null, pid: null, startedAt: null, env: null, reloadCommand };
+  const facts: DaemonFacts = {
+    socketPath,
+    socket: "missing",
+    socketError: null,
+    pid: null,
+    startedAt: null,
+    env: null,
+    reloadCommand,
+  };
   if (info.mode !== "daemon") return facts;
   const s = await socketState(host.path(socketPath));
   facts.socket = s.state;

@@ -12,7 +12,12 @@ import {
 import type { LocalFacts } from "../../core/doctor/local.js";
 import { parseMachinesTolerant, type TolerantMachines } from "../../core/doctor/machines.js";
 import { type FleetBuilder, fleetFromMachines } from "../../core/builders/fleet.js";
-import { listEntries, machinesDialect, type MachinesRead, readMachinesTree } from "../../core/formats/machines/index.js";
+import {
+  listEntries,
+  machinesDialect,
+  type MachinesRead,
+  readMachinesTree,
+} from "../../core/formats/machines/index.js";
 import { type NixConf, parseNixConf } from "../../core/formats/nix-conf.js";
 import { type PlanCommand } from "../../core/plan/plan.js";
 import { type ConfigLayer, systemConfigFile } from "../../core/nix/settings.js";
@@ -52,7 +57,8 @@ async function invokingUser(host: Host): Promise<{ name: string; home: string; g
       host.platform === "darwin"
         ? await host.exec(["dscl", ".", "-read", `/Users/${name}`, "NFSHomeDirectory"], { timeoutMs: 5000 })
         : await host.exec(["getent", "passwd", "--", name], { timeoutMs: 5000 });
-    const found = host.platform === "darwin" ? /NFSHomeDirectory:\s*(\S+)/.exec(lookup.stdout)?.[1] : lookup.stdout.split(":")[5];
+    const found =
+      host.platform === "darwin" ? /NFSHomeDirectory:\s*(\S+)/.exec(lookup.stdout)?.[1] : lookup.stdout.split(":")[5];
     home = succeeded(lookup) && found ? found.trim() : host.platform === "darwin" ? `/Users/${name}` : `/home/${name}`;
   }
   const id = await host.exec(["id", "-Gn", "--", name], { timeoutMs: 5000 });
@@ -110,7 +116,10 @@ async function readMachinesPath(host: Host, file: string): Promise<MachinesRead 
 }
 
 /** `reload` says how the daemon is restarted on this host (the command layer knows: builder/shared.ts). */
-export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promise<PlanCommand | null>): Promise<LocalGather> {
+export async function gatherLocal(
+  host: Host,
+  reload: (info: HostInfo) => Promise<PlanCommand | null>,
+): Promise<LocalGather> {
   const info = await detectHost(host);
   const daemonReload = await reload(info);
   const reloadText = daemonReload ? quoteCommand(daemonReload.argv) : null;
@@ -140,7 +149,14 @@ export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promis
   for (const m of tree.files) {
     const text = texts.get(m.path) ?? null;
     machines.set(m.path, { text, parsed: m.parsed });
-    machinesFacts.push({ path: m.path, exists: m.exists, readError: m.readError, parsed: m.parsed, includedFrom: m.includedFrom, text });
+    machinesFacts.push({
+      path: m.path,
+      exists: m.exists,
+      readError: m.readError,
+      parsed: m.parsed,
+      includedFrom: m.includedFrom,
+      text,
+    });
   }
 
   const homes = [...new Set([user.home, host.homeDir])];
@@ -148,7 +164,11 @@ export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promis
   for (const home of homes) {
     const file = path.posix.join(home, ".config/nix/machines");
     const text = await host.readText(file).catch(() => null);
-    if (text !== null) userMachinesFiles.push({ path: file, entries: listEntries(parseMachinesTolerant(text, file, dialect).model).length });
+    if (text !== null)
+      userMachinesFiles.push({
+        path: file,
+        entries: listEntries(parseMachinesTolerant(text, file, dialect).model).length,
+      });
   }
 
   const settingsText = await host.readText(info.settingsFile).catch(() => null);
@@ -156,7 +176,12 @@ export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promis
     platform: host.platform,
     system: info.system,
     uid: host.uid,
-    nix: { present: info.nix.present, version: info.nix.version?.nix ?? null, determinate: info.nix.version?.determinate ?? null, raw: info.nix.raw },
+    nix: {
+      present: info.nix.present,
+      version: info.nix.version?.nix ?? null,
+      determinate: info.nix.version?.determinate ?? null,
+      raw: info.nix.raw,
+    },
     flavor: info.flavor,
     flavorEvidence: info.flavorEvidence,
     mode: info.mode,
@@ -190,7 +215,11 @@ export async function gatherLocal(host: Host, reload: (info: HostInfo) => Promis
     info,
     local,
     config,
-    settings: { path: info.settingsFile, text: settingsText, model: parseNixConf(settingsText ?? "", info.settingsFile) },
+    settings: {
+      path: info.settingsFile,
+      text: settingsText,
+      model: parseNixConf(settingsText ?? "", info.settingsFile),
+    },
     machines,
     fleet,
     daemonReload,

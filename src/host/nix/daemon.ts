@@ -92,7 +92,12 @@ export async function restartDaemonProcess(daemon: DaemonProcess, timeoutMs = 10
   const [file, ...args] = daemon.argv;
   // The new daemon keeps writing to the old one's log files.
   const output = (log: string | null) => (log ? openSync(log, "a") : "ignore");
-  const child = spawn(file!, args, { env: daemon.env, cwd: daemon.cwd, detached: true, stdio: ["ignore", output(daemon.stdout), output(daemon.stderr)] });
+  const child = spawn(file!, args, {
+    env: daemon.env,
+    cwd: daemon.cwd,
+    detached: true,
+    stdio: ["ignore", output(daemon.stdout), output(daemon.stderr)],
+  });
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new CrossnixError("EXEC", `could not start ${daemon.argv.join(" ")} again`);
@@ -100,5 +105,8 @@ export async function restartDaemonProcess(daemon: DaemonProcess, timeoutMs = 10
     if (await socketAnswers(SYSTEM_PATHS.nixDaemonSocket)) return pid;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new CrossnixError("EXEC", `the restarted nix-daemon (pid ${pid}) does not answer on ${SYSTEM_PATHS.nixDaemonSocket}`);
+  throw new CrossnixError(
+    "EXEC",
+    `the restarted nix-daemon (pid ${pid}) does not answer on ${SYSTEM_PATHS.nixDaemonSocket}`,
+  );
 }

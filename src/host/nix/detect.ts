@@ -107,8 +107,13 @@ async function daemonReloadCommand(host: Host, flavor: NixFlavor): Promise<Daemo
   if (host.platform === "darwin") {
     const determinatePlist = path.join(SYSTEM_PATHS.launchDaemonsDir, `${LAUNCHD_LABELS.determinate}.plist`);
     const label =
-      flavor === "determinate" || (await host.exists(determinatePlist)) ? LAUNCHD_LABELS.determinate : LAUNCHD_LABELS.upstream;
-    return { argv: ["launchctl", "kickstart", "-k", `system/${label}`], description: `restart the Nix daemon (launchd ${label})` };
+      flavor === "determinate" || (await host.exists(determinatePlist))
+        ? LAUNCHD_LABELS.determinate
+        : LAUNCHD_LABELS.upstream;
+    return {
+      argv: ["launchctl", "kickstart", "-k", `system/${label}`],
+      description: `restart the Nix daemon (launchd ${label})`,
+    };
   }
   if (await host.exists("/run/systemd/system")) {
     return { argv: ["systemctl", "restart", "nix-daemon.service"], description: "restart the Nix daemon (systemd)" };

@@ -11,7 +11,10 @@ import { loadConfigLayers } from "./config-layers.js";
  * /dev/kvm) or apple-virt (macOS); extra-platforms i686-linux on x86_64-linux and x86_64-darwin
  * on aarch64-darwin with Rosetta; max-jobs 1, `auto` = CPU count.
  */
-export async function localCapability(host: Host, info: HostInfo): Promise<LocalCapability & { trustedUsers: string[] }> {
+export async function localCapability(
+  host: Host,
+  info: HostInfo,
+): Promise<LocalCapability & { trustedUsers: string[] }> {
   const layers = await loadConfigLayers(host, { user: false });
   const defaultFeatures = ["nixos-test", "benchmark", "big-parallel"];
   if (host.platform === "linux" && (await host.exists("/dev/kvm"))) defaultFeatures.push("kvm");
@@ -21,7 +24,8 @@ export async function localCapability(host: Host, info: HostInfo): Promise<Local
   if (info.system === "aarch64-darwin" && (await host.exists("/Library/Apple/usr/libexec/oah/libRosettaRuntime"))) {
     defaultPlatforms = "x86_64-darwin";
   }
-  const setting = (name: string, fallback: string) => effectiveSetting(name, layers, { [name]: fallback }).value ?? fallback;
+  const setting = (name: string, fallback: string) =>
+    effectiveSetting(name, layers, { [name]: fallback }).value ?? fallback;
   const words = (value: string) => value.split(/\s+/).filter(Boolean);
   const maxJobsText = setting("max-jobs", "1");
   const maxJobs = maxJobsText === "auto" ? os.cpus().length : Number.parseInt(maxJobsText, 10) || 0;

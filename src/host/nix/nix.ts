@@ -32,7 +32,11 @@ export async function derivationsToBuild(host: Host, installables: string[], nix
 }
 
 /** System and required features of each derivation (`nix derivation show`, 2.15+; `show-derivation` before). */
-export async function derivationInfo(host: Host, nixVersion: string | null, drvs: string[]): Promise<Map<string, DerivationInfo>> {
+export async function derivationInfo(
+  host: Host,
+  nixVersion: string | null,
+  drvs: string[],
+): Promise<Map<string, DerivationInfo>> {
   if (drvs.length === 0) return new Map();
   const verb = nixVersion && atLeast(nixVersion, "2.15") ? ["derivation", "show"] : ["show-derivation"];
   const run = await runNix(host, [...verb, ...drvs], { timeoutMs: 60_000 });

@@ -10,7 +10,15 @@ import { describeFailure, succeeded } from "../system/exec.js";
 import { encodeLossless } from "../../core/formats/bytes.js";
 import { crashPoint } from "./crash-points.js";
 import { backupFile, canWrite, removeFileDurably, tempPathFor, writeFileAtomic } from "../system/files.js";
-import { type Journal, recordHistory, recoverInterrupted, removeJournal, rollBack, sha256, writeJournal } from "./journal.js";
+import {
+  type Journal,
+  recordHistory,
+  recoverInterrupted,
+  removeJournal,
+  rollBack,
+  sha256,
+  writeJournal,
+} from "./journal.js";
 import { acquireLock } from "./lock.js";
 import { planDigest } from "./handoff.js";
 import type { Host } from "../system/host.js";
@@ -80,10 +88,19 @@ export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions
       backupDir: backupRoot,
       files: [],
     };
-    const result: ApplyResult = { written: [], deleted: [], backups: [], commands: [], id, ...(plan !== planned ? { replanned: plan } : {}) };
+    const result: ApplyResult = {
+      written: [],
+      deleted: [],
+      backups: [],
+      commands: [],
+      id,
+      ...(plan !== planned ? { replanned: plan } : {}),
+    };
     for (const [index, change] of changes.entries()) {
       const real = realPathOf(host, change);
-      const backup = change.repoFile ? null : await ioStep(change.path, () => backupFile(real, change.path, backupRoot));
+      const backup = change.repoFile
+        ? null
+        : await ioStep(change.path, () => backupFile(real, change.path, backupRoot));
       crashPoint(`backup:${index}`);
       if (backup) result.backups.push(backup);
       journal.files.push({
@@ -118,7 +135,12 @@ export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions
     for (const command of plan.commands) {
       const shown = quoteCommand(command.argv);
       if (confinedToRoot(host) && !command.withinRoot) {
-        result.commands.push({ command: shown, ok: false, skipped: true, detail: `skipped: CROSSNIX_ROOT=${host.root} confines crossnix to files there` });
+        result.commands.push({
+          command: shown,
+          ok: false,
+          skipped: true,
+          detail: `skipped: CROSSNIX_ROOT=${host.root} confines crossnix to files there`,
+        });
         continue;
       }
       const run = await host.exec(command.argv, { timeoutMs: 120_000 });
@@ -214,13 +236,19 @@ async function undoAfterFailure(host: Host, journal: Journal, file: string, erro
     const { restored, leftAlone } = await rollBack(journal);
     await recordHistory(host, journal, "rolled back", `${file}: ${osReason(error)}`).catch(() => {});
     await removeJournal(host);
-    const undone = restored.length ? `the files already written were put back (${restored.join(", ")})` : "nothing was changed";
+    const undone = restored.length
+      ? `the files already written were put back (${restored.join(", ")})`
+      : "nothing was changed";
     const extra = leftAlone.length ? `; changed by someone else meanwhile, left alone: ${leftAlone.join(", ")}` : "";
     return ioError(file, error, undone + extra);
   } catch (rollbackError) {
-    return new CrossnixError("IO", `cannot write ${file}: ${osReason(error)}; rolling back failed too: ${osReason(rollbackError)}`, {
-      hint: `the journal ${SYSTEM_PATHS.journal} is kept; the next crossnix run rolls the plan back, and the backups are in ${journal.backupDir}`,
-    });
+    return new CrossnixError(
+      "IO",
+      `cannot write ${file}: ${osReason(error)}; rolling back failed too: ${osReason(rollbackError)}`,
+      {
+        hint: `the journal ${SYSTEM_PATHS.journal} is kept; the next crossnix run rolls the plan back, and the backups are in ${journal.backupDir}`,
+      },
+    );
   }
 }
 
@@ -278,7 +306,11 @@ export async function unwritableFiles(host: Host, plan: Plan): Promise<string[]>
   for (const change of effectiveChanges(plan)) {
     if (!(await canWrite(realPathOf(host, change)))) blocked.push(change.path);
   }
-  if (needsSystemLock(plan) && effectiveChanges(plan).length > 0 && !(await canWrite(host.path(SYSTEM_PATHS.lockFile)))) {
+  if (
+    needsSystemLock(plan) &&
+    effectiveChanges(plan).length > 0 &&
+    !(await canWrite(host.path(SYSTEM_PATHS.lockFile)))
+  ) {
     blocked.push(SYSTEM_PATHS.lockFile);
   }
   return blocked;
@@ -297,14 +329,21 @@ export async function applyPlanWithSudo(host: Host, plan: Plan, interactive: boo
   const env = host.root === "/" ? [] : [`CROSSNIX_ROOT=${host.root}`];
   const argv = ["sudo", ...(interactive ? [] : ["-n"]), ...(env.length ? ["env", ...env] : []), process.execPath, cli];
   try {
-    const run = await host.exec([...argv, "internal", "apply-plan", "--sha256", planDigest(bytes), "--json", "--", planFile], {
-      timeoutMs: 10 * 60_000,
-    });
+    const run = await host.exec(
+      [...argv, "internal", "apply-plan", "--sha256", planDigest(bytes), "--json", "--", planFile],
+      {
+        timeoutMs: 10 * 60_000,
+      },
+    );
     if (!succeeded(run)) {
       const parsed = safeJson(run.stdout) as { error?: { message?: string; hint?: string } } | undefined;
-      throw new CrossnixError("PERMISSION", parsed?.error?.message ?? `sudo could not apply the plan: ${describeFailure(run)}`, {
-        hint: parsed?.error?.hint ?? "run the same crossnix command with sudo",
-      });
+      throw new CrossnixError(
+        "PERMISSION",
+        parsed?.error?.message ?? `sudo could not apply the plan: ${describeFailure(run)}`,
+        {
+          hint: parsed?.error?.hint ?? "run the same crossnix command with sudo",
+        },
+      );
     }
     return (safeJson(run.stdout) as { result: ApplyResult }).result;
   } finally {

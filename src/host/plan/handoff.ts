@@ -33,10 +33,13 @@ export async function readHandedOffPlan(
   const info = await lstat(file).catch(() => null);
   if (!info?.isFile()) throw refused(`${file} is not a regular file`);
   const owner = Number(env["SUDO_UID"] ?? process.getuid?.() ?? 0);
-  if (info.uid !== owner) throw refused(`${file} is owned by uid ${info.uid}, not by the user who ran crossnix (uid ${owner})`);
-  if ((info.mode & 0o077) !== 0) throw refused(`${file} is readable or writable by others (mode ${(info.mode & 0o777).toString(8)})`);
+  if (info.uid !== owner)
+    throw refused(`${file} is owned by uid ${info.uid}, not by the user who ran crossnix (uid ${owner})`);
+  if ((info.mode & 0o077) !== 0)
+    throw refused(`${file} is readable or writable by others (mode ${(info.mode & 0o777).toString(8)})`);
   const bytes = await readFile(file);
-  if (planDigest(bytes) !== expectedDigest) throw refused(`${file} is not the plan that was confirmed (SHA-256 differs)`);
+  if (planDigest(bytes) !== expectedDigest)
+    throw refused(`${file} is not the plan that was confirmed (SHA-256 differs)`);
   let plan: Plan;
   try {
     plan = JSON.parse(bytes.toString("utf8")) as Plan;
@@ -52,7 +55,8 @@ export async function readHandedOffPlan(
     }
   }
   for (const command of plan.commands) {
-    if (!isPlannedCommand(command, root)) throw refused(`it runs '${(command.argv ?? []).join(" ")}', which crossnix never plans`);
+    if (!isPlannedCommand(command, root))
+      throw refused(`it runs '${(command.argv ?? []).join(" ")}', which crossnix never plans`);
   }
   return plan;
 }
@@ -65,11 +69,29 @@ export function isPlannedCommand(command: PlanCommand, root: string): boolean {
   if (is("systemctl", "restart", "nix-daemon.service")) return true;
   if (is("launchctl", "kickstart", "-k", "system/systems.determinate.nix-daemon")) return true;
   if (is("launchctl", "kickstart", "-k", "system/org.nixos.nix-daemon")) return true;
-  if (a.length === 4 && a[0] === process.execPath && a[1] === crossnixCli() && a[2] === "internal" && a[3] === "restart-daemon") return true;
+  if (
+    a.length === 4 &&
+    a[0] === process.execPath &&
+    a[1] === crossnixCli() &&
+    a[2] === "internal" &&
+    a[3] === "restart-daemon"
+  )
+    return true;
   const name = /^crossnix-(.+)$/.exec(a[7] ?? "")?.[1] ?? "";
   return (
     BUILDER_NAME.test(name) &&
-    is("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `crossnix-${name}`, "-f", resolveSystemPath(`/etc/nix/crossnix/${name}_ed25519`, root))
+    is(
+      "ssh-keygen",
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-C",
+      `crossnix-${name}`,
+      "-f",
+      resolveSystemPath(`/etc/nix/crossnix/${name}_ed25519`, root),
+    )
   );
 }
 

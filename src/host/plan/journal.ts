@@ -63,7 +63,12 @@ export async function removeJournal(host: Host): Promise<void> {
 }
 
 export async function recordHistory(host: Host, journal: Journal, outcome: Outcome, detail?: string): Promise<void> {
-  const record: HistoryRecord = { ...journal, outcome, finishedAt: host.now().toISOString(), ...(detail ? { detail } : {}) };
+  const record: HistoryRecord = {
+    ...journal,
+    outcome,
+    finishedAt: host.now().toISOString(),
+    ...(detail ? { detail } : {}),
+  };
   const file = host.path(path.join(SYSTEM_PATHS.historyDir, `${journal.id}.json`));
   await writeFileAtomic(file, `${JSON.stringify(record, null, 1)}\n`, 0o600);
 }

@@ -53,7 +53,9 @@ export async function acquireLock(lockPath: string, options: LockOptions = {}): 
         resolve("locked");
       } else if (/^busy$/m.test(buffered) && !timer) {
         void lastHolder(lockPath).then((holder) =>
-          options.notice?.(`waiting for another crossnix (${holder ?? "unknown"}) to finish changing the configuration…`),
+          options.notice?.(
+            `waiting for another crossnix (${holder ?? "unknown"}) to finish changing the configuration…`,
+          ),
         );
         timer = setTimeout(async () => {
           const holder = await lastHolder(lockPath);
@@ -66,9 +68,13 @@ export async function acquireLock(lockPath: string, options: LockOptions = {}): 
   if (state !== "locked") {
     child.kill("SIGKILL");
     if (state.error.startsWith("busy")) {
-      throw new CrossnixError("LOCKED", `another crossnix is still changing the configuration after ${Math.round(waitMs / 1000)} s (${state.error.slice(6)})`, {
-        hint: `wait for it to finish and run the command again; the lock is ${lockPath}`,
-      });
+      throw new CrossnixError(
+        "LOCKED",
+        `another crossnix is still changing the configuration after ${Math.round(waitMs / 1000)} s (${state.error.slice(6)})`,
+        {
+          hint: `wait for it to finish and run the command again; the lock is ${lockPath}`,
+        },
+      );
     }
     throw new CrossnixError("IO", `cannot take the crossnix lock ${lockPath}: ${state.error}`, {
       hint: "it must be a regular file (not a directory or a symlink) in a writable directory",

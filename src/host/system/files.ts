@@ -46,7 +46,10 @@ export async function writeFileAtomic(
 
 /** A temp file name beside `realPath` that names this process (stray ones are found by the journal). */
 export function tempPathFor(realPath: string, index = 0): string {
-  return path.join(path.dirname(realPath), `.${path.basename(realPath)}.crossnix-${process.pid}-${Date.now()}-${index}.tmp`);
+  return path.join(
+    path.dirname(realPath),
+    `.${path.basename(realPath)}.crossnix-${process.pid}-${Date.now()}-${index}.tmp`,
+  );
 }
 
 /**
@@ -97,7 +100,11 @@ export async function backupFile(realPath: string, systemPath: string, backupRoo
   const target = path.join(backupRoot, systemPath);
   await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
   const bytes = await readFile(realPath);
-  const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const handle = await open(
+    target,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
     await handle.writeFile(bytes);
     await handle.chmod(existing.mode & 0o7777);

@@ -45,9 +45,20 @@ export function rootDir(env: NodeJS.ProcessEnv = process.env): string {
   const root = env["CROSSNIX_ROOT"];
   if (root === undefined) return "/";
   const problem =
-    root === "" ? "is set but empty" : !path.isAbsolute(root) ? "is not an absolute path" : isNonDirectory(root) ? "is not a directory" : null;
+    root === ""
+      ? "is set but empty"
+      : !path.isAbsolute(root)
+        ? "is not an absolute path"
+        : isNonDirectory(root)
+          ? "is not a directory"
+          : null;
   if (problem) {
-    throw badInput("CROSSNIX_ROOT", root, problem, "unset it to work on this machine, or point it at a directory standing in for /");
+    throw badInput(
+      "CROSSNIX_ROOT",
+      root,
+      problem,
+      "unset it to work on this machine, or point it at a directory standing in for /",
+    );
   }
   return path.resolve(root);
 }

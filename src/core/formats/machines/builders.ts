@@ -10,13 +10,21 @@ import { includePath, lineSegments, type MachineEntry, readLineItems } from "./e
 export type BuildersItem = { kind: "file"; path: string } | { kind: "inline"; entry: MachineEntry; raw: string };
 
 /** Errors are located as `<source>:<line>:<column>`, counted inside the value. */
-export function parseBuildersValue(value: string, source: string, dialect: MachinesDialect = NEWEST_DIALECT): BuildersItem[] {
-  return value.split("\n").flatMap((line, index) =>
-    readLineItems(line, source, index + 1, 0, dialect).map(
-      (item): BuildersItem =>
-        item.kind === "include" ? { kind: "file", path: item.path } : { kind: "inline", entry: item.entry, raw: item.raw },
-    ),
-  );
+export function parseBuildersValue(
+  value: string,
+  source: string,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): BuildersItem[] {
+  return value
+    .split("\n")
+    .flatMap((line, index) =>
+      readLineItems(line, source, index + 1, 0, dialect).map(
+        (item): BuildersItem =>
+          item.kind === "include"
+            ? { kind: "file", path: item.path }
+            : { kind: "inline", entry: item.entry, raw: item.raw },
+      ),
+    );
 }
 
 /** Item texts in order as `dialect` cuts them (untrimmed before 2.29), without validating inline specs. */
@@ -44,7 +52,11 @@ function strayInclude(text: string, path: string): boolean {
  * With duplicates, or with such a stray copy under `dialect`, the value is rebuilt from its
  * trimmed items (`a ;@file ;b`) and later copies dropped.
  */
-export function ensureBuildersIncludes(value: string | null, machinesPath: string, dialect: MachinesDialect = NEWEST_DIALECT): string {
+export function ensureBuildersIncludes(
+  value: string | null,
+  machinesPath: string,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): string {
   if (!machinesPath.startsWith("/") || /[;#\n\r]/.test(machinesPath) || machinesPath.trim() !== machinesPath) {
     throw badInput(
       "machines file path",

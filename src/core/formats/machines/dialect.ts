@@ -27,11 +27,56 @@ export interface MachinesDialect {
 }
 
 const DIALECTS: readonly MachinesDialect[] = [
-  { since: "2.3", until: "2.3.18", splitting: "split-then-comment", maxJobs: "stoull", speedFactor: "stoull", checksHostKey: false, uriRule: "2.3", messages: "plain" },
-  { since: "2.4", until: "2.4", splitting: "split-then-comment", maxJobs: "stoull", speedFactor: "stoull", checksHostKey: false, uriRule: "2.4", messages: "plain" },
-  { since: "2.5", until: "2.19", splitting: "split-then-comment", maxJobs: "unsigned-int", speedFactor: "unsigned-int", checksHostKey: true, uriRule: "2.4", messages: "detailed" },
-  { since: "2.20", until: "2.28", splitting: "split-then-comment", maxJobs: "unsigned-int", speedFactor: "float", checksHostKey: true, uriRule: "2.4", messages: "detailed" },
-  { since: "2.29", until: null, splitting: "comment-then-split", maxJobs: "unsigned-int", speedFactor: "float", checksHostKey: true, uriRule: "2.4", messages: "detailed" },
+  {
+    since: "2.3",
+    until: "2.3.18",
+    splitting: "split-then-comment",
+    maxJobs: "stoull",
+    speedFactor: "stoull",
+    checksHostKey: false,
+    uriRule: "2.3",
+    messages: "plain",
+  },
+  {
+    since: "2.4",
+    until: "2.4",
+    splitting: "split-then-comment",
+    maxJobs: "stoull",
+    speedFactor: "stoull",
+    checksHostKey: false,
+    uriRule: "2.4",
+    messages: "plain",
+  },
+  {
+    since: "2.5",
+    until: "2.19",
+    splitting: "split-then-comment",
+    maxJobs: "unsigned-int",
+    speedFactor: "unsigned-int",
+    checksHostKey: true,
+    uriRule: "2.4",
+    messages: "detailed",
+  },
+  {
+    since: "2.20",
+    until: "2.28",
+    splitting: "split-then-comment",
+    maxJobs: "unsigned-int",
+    speedFactor: "float",
+    checksHostKey: true,
+    uriRule: "2.4",
+    messages: "detailed",
+  },
+  {
+    since: "2.29",
+    until: null,
+    splitting: "comment-then-split",
+    maxJobs: "unsigned-int",
+    speedFactor: "float",
+    checksHostKey: true,
+    uriRule: "2.4",
+    messages: "detailed",
+  },
 ];
 
 /** Every dialect, oldest first. */
@@ -82,7 +127,11 @@ export function nearestWholeSpeedFactor(value: number): number {
  * Why `value` must not be written for the Nix `version` (read by `dialect`), with the nearest
  * value that may; null when it may be written as it is.
  */
-export function speedFactorRefusal(value: number, dialect: MachinesDialect, version: string | null): { nearest: number; why: string } | null {
+export function speedFactorRefusal(
+  value: number,
+  dialect: MachinesDialect,
+  version: string | null,
+): { nearest: number; why: string } | null {
   if (speedFactorWritable(value, dialect)) return null;
   const nearest = nearestWholeSpeedFactor(value);
   const effect =

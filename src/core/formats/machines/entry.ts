@@ -1,5 +1,11 @@
 import { badInput, CrossnixError, parseError } from "../../../errors.js";
-import { dialectRange, FRACTIONAL_SPEED_SINCE, type MachinesDialect, NEWEST_DIALECT, nearestWholeSpeedFactor } from "./dialect.js";
+import {
+  dialectRange,
+  FRACTIONAL_SPEED_SINCE,
+  type MachinesDialect,
+  NEWEST_DIALECT,
+  nearestWholeSpeedFactor,
+} from "./dialect.js";
 
 /**
  * One machine specification as Nix reads it (docs/nix-machines-file.md#fields, `parseBuilderLine`). A field that is
@@ -158,7 +164,10 @@ export function parseEntry(
   const uri = dialect.messages === "plain" ? (tokens[0] ?? null) : field(0);
   if (uri === null) {
     const blank = /^[ \t\n\r]*$/.test(text);
-    const why = dialect.messages === "plain" ? "bad machine specification" : `${BAD_SPEC}: store URL was not found at the first column of a row`;
+    const why =
+      dialect.messages === "plain"
+        ? "bad machine specification"
+        : `${BAD_SPEC}: store URL was not found at the first column of a row`;
     const hint = blank
       ? `this entry holds only spaces (an indented comment, '; ;', or a blank line ending in '\\r'): ${range} rejects it, Nix 2.29 and later skip it; delete the spaces (docs/nix-machines-file.md#splitting)`
       : HINTS.uri;
@@ -168,9 +177,16 @@ export function parseEntry(
   const maxJobsField = field(3);
   let maxJobs: number | null = null;
   if (maxJobsField !== null) {
-    const value = dialect.maxJobs === "stoull" ? stoullAsUnsigned(maxJobsField.text) : unsignedIntLikeNix(maxJobsField.text);
+    const value =
+      dialect.maxJobs === "stoull" ? stoullAsUnsigned(maxJobsField.text) : unsignedIntLikeNix(maxJobsField.text);
     if (value === null) {
-      fail(maxJobsField, dialect.maxJobs === "stoull" ? STOULL_WHY(3, range) : `${BAD_SPEC}: failed to convert column #3 to 'unsigned int'`, HINTS.maxJobs);
+      fail(
+        maxJobsField,
+        dialect.maxJobs === "stoull"
+          ? STOULL_WHY(3, range)
+          : `${BAD_SPEC}: failed to convert column #3 to 'unsigned int'`,
+        HINTS.maxJobs,
+      );
     }
     maxJobs = value;
   }
@@ -185,14 +201,21 @@ export function parseEntry(
       if (value! < 0) fail(speedField, "speed factor must be >= 0", HINTS.speedFactor);
       speedFactor = value;
     } else {
-      const value = dialect.speedFactor === "stoull" ? stoullAsUnsigned(speedField.text) : unsignedIntLikeNix(speedField.text);
+      const value =
+        dialect.speedFactor === "stoull" ? stoullAsUnsigned(speedField.text) : unsignedIntLikeNix(speedField.text);
       if (value === null) {
         const asFloat = parseFloatLikeNix(speedField.text);
         const fractional = asFloat !== null && Number.isFinite(asFloat) && asFloat >= 0;
         const hint = fractional
           ? `${range} reads only a whole number here; Nix ${FRACTIONAL_SPEED_SINCE} and later accept '${speedField.text}'. The nearest whole number is ${nearestWholeSpeedFactor(asFloat)} (docs/nix-machines-file.md#speed-factor)`
           : `column #4 is the speed factor: a whole number >= 0 on ${range}, or '-' for 1`;
-        fail(speedField, dialect.speedFactor === "stoull" ? STOULL_WHY(4, range) : `${BAD_SPEC}: failed to convert column #4 to 'unsigned int'`, hint);
+        fail(
+          speedField,
+          dialect.speedFactor === "stoull"
+            ? STOULL_WHY(4, range)
+            : `${BAD_SPEC}: failed to convert column #4 to 'unsigned int'`,
+          hint,
+        );
       }
       speedFactor = value;
     }
@@ -202,7 +225,11 @@ export function parseEntry(
   if (hostKeyField !== null && dialect.checksHostKey) {
     const bad = invalidBase64Character(hostKeyField.text);
     if (bad !== null) {
-      fail(hostKeyField, `${BAD_SPEC}: column #7 is not valid base64: invalid character in Base64 string: '${bad}'`, HINTS.hostKey);
+      fail(
+        hostKeyField,
+        `${BAD_SPEC}: column #7 is not valid base64: invalid character in Base64 string: '${bad}'`,
+        HINTS.hostKey,
+      );
     }
   }
 
@@ -329,10 +356,15 @@ export function validateEntry(entry: MachineEntry): void {
     throw badInput("store URI", uri, "it must be one word, not '-', not starting with '@', without '#' or ';'");
   }
   for (const system of entry.systems) {
-    if (!looksLikeSystem(system)) throw badInput("system", system, "a system looks like <arch>-<os>, e.g. aarch64-linux");
+    if (!looksLikeSystem(system))
+      throw badInput("system", system, "a system looks like <arch>-<os>, e.g. aarch64-linux");
   }
   if (sshKey !== null && (sshKey === "" || sshKey === "-" || FIELD_BREAKERS.test(sshKey))) {
-    throw badInput("ssh key path", sshKey, "the machines file cannot hold a path that is empty, '-', or has spaces, '#' or ';'");
+    throw badInput(
+      "ssh key path",
+      sshKey,
+      "the machines file cannot hold a path that is empty, '-', or has spaces, '#' or ';'",
+    );
   }
   if (maxJobs !== null && !(Number.isInteger(maxJobs) && maxJobs >= 0 && maxJobs <= MAX_UNSIGNED_INT)) {
     throw badInput("max jobs", maxJobs, "it must be a whole number >= 0");
@@ -392,7 +424,9 @@ export function decodeHostKey(base64: string): string {
   const bad = invalidBase64Character(base64);
   if (bad !== null) throw badInput("host key", base64, `invalid character in Base64 string: '${bad}'`, HINTS.hostKey);
   const significant = base64.split("=")[0]!.replaceAll("\n", "");
-  const decoded = Buffer.from(significant, "base64").toString("utf8").replace(/[\r\n]+$/, "");
+  const decoded = Buffer.from(significant, "base64")
+    .toString("utf8")
+    .replace(/[\r\n]+$/, "");
   if (decoded === "") throw badInput("host key", base64, "it decodes to nothing", HINTS.hostKey);
   return decoded;
 }

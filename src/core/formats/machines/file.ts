@@ -62,7 +62,13 @@ function tagOf(line: string): string | null {
   return TAG.exec(line.slice(hash + 1))?.[1] ?? null;
 }
 
-function parseLine(raw: string, eol: string, fileName: string, lineNumber: number, dialect: MachinesDialect = NEWEST_DIALECT): MachinesLine {
+function parseLine(
+  raw: string,
+  eol: string,
+  fileName: string,
+  lineNumber: number,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): MachinesLine {
   const items = readLineItems(raw, fileName, lineNumber, 0, dialect);
   const tag = items.some((item) => item.kind === "entry") ? tagOf(raw) : null;
   const disabled = items.length === 0 ? readDisabled(raw, fileName, lineNumber, dialect) : null;
@@ -70,7 +76,12 @@ function parseLine(raw: string, eol: string, fileName: string, lineNumber: numbe
 }
 
 /** A comment line that holds a valid crossnix entry line behind the marker; anything else is a comment. */
-function readDisabled(raw: string, fileName: string, lineNumber: number, dialect: MachinesDialect): DisabledLine | null {
+function readDisabled(
+  raw: string,
+  fileName: string,
+  lineNumber: number,
+  dialect: MachinesDialect,
+): DisabledLine | null {
   if (!raw.startsWith(DISABLED_PREFIX)) return null;
   const original = raw.slice(DISABLED_PREFIX.length);
   let items: LineItem[];
@@ -88,7 +99,11 @@ function readDisabled(raw: string, fileName: string, lineNumber: number, dialect
  * Throws a PARSE error (file:line:column) at the first entry the Nix of `dialect` (default: the
  * newest) would reject. The model keeps that dialect, so edits re-read lines by the same rules.
  */
-export function parseMachinesFile(text: string, fileName: string, dialect: MachinesDialect = NEWEST_DIALECT): MachinesFile {
+export function parseMachinesFile(
+  text: string,
+  fileName: string,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): MachinesFile {
   const lines: MachinesLine[] = [];
   let pos = 0;
   while (pos < text.length) {
@@ -135,14 +150,21 @@ function usesCrlf(file: MachinesFile): boolean {
 
 function checkName(name: string): void {
   if (!NAME.test(name)) {
-    throw badInput("builder name", name, "use letters, digits, '.', '_' and '-' (up to 63), starting with a letter or digit");
+    throw badInput(
+      "builder name",
+      name,
+      "use letters, digits, '.', '_' and '-' (up to 63), starting with a letter or digit",
+    );
   }
 }
 
 function notFound(file: MachinesFile, name: string): CrossnixError {
   const names = [...new Set(listEntries(file).flatMap((located) => (located.name === null ? [] : [located.name])))];
   return new CrossnixError("NOT_FOUND", `no builder named '${name}' in ${file.fileName}`, {
-    hint: names.length > 0 ? `builders crossnix manages there: ${names.join(", ")}` : "crossnix has not added a builder to this file",
+    hint:
+      names.length > 0
+        ? `builders crossnix manages there: ${names.join(", ")}`
+        : "crossnix has not added a builder to this file",
     detail: { file: file.fileName, name },
   });
 }
@@ -160,7 +182,13 @@ export function addEntry(file: MachinesFile, entry: MachineEntry, name: string):
   const existing = lines.findIndex((line) => carries(line, name));
   if (existing !== -1) {
     const old = lines[existing]!;
-    lines[existing] = parseLine(text + (old.raw.endsWith("\r") ? "\r" : ""), old.eol, file.fileName, existing + 1, file.dialect);
+    lines[existing] = parseLine(
+      text + (old.raw.endsWith("\r") ? "\r" : ""),
+      old.eol,
+      file.fileName,
+      existing + 1,
+      file.dialect,
+    );
     return { ...file, lines: lines.filter((line, index) => index <= existing || !carries(line, name)) };
   }
   const last = lines[lines.length - 1];

@@ -17,7 +17,11 @@ export interface TolerantMachines {
  * Reports an invalid machines file and still reads the builders on its valid lines: parses line
  * by line where `parseMachinesFile` stops at the first error, by the rules of `dialect`.
  */
-export function parseMachinesTolerant(text: string, fileName: string, dialect: MachinesDialect = NEWEST_DIALECT): TolerantMachines {
+export function parseMachinesTolerant(
+  text: string,
+  fileName: string,
+  dialect: MachinesDialect = NEWEST_DIALECT,
+): TolerantMachines {
   const lines = text.split("\n");
   const errors: CrossnixError[] = [];
   for (let attempt = 0; attempt <= lines.length; attempt++) {

@@ -64,7 +64,9 @@ export async function readMachinesTree(
     files.push(source);
     if (!source.parsed) return;
     for (const include of listIncludes(source.parsed.model)) {
-      const column = source.parsed.model.lines[include.line - 1]?.items.find((i) => i.kind === "include" && i.path === include.path)?.column ?? 1;
+      const column =
+        source.parsed.model.lines[include.line - 1]?.items.find((i) => i.kind === "include" && i.path === include.path)
+          ?.column ?? 1;
       const at = { file, line: include.line, column };
       if (!path.posix.isAbsolute(include.path)) {
         const shown = include.path === "" ? "an empty path" : `the relative path '${include.path}'`;
@@ -95,14 +97,18 @@ export async function readMachinesTree(
 }
 
 /** The paths reachable from `roots` through `@file` lines (roots first), each once. */
-export function reachableFiles(files: readonly Pick<MachinesSource, "path" | "parsed">[], roots: readonly string[]): string[] {
+export function reachableFiles(
+  files: readonly Pick<MachinesSource, "path" | "parsed">[],
+  roots: readonly string[],
+): string[] {
   const byPath = new Map(files.map((f) => [f.path, f]));
   const out: string[] = [];
   const walk = (file: string) => {
     if (out.includes(file)) return;
     out.push(file);
     const parsed = byPath.get(file)?.parsed;
-    if (parsed) for (const include of listIncludes(parsed.model)) if (path.posix.isAbsolute(include.path)) walk(include.path);
+    if (parsed)
+      for (const include of listIncludes(parsed.model)) if (path.posix.isAbsolute(include.path)) walk(include.path);
   };
   for (const root of roots) walk(root);
   return out;
