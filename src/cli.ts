@@ -122,6 +122,12 @@ export async function main(argv: string[]): Promise<number> {
       host: createHost(),
       options: opts,
       prompt: terminalPrompter(),
+      out: (text) => {
+        if (!opts.json) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+      },
+      warn: (m) => {
+        process.stderr.write(`${m}\n`);
+      },
       progress: (m) => {
         if (opts.verbose || process.stderr.isTTY) process.stderr.write(`${m}\n`);
       },

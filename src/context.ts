@@ -18,6 +18,13 @@ export interface Context {
   prompt: Prompter;
   /** A line of progress on stderr (never on stdout, which --json keeps for one document). */
   progress(message: string): void;
+  /**
+   * Text for the person before the command's result (a plan shown before asking): stdout, and
+   * nothing under --json. The result itself is returned, never written.
+   */
+  out(text: string): void;
+  /** A line the person must see even without a terminal (stderr, always): "asking sudo…", lock waits. */
+  warn(message: string): void;
   /** Detail shown only with --verbose. */
   debug(message: string): void;
 }

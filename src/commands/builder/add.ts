@@ -17,7 +17,7 @@ import { dedicatedKeyPath } from "../../host/builders/key-paths.js";
 import { checkIdentityFile } from "../../host/builders/identity-file.js";
 import { probeBuilder } from "../../host/builders/probe.js";
 import { scanHostKeys, type SshTarget } from "../../host/builders/ssh.js";
-import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
+import { runPlan, describeOutcome } from "../../app/plan-runner.js";
 import { planInputs } from "./plan-inputs.js";
 import { assertNameFree, copyPublicKey, trustHint, verifyAsDaemon } from "./shared.js";
 import { type RemoteSetupResult, setupRemoteTrust } from "./setup-remote.js";
@@ -236,7 +236,7 @@ const add: Handler = async (ctx, { args, options }) => {
     await assertNameFree(ctx.host, current, request.name);
     return planFrom(current);
   };
-  const outcome = await confirmAndApply(ctx, await planFrom(state), { replan });
+  const outcome = await runPlan(ctx, await planFrom(state), { replan });
 
   const after: string[] = remoteSetup && remoteSetup.status !== "dry-run" ? [remoteSetup.message] : [];
   let verified: boolean | null = null;

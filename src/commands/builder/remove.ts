@@ -3,7 +3,7 @@ import { planRemoveBuilder } from "../../core/builders/plan.js";
 import { checkBuilderName } from "../../core/builders/name.js";
 import { loadConfigState } from "../../host/state.js";
 import { dedicatedKeyPath } from "../../host/builders/key-paths.js";
-import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
+import { runPlan, describeOutcome } from "../../app/plan-runner.js";
 import { managedBuilder } from "./managed.js";
 import { planInputs } from "./plan-inputs.js";
 
@@ -21,7 +21,7 @@ const remove: Handler = async (ctx, { args }) => {
     }
   }
   const plan = planRemoveBuilder(await planInputs(ctx.host, state, { settingsMayChange: false }), name, keys);
-  const outcome = await confirmAndApply(ctx, plan);
+  const outcome = await runPlan(ctx, plan);
   const text = outcome.noop ? `No builder named '${name}'; nothing to remove.` : describeOutcome(outcome);
   return { json: { name, plan: outcome.plan, applied: outcome.applied, noop: outcome.noop }, text };
 };

@@ -3,7 +3,7 @@ import { planToggleBuilder } from "../../core/builders/plan.js";
 import { checkBuilderName } from "../../core/builders/name.js";
 import { noSuchBuilder } from "../../errors.js";
 import { loadConfigState } from "../../host/state.js";
-import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
+import { runPlan, describeOutcome } from "../../app/plan-runner.js";
 import { managedBuilder, managedNames } from "./managed.js";
 import { planInputs } from "./plan-inputs.js";
 
@@ -14,7 +14,7 @@ function toggle(enabled: boolean): Handler {
     const builder = managedBuilder(state, name);
     if (!builder) throw noSuchBuilder([name], managedNames(state));
     const plan = planToggleBuilder(await planInputs(ctx.host, state, { settingsMayChange: false }), name, enabled);
-    const outcome = await confirmAndApply(ctx, plan);
+    const outcome = await runPlan(ctx, plan);
     const text = outcome.noop ? `'${name}' is already ${enabled ? "enabled" : "disabled"}.` : describeOutcome(outcome);
     return { json: { name, enabled, plan: outcome.plan, applied: outcome.applied, noop: outcome.noop }, text };
   };

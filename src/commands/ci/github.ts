@@ -24,7 +24,7 @@ import { emptyPlan } from "../../core/plan/plan.js";
 import { badInput, CrossnixError } from "../../errors.js";
 import { describeFailure, succeeded } from "../../host/system/exec.js";
 import { readTextOrNull } from "../../host/system/host.js";
-import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
+import { runPlan, describeOutcome } from "../../app/plan-runner.js";
 
 /** Long enough for Nix to fetch a flake's inputs (nixpkgs) the first time. */
 const NIX_EVAL_TIMEOUT_MS = 5 * 60_000;
@@ -185,7 +185,7 @@ const github: Handler = async (ctx, { options }) => {
   if (emulated.length > 0) {
     plan.notes.push(`Built under QEMU on ubuntu-24.04 (slow): ${emulated.join(", ")}.`);
   }
-  const outcome = await confirmAndApply(ctx, plan);
+  const outcome = await runPlan(ctx, plan);
   const text = [describeOutcome(outcome), outcome.applied ? `Regenerate with: ${regenerateCommand(spec)}` : ""]
     .filter((l) => l !== "")
     .join("\n");

@@ -13,7 +13,7 @@ import {
   summarize,
 } from "../../core/doctor/index.js";
 import type { RenderedPlan } from "../../core/plan/plan.js";
-import { confirmAndApply, describeOutcome } from "../../app/plan-runner.js";
+import { runPlan, describeOutcome } from "../../app/plan-runner.js";
 import { renderDoctorReport } from "../../ui/doctor-report.js";
 import { makeStyle } from "../../ui/style.js";
 import { type DoctorOptions, type DoctorReport, runDoctor } from "./run.js";
@@ -117,7 +117,7 @@ const doctor: Handler = async (ctx, { options }) => {
       exitCode: anyFailed(report.checks) ? 1 : 0,
     };
   }
-  const outcome = await confirmAndApply(ctx, plan);
+  const outcome = await runPlan(ctx, plan);
   const fixJson = (rendered: RenderedPlan) => ({ plan: rendered, applied: outcome.applied, notDone: skipped });
   if (!outcome.applied) {
     return {
