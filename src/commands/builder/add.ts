@@ -18,8 +18,11 @@ import { checkIdentityFile } from "../../host/builders/identity-file.js";
 import { probeBuilder } from "../../host/builders/probe.js";
 import { scanHostKeys, type SshTarget } from "../../host/builders/ssh.js";
 import { runPlan, describeOutcome } from "../../app/plan-runner.js";
-import { planInputs } from "./plan-inputs.js";
-import { assertNameFree, copyPublicKey, trustHint, verifyAsDaemon } from "./shared.js";
+import { planInputs } from "../../app/builders/plan-inputs.js";
+import { copyPublicKey } from "../../app/builders/copy-key.js";
+import { assertNameFree } from "../../app/builders/names.js";
+import { verifyAsDaemon } from "../../app/builders/verify.js";
+import { trustHint } from "../../core/builders/remote-trust.js";
 import { type RemoteSetupResult, setupRemoteTrust } from "./setup-remote.js";
 
 /** The host key the user expects: `--host-key` takes base64 of a key line, or the line itself. */

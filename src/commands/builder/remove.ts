@@ -4,8 +4,8 @@ import { checkBuilderName } from "../../core/builders/name.js";
 import { loadConfigState } from "../../host/state.js";
 import { dedicatedKeyPath } from "../../host/builders/key-paths.js";
 import { runPlan, describeOutcome } from "../../app/plan-runner.js";
-import { managedBuilder } from "./managed.js";
-import { planInputs } from "./plan-inputs.js";
+import { managedBuilder } from "../../app/builders/managed.js";
+import { planInputs } from "../../app/builders/plan-inputs.js";
 
 const remove: Handler = async (ctx, { args }) => {
   const name = checkBuilderName("builder name", args[0] ?? "");

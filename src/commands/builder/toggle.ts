@@ -4,8 +4,8 @@ import { checkBuilderName } from "../../core/builders/name.js";
 import { noSuchBuilder } from "../../errors.js";
 import { loadConfigState } from "../../host/state.js";
 import { runPlan, describeOutcome } from "../../app/plan-runner.js";
-import { managedBuilder, managedNames } from "./managed.js";
-import { planInputs } from "./plan-inputs.js";
+import { managedBuilder, managedNames } from "../../app/builders/managed.js";
+import { planInputs } from "../../app/builders/plan-inputs.js";
 
 function toggle(enabled: boolean): Handler {
   return async (ctx, { args }) => {

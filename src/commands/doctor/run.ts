@@ -19,7 +19,7 @@ import { type Check, check } from "../../core/doctor/types.js";
 import { type FleetBuilder, findBuilder } from "../../core/builders/fleet.js";
 import { effectiveSetting } from "../../core/nix/settings.js";
 import { noSuchBuilder } from "../../errors.js";
-import { daemonReloadCommand } from "../builder/shared.js";
+import { daemonRestartCommand } from "../../host/nix/daemon.js";
 import { gatherBuilder } from "../../host/doctor/builder.js";
 import { runE2eBuild } from "../../host/doctor/e2e.js";
 import { gatherLocal, type LocalGather } from "../../host/doctor/local.js";
@@ -66,7 +66,7 @@ function buildTimeoutSeconds(timeout: number): number {
 export async function runDoctor(ctx: Context, options: DoctorOptions): Promise<DoctorReport> {
   ctx.progress("Checking local Nix and its configuration…");
   const host = withNixOnPath(ctx.host);
-  const g = await gatherLocal(host, (info) => daemonReloadCommand(host, { info } as ConfigState));
+  const g = await gatherLocal(host, (info) => daemonRestartCommand(host, info));
   const localChecks = [
     nixInstalledCheck(g.local),
     nixDaemonCheck(g.local),

@@ -1,4 +1,5 @@
 import { CrossnixError } from "../../errors.js";
+import type { Destination } from "./destination.js";
 import {
   getSetting,
   listIncludes,
@@ -495,4 +496,10 @@ export function parseApplyOutput(stdout: string, stderr: string, exitCode: numbe
       message: stderr.trim().split("\n").at(-1) || `exit ${exitCode}`,
     };
   return { kind: "done", written, restarted: lines.includes(RESTARTED_MARK) };
+}
+
+/** What to do when the SSH user is not trusted by the builder's daemon. */
+export function trustHint(destination: Destination, facts: ProbeFacts): string {
+  const target = `${destination.user ? `${destination.user}@` : ""}${destination.host}${destination.port ? `:${destination.port}` : ""}`;
+  return `run 'crossnix builder setup-remote ${target}', or on the builder add '${facts.user}' to trusted-users (trusted-users = root ${facts.user}) in /etc/nix/nix.conf — nix.custom.conf with Determinate Nix — and restart its nix-daemon. Nothing was written`;
 }

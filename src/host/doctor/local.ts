@@ -19,7 +19,7 @@ import {
   readMachinesTree,
 } from "../../core/formats/machines/index.js";
 import { type NixConf, parseNixConf } from "../../core/formats/nix-conf.js";
-import { type PlanCommand } from "../../core/plan/plan.js";
+import type { PlanCommand } from "../../core/plan/plan.js";
 import { type ConfigLayer, systemConfigFile } from "../../core/nix/settings.js";
 import { isCrossnixError } from "../../errors.js";
 import { detectHost, type HostInfo } from "../nix/detect.js";

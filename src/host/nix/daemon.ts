@@ -1,7 +1,11 @@
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { readdir, readFile, readlink, stat } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { PlanCommand } from "../../core/plan/plan.js";
 import { CrossnixError } from "../../errors.js";
+import type { Host } from "../system/host.js";
+import type { HostInfo } from "./detect.js";
 import { SYSTEM_PATHS } from "../system/paths.js";
 
 export interface DaemonProcess {
@@ -109,4 +113,20 @@ export async function restartDaemonProcess(daemon: DaemonProcess, timeoutMs = 10
     "EXEC",
     `the restarted nix-daemon (pid ${pid}) does not answer on ${SYSTEM_PATHS.nixDaemonSocket}`,
   );
+}
+
+/**
+ * How to make the daemon re-read its settings here, or null when nobody can: the service manager's
+ * restart (from detection), else, on Linux without one, crossnix's own restart of the running daemon.
+ */
+export async function daemonRestartCommand(host: Host, info: HostInfo): Promise<PlanCommand | null> {
+  if (info.daemonReload) return info.daemonReload;
+  if (host.platform === "linux" && info.mode === "daemon" && (await findDaemonProcess())) {
+    const cli = fileURLToPath(new URL("../../cli.js", import.meta.url));
+    return {
+      argv: [process.execPath, cli, "internal", "restart-daemon"],
+      description: "restart the running nix-daemon",
+    };
+  }
+  return null;
 }

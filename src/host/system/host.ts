@@ -1,4 +1,4 @@
-import { readFile, readlink, stat } from "node:fs/promises";
+import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import os from "node:os";
 import { decodeLossless } from "../../core/formats/bytes.js";
 import { CrossnixError } from "../../errors.js";
@@ -26,6 +26,8 @@ export interface Host {
   /** Link target when the path is a symlink, else null. */
   linkTarget(systemPath: string): Promise<string | null>;
   exists(systemPath: string): Promise<boolean>;
+  /** Names in a directory ([] when it does not exist). */
+  list(systemPath: string): Promise<string[]>;
 }
 
 export function createHost(env: NodeJS.ProcessEnv = process.env): Host {
@@ -49,6 +51,7 @@ export function createHost(env: NodeJS.ProcessEnv = process.env): Host {
         return null;
       }
     },
+    list: (p) => readdir(resolve(p)).catch(() => [] as string[]),
     exists: async (p) => {
       try {
         await stat(resolve(p));

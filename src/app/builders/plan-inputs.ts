@@ -1,8 +1,9 @@
+// What the builder planners read from this machine: the config files and how to restart the daemon.
 import type { PlanInputs } from "../../core/builders/plan.js";
 import type { ConfigState } from "../../host/state.js";
 import type { Host } from "../../host/system/host.js";
 import { SYSTEM_PATHS } from "../../host/system/paths.js";
-import { daemonReloadCommand } from "./shared.js";
+import { daemonRestartCommand } from "../../host/nix/daemon.js";
 
 /**
  * Only `add` can change settings, so only it needs to know how to restart the daemon (on Linux
@@ -22,6 +23,6 @@ export async function planInputs(
     effectiveUseSubstitutes: state.effectiveUseSubstitutes,
     readOnlyReason: state.info.readOnlyReason,
     flavor: state.info.flavor,
-    daemonReload: options.settingsMayChange ? await daemonReloadCommand(host, state) : null,
+    daemonReload: options.settingsMayChange ? await daemonRestartCommand(host, state.info) : null,
   };
 }
