@@ -61,6 +61,19 @@ Examples:
   $ crossnix doctor --json | jq '.checks[] | select(.status == "fail")'`,
     )
     .action(lazy(() => import("./doctor/index.js")));
+  program
+    .command("history")
+    .description("list the plans crossnix applied on this machine (time, command, files, backups)")
+    .addHelpText("after", "\nExamples:\n  $ crossnix history\n  $ crossnix history --json")
+    .action(lazy(() => import("./history.js")));
+  program
+    .command("undo [id]")
+    .description("put back the files of the last applied plan (or plan <id>) from its backups")
+    .addHelpText(
+      "after",
+      "\nRefused, with the diff, when a file changed since the plan wrote it.\n\nExamples:\n  $ crossnix undo\n  $ crossnix undo 2026-12-02T17-40-01-123Z-4242 --dry-run",
+    )
+    .action(lazy(() => import("./undo.js")));
   const internal = program.command("internal", { hidden: true }).description("crossnix's own plumbing");
   internal
     .command("apply-plan <file>")

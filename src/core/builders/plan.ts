@@ -85,6 +85,7 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
       // The daemon cannot type a passphrase (reference §3), so the key has none; it is 0600 root.
       description: "create a dedicated key for the Nix daemon",
       withinRoot: true,
+      creates: [builder.createKeyAt, `${builder.createKeyAt}.pub`],
     });
   }
   const options = aliasOptions(builder);

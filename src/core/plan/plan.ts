@@ -33,6 +33,8 @@ export interface PlanCommand {
   optional?: boolean;
   /** It only makes files under the root in use (e.g. ssh-keygen -f <root>/etc/nix/crossnix/…), so it runs under CROSSNIX_ROOT too. */
   withinRoot?: boolean;
+  /** Files (real paths) the command makes; they join the plan's journal, so undo removes them. */
+  creates?: string[];
 }
 
 export interface Plan {

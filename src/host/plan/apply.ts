@@ -1,6 +1,6 @@
 // The plan runner's apply step: lock, journal, backups, atomic writes, roll back on failure.
 import { quoteCommand } from "../../core/shell.js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import { crashPoint } from "./crash-points.js";
 import { backupFile, canWrite, removeFileDurably, tempPathFor, writeFileAtomic } from "../system/files.js";
 import {
   type Journal,
+  readBytesOrNull,
   recordHistory,
   recoverInterrupted,
   removeJournal,
@@ -87,6 +88,7 @@ export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions
       startedAt: started.toISOString(),
       backupDir: backupRoot,
       files: [],
+      commands: plan.commands,
     };
     const result: ApplyResult = {
       written: [],
@@ -110,6 +112,8 @@ export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions
         beforeSha: sha256(change.before === null ? null : encodeLossless(change.before)),
         afterSha: sha256(change.after === null ? null : encodeLossless(change.after)),
         tmp: tempPathFor(real, index),
+        ...(change.secret ? {} : { after: change.after }),
+        beforeMode: backup ? ((await stat(real).catch(() => null))?.mode ?? null) : null,
       });
     }
     await ioStep(SYSTEM_PATHS.journal, () => writeJournal(host, journal));
@@ -146,6 +150,7 @@ export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions
       const run = await host.exec(command.argv, { timeoutMs: 120_000 });
       if (succeeded(run)) {
         result.commands.push({ command: shown, ok: true });
+        if (command.creates?.length) await journalCreatedFiles(host, journal, command.creates);
       } else if (command.optional) {
         result.commands.push({ command: shown, ok: false, detail: describeFailure(run) });
       } else {
@@ -163,6 +168,25 @@ export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions
   } finally {
     await lock.release();
   }
+}
+
+/** Files a command made (a builder's key) join the journal, so rolling back or undoing the plan removes them. */
+async function journalCreatedFiles(host: Host, journal: Journal, realPaths: string[]): Promise<void> {
+  for (const real of realPaths) {
+    const bytes = await readBytesOrNull(real);
+    if (bytes === null) continue;
+    const shown = host.root === "/" ? real : `/${path.relative(host.root, real)}`;
+    journal.files.push({
+      path: shown,
+      real,
+      backup: null,
+      beforeSha: null,
+      afterSha: sha256(bytes),
+      tmp: `${real}.none`,
+      createdByCommand: true,
+    });
+  }
+  await writeJournal(host, journal);
 }
 
 /**

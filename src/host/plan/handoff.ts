@@ -65,6 +65,12 @@ export async function readHandedOffPlan(
 export function isPlannedCommand(command: PlanCommand, root: string): boolean {
   const a = command.argv;
   if (!Array.isArray(a) || !a.every((x) => typeof x === "string")) return false;
+  // What a command declares it creates is removed by undo: only ssh-keygen's own two files.
+  const creates = command.creates ?? [];
+  const keyFile = a[0] === "ssh-keygen" ? (a[9] ?? "") : "";
+  if (creates.length > 0 && (creates.length !== 2 || creates[0] !== keyFile || creates[1] !== `${keyFile}.pub`)) {
+    return false;
+  }
   const is = (...want: string[]) => a.length === want.length && want.every((w, i) => w === a[i]);
   if (is("systemctl", "restart", "nix-daemon.service")) return true;
   if (is("launchctl", "kickstart", "-k", "system/systems.determinate.nix-daemon")) return true;

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
+import type { PlanCommand } from "../../core/plan/plan.js";
 import { removeFileDurably, writeFileAtomic } from "../system/files.js";
 import type { Host } from "../system/host.js";
 import { SYSTEM_PATHS } from "../system/paths.js";
@@ -20,6 +21,12 @@ export interface JournalFile {
   afterSha: string | null;
   /** The temp file the new contents are written to before the rename. */
   tmp: string;
+  /** The new contents (lossless text), kept so `undo` can show what changed since; absent for secrets. */
+  after?: string | null;
+  /** Mode of the file before the plan (to restore a deleted file as it was). */
+  beforeMode?: number | null;
+  /** Made by one of the plan's commands (e.g. ssh-keygen), not written by the runner. */
+  createdByCommand?: boolean;
 }
 
 export interface Journal {
@@ -30,6 +37,8 @@ export interface Journal {
   startedAt: string;
   backupDir: string;
   files: JournalFile[];
+  /** The plan's commands, so undoing it restarts what it restarted. */
+  commands?: PlanCommand[];
 }
 
 export type Outcome = "applied" | "rolled back" | "failed";
