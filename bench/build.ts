@@ -3,7 +3,7 @@
 // same arguments and builders; then the same crossnix build over 1 builder.
 import * as fs from "node:fs";
 import path from "node:path";
-import { type Builder, BUSYBOX_DIR, newNonce } from "../tests/testbed/index.js";
+import { type Builder, BUSYBOX_DIR, newNonce } from "#testbed";
 import { coveredMs, type Fleet, NIX_CMD, REPO, type TracedCall, traceRun } from "./fleet.js";
 import {
   fmtMs,

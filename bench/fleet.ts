@@ -3,14 +3,7 @@
 // bed's sandbox root so crossnix, ssh and nix see the /etc files crossnix writes.
 import * as fs from "node:fs";
 import path from "node:path";
-import {
-  type Builder,
-  clientIdentity,
-  createSandbox,
-  type ExecResult,
-  type Sandbox,
-  startBuilders,
-} from "../tests/testbed/index.js";
+import { type Builder, clientIdentity, createSandbox, type ExecResult, type Sandbox, startBuilders } from "#testbed";
 
 export const REPO = path.resolve(import.meta.dirname, "..");
 export const CLI = path.join(REPO, "dist/cli.js");

@@ -5,14 +5,7 @@
 // real paths without touching this machine's own.
 import * as fs from "node:fs";
 import path from "node:path";
-import {
-  BUSYBOX_DIR,
-  clientIdentity,
-  createSandbox,
-  newNonce,
-  startBuilders,
-  stopAll,
-} from "../tests/testbed/index.js";
+import { BUSYBOX_DIR, clientIdentity, createSandbox, newNonce, startBuilders, stopAll } from "#testbed";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const CLI = path.join(REPO, "dist/cli.js");

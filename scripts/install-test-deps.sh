@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prepare this machine for crossnix's integration tests (tests/testbed, tests/integration).
+# Prepare this machine for crossnix's integration tests (testbed, tests/integration).
 #
 # Run as root on Debian 12 or Ubuntu (22.04+). Idempotent: every step checks whether it is
 # already done, so a re-run on a prepared machine takes well under a second and never calls apt.

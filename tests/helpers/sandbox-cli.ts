@@ -1,4 +1,4 @@
-import type { Sandbox, SandboxRunOptions } from "../testbed/index.js";
+import type { Sandbox, SandboxRunOptions } from "#testbed";
 import { CLI } from "./cli.js";
 
 /**

@@ -11,8 +11,8 @@ import {
   createSandbox,
   type Sandbox,
   startBuilders,
-} from "../testbed/index.js";
-import { useTestBed } from "../testbed/vitest.js";
+} from "#testbed";
+import { useTestBed } from "#testbed/vitest";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();

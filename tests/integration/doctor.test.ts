@@ -12,8 +12,8 @@ import {
   type Fault,
   type Sandbox,
   startBuilders,
-} from "../testbed/index.js";
-import { useTestBed } from "../testbed/vitest.js";
+} from "#testbed";
+import { useTestBed } from "#testbed/vitest";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();

@@ -1,7 +1,7 @@
 // builder setup-remote on real builders: crossnix runs in the test bed's sandbox root and reaches
 // multi-user builders through root's own SSH login. Each builder runs its root nix-daemon under
 // the test bed's systemd stand-in, and its user has passwordless sudo only inside the builder's
-// namespace (tests/testbed/service.ts), so the remote edit, backup, restart and re-probe are real.
+// namespace (testbed/service.ts), so the remote edit, backup, restart and re-probe are real.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,8 +15,8 @@ import {
   hostSystem,
   type Sandbox,
   startBuilders,
-} from "../testbed/index.js";
-import { useTestBed } from "../testbed/vitest.js";
+} from "#testbed";
+import { useTestBed } from "#testbed/vitest";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();

@@ -15,8 +15,8 @@ import {
   createSandbox,
   type Sandbox,
   startBuilders,
-} from "../testbed/index.js";
-import { useTestBed } from "../testbed/vitest.js";
+} from "#testbed";
+import { useTestBed } from "#testbed/vitest";
 
 const ready = useTestBed();
 

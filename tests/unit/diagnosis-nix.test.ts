@@ -1056,7 +1056,7 @@ describe("captured from Nix 2.8.0 (nix-build, no daemon)", () => {
   });
 });
 
-// Verbatim from tests/testbed/nix-2.8-errors.md (capture-faults.ts: Nix 2.8.0, OpenSSH 9.2, a
+// Verbatim from testbed/nix-2.8-errors.md (capture-faults.ts: Nix 2.8.0, OpenSSH 9.2, a
 // non-root nix-build through the local root nix-daemon, max-jobs = 0, builder alias cx-b2).
 // Store hashes are redacted there as "…".
 describe("test bed captures (Nix 2.8.0 through the daemon)", () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { ExecResult } from "./proc.js";
 import type { Sandbox, SandboxRunOptions } from "./sandbox.js";
 
-/** tests/testbed/nix */
+/** testbed/nix */
 export const NIX_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "nix");
 
 /** Where scripts/install-test-deps.sh caches things (CROSSNIX_TESTBED_CACHE). */

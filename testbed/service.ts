@@ -62,7 +62,7 @@ rm -f "$state/supervisor.pid"
 function systemctlStandIn(stateDir: string): string {
   return `#!/bin/sh
 # crossnix test bed: a stand-in for systemctl in this builder's mount namespace (see
-# tests/testbed/service.ts). Only 'restart' and 'is-active' of nix-daemon[.service].
+# testbed/service.ts). Only 'restart' and 'is-active' of nix-daemon[.service].
 state=${shq(stateDir)}
 socket=/nix/var/nix/daemon-socket/socket
 [ $# -eq 2 ] || { echo "systemctl (crossnix test bed stand-in): only 'restart' and 'is-active' of nix-daemon.service are implemented; got: $*" >&2; exit 1; }

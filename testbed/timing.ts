@@ -1,4 +1,4 @@
-// Measure test bed start-up: `npx tsx tests/testbed/timing.ts [counts…]` (default 2 8).
+// Measure test bed start-up: `npx tsx testbed/timing.ts [counts…]` (default 2 8).
 import { startBuilders } from "./builder.js";
 import { createSandbox } from "./sandbox.js";
 import { getRun, stopAll } from "./run.js";
