@@ -1,7 +1,7 @@
-import { SYSTEM_PATHS } from "../../host/system/paths.js";
-import { checkBuilderName } from "../../core/builders/name.js";
+import { type DoctorReport, planDoctorFix, runDoctor } from "../../app/doctor.js";
+import { describeOutcome, runPlan } from "../../app/plan-runner.js";
 import type { Context, Handler } from "../../context.js";
-import { buildersView } from "../../core/doctor/config.js";
+import { checkBuilderName } from "../../core/builders/name.js";
 import {
   type AutoFix,
   anyFailed,
@@ -9,14 +9,30 @@ import {
   type Check,
   checkJson,
   fingerprintOfLine,
-  planDoctorFixes,
   summarize,
 } from "../../core/doctor/index.js";
 import type { RenderedPlan } from "../../core/plan/plan.js";
-import { runPlan, describeOutcome } from "../../app/plan-runner.js";
 import { renderDoctorReport } from "../../ui/doctor-report.js";
 import { makeStyle } from "../../ui/style.js";
-import { type DoctorOptions, type DoctorReport, runDoctor } from "./run.js";
+import { flagOption, negatableOption, type RawOptions, stringOption } from "../options.js";
+
+export interface DoctorOptions {
+  /** --builder: check only this builder. */
+  builder: string | null;
+  /** false with --no-build. */
+  build: boolean;
+  /** --fix: apply the safe fixes as one plan. */
+  fix: boolean;
+}
+
+export function parseDoctorOptions(raw: RawOptions): DoctorOptions {
+  const builder = stringOption(raw, "builder");
+  return {
+    builder: builder === undefined ? null : checkBuilderName("--builder", builder),
+    build: negatableOption(raw, "build"),
+    fix: flagOption(raw, "fix"),
+  };
+}
 
 function render(ctx: Context, report: DoctorReport, fixable: number): string {
   const builderUris = new Map(report.builders.map((b) => [b.builder.name, b.builder.uri]));
@@ -56,8 +72,8 @@ async function confirmPins(
       );
       continue;
     }
-    process.stderr.write(
-      `\nThe builder '${pin.builder}' serves the host key\n  ${served}\n${pin.pinned ? `but the pinned key is\n  ${fingerprintOfLine(pin.pinned)}\nA changed host key can mean someone is impersonating the builder.\n` : "and no key is pinned.\n"}Check the fingerprint on the builder itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on its console).\n`,
+    ctx.warn(
+      `\nThe builder '${pin.builder}' serves the host key\n  ${served}\n${pin.pinned ? `but the pinned key is\n  ${fingerprintOfLine(pin.pinned)}\nA changed host key can mean someone is impersonating the builder.\n` : "and no key is pinned.\n"}Check the fingerprint on the builder itself (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on its console).`,
     );
     if (await ctx.prompt.confirm(`Does the builder really have ${served}? Pin it?`, false)) confirmed.push(pin);
     else notDone.push(`did not ${what}: not confirmed`);
@@ -65,22 +81,17 @@ async function confirmPins(
   return { confirmed, notDone };
 }
 
-const doctor: Handler = async (ctx, { options }) => {
-  const opts: DoctorOptions = {
-    builder: options["builder"] === undefined ? null : checkBuilderName("--builder", String(options["builder"])),
-    build: options["build"] !== false,
-  };
-  const report = await runDoctor(ctx, opts);
+const doctor: Handler = async (ctx, { options: raw }) => {
+  const options = parseDoctorOptions(raw);
+  const input = { builder: options.builder, build: options.build, timeoutSeconds: ctx.options.timeout };
+  const report = await runDoctor(ctx, input);
   const fixes = autoFixes(report.checks);
-  if (options["fix"] !== true) {
-    return {
-      json: jsonOf(report.checks),
-      text: render(ctx, report, fixes.length),
-      exitCode: anyFailed(report.checks) ? 1 : 0,
-    };
+  const exitCode = (checks: readonly Check[]) => (anyFailed(checks) ? 1 : 0);
+  if (!options.fix) {
+    return { json: jsonOf(report.checks), text: render(ctx, report, fixes.length), exitCode: exitCode(report.checks) };
   }
 
-  if (!ctx.options.json) process.stdout.write(`${render(ctx, report, 0)}\n\n`);
+  ctx.out(`${render(ctx, report, 0)}\n\n`);
   if (fixes.length === 0) {
     const text = anyFailed(report.checks)
       ? "Nothing crossnix can fix by itself: follow the fixes above."
@@ -88,33 +99,22 @@ const doctor: Handler = async (ctx, { options }) => {
     return {
       json: { ...jsonOf(report.checks), fix: { plan: null, applied: false, notDone: [] } },
       text,
-      exitCode: anyFailed(report.checks) ? 1 : 0,
+      exitCode: exitCode(report.checks),
     };
   }
   const pins = fixes.filter((f): f is Extract<AutoFix, { kind: "pin-host-key" }> => f.kind === "pin-host-key");
   const { confirmed, notDone: unpinned } = await confirmPins(ctx, pins);
-  const g = report.gathered;
-  // `builders` is rewritten whole (it is not appendable); Nix's default is not carried over.
-  const systemView = buildersView(g.config).system;
-  const systemBuilders = systemView.baseIsDefault ? null : systemView.value;
-  const crossnixMachines = g.machines.get(g.info.machinesFile) ?? { text: null, parsed: null };
-  const { plan, notDone } = planDoctorFixes([...fixes.filter((f) => f.kind !== "pin-host-key"), ...confirmed], {
-    settings: g.settings,
-    machines: { path: g.info.machinesFile, text: crossnixMachines.text, parsed: crossnixMachines.parsed },
-    systemBuilders,
-    readOnlyReason: g.info.readOnlyReason,
-    flavor: g.info.flavor,
-    daemonReload: g.daemonReload,
-    fleet: g.fleet,
-    knownHosts: { path: SYSTEM_PATHS.knownHosts, text: await ctx.host.readText(SYSTEM_PATHS.knownHosts) },
-  });
+  const { plan, notDone } = await planDoctorFix(ctx.host, report, [
+    ...fixes.filter((f) => f.kind !== "pin-host-key"),
+    ...confirmed,
+  ]);
   const skipped = [...unpinned, ...notDone];
   const skippedText = skipped.map((s) => `Not fixed: ${s}.`).join("\n");
   if (plan.files.length === 0 && plan.commands.length === 0 && plan.notes.length === 0) {
     return {
       json: { ...jsonOf(report.checks), fix: { plan: null, applied: false, notDone: skipped } },
       text: skippedText || "Nothing to fix.",
-      exitCode: anyFailed(report.checks) ? 1 : 0,
+      exitCode: exitCode(report.checks),
     };
   }
   const outcome = await runPlan(ctx, plan);
@@ -123,11 +123,11 @@ const doctor: Handler = async (ctx, { options }) => {
     return {
       json: { ...jsonOf(report.checks), fix: fixJson(outcome.plan) },
       text: [describeOutcome(outcome), skippedText].filter(Boolean).join("\n"),
-      exitCode: anyFailed(report.checks) ? 1 : 0,
+      exitCode: exitCode(report.checks),
     };
   }
   ctx.progress("Checking again after the fixes…");
-  const after = await runDoctor(ctx, opts);
+  const after = await runDoctor(ctx, input);
   const text = [
     describeOutcome(outcome),
     skippedText,
@@ -139,7 +139,7 @@ const doctor: Handler = async (ctx, { options }) => {
   return {
     json: { ...jsonOf(after.checks), checksBefore: report.checks.map(checkJson), fix: fixJson(outcome.plan) },
     text,
-    exitCode: anyFailed(after.checks) ? 1 : 0,
+    exitCode: exitCode(after.checks),
   };
 };
 

@@ -4,7 +4,7 @@ import { fingerprintSha256, preferredHostKey } from "../formats/known-hosts.js";
 import { atLeast } from "../nix/version.js";
 import type { ProbeFacts } from "../builders/probe.js";
 import { isPlainRemoteProgram } from "../builders/remote-program.js";
-import { type Check, type CheckFix, type CheckStatus, check, formatBytes } from "./types.js";
+import { type Check, type CheckFix, type CheckId, type CheckStatus, check, formatBytes } from "./types.js";
 
 /** What `ssh -G` says ssh will really use for a builder (as root, when doctor runs as root). */
 export interface SshView {
@@ -72,7 +72,7 @@ const HOST_KEY_FILES = "/etc/ssh/ssh_host_ed25519_key.pub";
 
 function builderCheck(
   b: FleetBuilder,
-  id: string,
+  id: CheckId,
   status: CheckStatus,
   title: string,
   observed: string,
@@ -81,7 +81,7 @@ function builderCheck(
   return check(id, "builder", status, title, observed, fix, { builder: b.name });
 }
 
-function skip(b: FleetBuilder, id: string, title: string, why: string): Check {
+function skip(b: FleetBuilder, id: CheckId, title: string, why: string): Check {
   return builderCheck(b, id, "skip", title, why);
 }
 
@@ -453,7 +453,7 @@ function probeFacts(f: BuilderFacts): ProbeFacts | null {
   return f.probe?.ok ? f.probe.facts : null;
 }
 
-function noProbe(b: FleetBuilder, id: string, title: string, f: BuilderFacts): Check {
+function noProbe(b: FleetBuilder, id: CheckId, title: string, f: BuilderFacts): Check {
   return skip(b, id, title, f.probe ? "could not log in (see builder.auth)" : (f.notRunReason ?? "could not log in"));
 }
 

@@ -147,3 +147,28 @@ export function e2eCheck(b: FleetBuilder, system: string, r: E2eResult): Check {
 export function e2eSkip(b: FleetBuilder, system: string, why: string): Check {
   return check("e2e.build", "end-to-end", "skip", `Build ${system}`, why, undefined, { builder: b.name, system });
 }
+
+/** What decides whether doctor attempts the end-to-end builds on one builder. */
+export interface E2eGate {
+  /** Local checks that failed and stop every build before it reaches a builder (nix.installed, …). */
+  localBlockers: readonly string[];
+  /** This builder's own checks that failed. */
+  builderFailures: readonly string[];
+  enabled: boolean;
+  /** Doctor may pass --builders: it runs as root, Nix is single-user, or the daemon trusts the user. */
+  allowed: boolean;
+  user: string;
+  /** A daemon install whose daemon does not answer. */
+  daemonDown: boolean;
+}
+
+/** Why the end-to-end builds on a builder are not attempted, or null when they are. First reason wins. */
+export function e2eBlocker(g: E2eGate): string | null {
+  if (g.localBlockers.length) return `not attempted: ${g.localBlockers.join(", ")} failed`;
+  if (g.builderFailures.length) return `not attempted: ${g.builderFailures.join(", ")} failed`;
+  if (!g.enabled) return "the builder is disabled";
+  if (!g.allowed)
+    return `needs root or a trusted user (the daemon ignores --builders from ${g.user}): run sudo crossnix doctor`;
+  if (g.daemonDown) return "the Nix daemon does not answer (see nix.daemon)";
+  return null;
+}

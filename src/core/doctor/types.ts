@@ -5,6 +5,54 @@
 export type CheckStatus = "ok" | "warn" | "fail" | "skip";
 export type CheckGroup = "local" | "configuration" | "builder" | "end-to-end";
 
+/**
+ * Every check doctor can report, in report order (within a group, the order a report lists
+ * them; a builder's checks in the order a connection needs them, `builder.enabled` standing in
+ * for all of them when the builder is disabled). The ids are a public contract (`--json`, scripts,
+ * the README): add ids, never rename one.
+ */
+export const CHECKS = {
+  "nix.installed": { group: "local", summary: "Nix is installed and its version" },
+  "nix.daemon": { group: "local", summary: "the Nix daemon answers" },
+  "nix.daemon-ssh": { group: "local", summary: "ssh is on the PATH of whoever runs builds (the daemon)" },
+  "nix.flavor": { group: "local", summary: "the installation: Determinate, upstream or nix-darwin-managed" },
+  "local.root": { group: "local", summary: "doctor runs as the user the daemon connects as (root)" },
+  "config.nix-conf": { group: "configuration", summary: "every nix.conf and include is readable and valid" },
+  "config.builders": { group: "configuration", summary: "the effective builders setting and its source" },
+  "config.machines-file": { group: "configuration", summary: "the machines files builders reads are valid" },
+  "config.max-jobs-zero": { group: "configuration", summary: "max-jobs = 0 with no working builder" },
+  "config.legacy-remote-systems": { group: "configuration", summary: "the legacy NIX_REMOTE_SYSTEMS" },
+  "config.user-machines-file": { group: "configuration", summary: "a ~/.config/nix/machines Nix never reads" },
+  "config.extra-builders": { group: "configuration", summary: "extra-builders, which Nix ignores" },
+  "config.client-builders-untrusted": {
+    group: "configuration",
+    summary: "builders set by a user the daemon does not trust (ignored)",
+  },
+  "config.builders-use-substitutes": { group: "configuration", summary: "builders-use-substitutes" },
+  "config.daemon-stale": { group: "configuration", summary: "settings changed since the daemon started" },
+  "builder.connect": { group: "builder", summary: "name resolution, TCP and the SSH banner" },
+  "builder.connect-timeout": { group: "builder", summary: "ConnectTimeout, so a hung builder is not waited on" },
+  "builder.host-key": { group: "builder", summary: "the pinned host key against the one served" },
+  "builder.identity": { group: "builder", summary: "the key file the daemon uses (0600, root, no passphrase)" },
+  "builder.auth": { group: "builder", summary: "login" },
+  "builder.remote-program": { group: "builder", summary: "the remote program on the non-interactive PATH" },
+  "builder.login-shell": { group: "builder", summary: "a login shell that prints nothing" },
+  "builder.trust": { group: "builder", summary: "the builder's daemon trusts the SSH user" },
+  "builder.systems": { group: "builder", summary: "the builder's systems against its entry" },
+  "builder.features": { group: "builder", summary: "the builder's features against its entry" },
+  "builder.disk": { group: "builder", summary: "free disk on the builder" },
+  "builder.nix-version": { group: "builder", summary: "the Nix versions on both ends" },
+  "builder.enabled": { group: "builder", summary: "a disabled builder (its checks are not run)" },
+  "e2e.build": { group: "end-to-end", summary: "a tiny derivation built on one builder, for one system" },
+} as const satisfies Record<string, { group: CheckGroup; summary: string }>;
+
+export type CheckId = keyof typeof CHECKS;
+
+/** The ids of one group, in report order. */
+export function checkIds(group: CheckGroup): CheckId[] {
+  return (Object.keys(CHECKS) as CheckId[]).filter((id) => CHECKS[id].group === group);
+}
+
 /** A fix crossnix can apply itself with `doctor --fix` (always as one plan, see fixes.ts). */
 export type AutoFix =
   /** Set a nix.conf setting in the file crossnix writes settings to. */
@@ -30,7 +78,7 @@ export interface CheckFix {
 }
 
 export interface Check {
-  id: string;
+  id: CheckId;
   group: CheckGroup;
   /** The builder a builder or end-to-end check is about (its crossnix name, or the entry's host). */
   builder?: string;
@@ -45,7 +93,7 @@ export interface Check {
 }
 
 export function check(
-  id: string,
+  id: CheckId,
   group: CheckGroup,
   status: CheckStatus,
   title: string,
