@@ -10,7 +10,7 @@ import {
   readMachinesTree,
 } from "../core/formats/machines/index.js";
 import { type NixConf, parseNixConf, validateNixConf } from "../core/formats/nix-conf.js";
-import { effectiveSetting } from "../core/nix/settings.js";
+import { type ConfigLayer, effectiveSetting } from "../core/nix/settings.js";
 import { parseSshConfig, type SshConfig } from "../core/formats/ssh-config.js";
 import { detectHost, type HostInfo } from "./nix/detect.js";
 import type { Host } from "./system/host.js";
@@ -32,6 +32,8 @@ export interface ConfigState {
   /** `builders` as the daemon sees it (system nix.conf and its includes); null = Nix's default. */
   effectiveBuilders: { value: string | null; source: string | null };
   effectiveUseSubstitutes: string | null;
+  /** What the daemon reads: the system nix.conf and the files it includes, in order. */
+  systemLayers: ConfigLayer[];
   /** The rules of the installed Nix for machines files (newest when the version is not known). */
   dialect: MachinesDialect;
   /** The machines file and every file its `@file` lines reach, at any depth. */
@@ -86,6 +88,7 @@ export async function loadConfigState(
     },
     effectiveBuilders: { value: builders.value, source: builders.source },
     effectiveUseSubstitutes: effectiveSetting("builders-use-substitutes", layers).value,
+    systemLayers: layers,
     dialect,
     machinesTree,
     fleet: fleetFromMachines(

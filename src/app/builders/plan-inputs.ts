@@ -21,6 +21,7 @@ export async function planInputs(
     knownHosts: { path: SYSTEM_PATHS.knownHosts, text: await host.readText(SYSTEM_PATHS.knownHosts) },
     effectiveBuilders: state.effectiveBuilders,
     effectiveUseSubstitutes: state.effectiveUseSubstitutes,
+    systemLayers: state.systemLayers,
     readOnlyReason: state.info.readOnlyReason,
     flavor: state.info.flavor,
     daemonReload: options.settingsMayChange ? await daemonRestartCommand(host, state.info) : null,

@@ -10,7 +10,9 @@ import {
   renderMachinesFile,
   setEntryEnabled,
 } from "../formats/machines/index.js";
-import { getSetting, type NixConf, renderNixConf, setSetting } from "../formats/nix-conf.js";
+import { CrossnixError } from "../../errors.js";
+import { appendSetting, getSetting, type NixConf, renderNixConf, setSetting } from "../formats/nix-conf.js";
+import { type ConfigLayer, effectiveSetting } from "../nix/settings.js";
 import { emptyPlan, type FileChange, type Plan, type PlanCommand } from "../plan/plan.js";
 import {
   aliasBlockOptions,
@@ -31,6 +33,8 @@ export interface PlanInputs {
   knownHosts: { path: string; text: string | null };
   effectiveBuilders: { value: string | null };
   effectiveUseSubstitutes: string | null;
+  /** The configuration the daemon reads (system nix.conf and its includes), to check a change takes effect. */
+  systemLayers?: ConfigLayer[];
   readOnlyReason: string | null;
   flavor: string;
   daemonReload: PlanCommand | null;
@@ -130,7 +134,7 @@ function addSettingsChanges(plan: Plan, inputs: PlanInputs): void {
   );
   const own = getSetting(conf, "builders")?.value ?? null;
   if (inputs.effectiveBuilders.value !== wanted || (own !== null && own !== wanted)) {
-    conf = setSetting(conf, "builders", wanted, "crossnix: Nix reads remote builders from the machines file");
+    conf = effectiveBuildersChange(inputs, conf, wanted);
   }
   if (inputs.effectiveUseSubstitutes !== "true") {
     conf = setSetting(
@@ -146,6 +150,35 @@ function addSettingsChanges(plan: Plan, inputs: PlanInputs): void {
   // The daemon reads nix.conf only at startup (reference §2).
   if (inputs.daemonReload) plan.commands.push(inputs.daemonReload);
   else plan.notes.push("Restart the Nix daemon so it reads the new settings.");
+}
+
+/**
+ * The settings file with `builders = wanted` where the daemon will really read it: the file's last
+ * assignment when nothing later overrides it, else a new assignment after everything in the file
+ * (an `include` further down that sets `builders` again would otherwise win, and the user's own
+ * line stays as it was). Refused, nothing written, when even that is overridden elsewhere.
+ */
+function effectiveBuildersChange(inputs: PlanInputs, conf: NixConf, wanted: string): NixConf {
+  const comment = "crossnix: Nix reads remote builders from the machines file";
+  const layers = inputs.systemLayers;
+  if (!layers?.some((l) => l.source === inputs.settings.path)) return setSetting(conf, "builders", wanted, comment);
+  const effectiveWith = (candidate: NixConf) =>
+    effectiveSetting(
+      "builders",
+      layers.map((l) => (l.source === inputs.settings.path ? { ...l, conf: candidate } : l)),
+    );
+  const edited = setSetting(conf, "builders", wanted, comment);
+  if (effectiveWith(edited).value === wanted) return edited;
+  const appended = appendSetting(conf, "builders", wanted, comment);
+  const result = effectiveWith(appended);
+  if (result.value === wanted) return appended;
+  throw new CrossnixError(
+    "CHECK_FAILED",
+    `Nix would still not read ${inputs.machines.path}: builders is set again at ${result.source}:${result.line}, after ${inputs.settings.path}`,
+    {
+      hint: `add '@${inputs.machines.path}' to the builders line at ${result.source}:${result.line}; nothing was written`,
+    },
+  );
 }
 
 export function planRemoveBuilder(

@@ -207,7 +207,16 @@ export function setSetting(conf: NixConf, name: string, value: string, comment?:
     lines[index] = parseLine(rewriteValue(line.raw, wanted), line.eol);
     return { ...conf, lines };
   }
+  return appendSetting(conf, name, value, comment);
+}
 
+/**
+ * A new `name = value` line (after an optional comment) at the end of the file, even when the file
+ * assigns it earlier: the way to win over an `include` further down that sets it again.
+ */
+export function appendSetting(conf: NixConf, name: string, value: string, comment?: string): NixConf {
+  checkName(name);
+  const wanted = normaliseValue(name, value);
   const lines = conf.lines.slice();
   const cr = usesCrlf(conf) ? "\r" : "";
   const last = lines[lines.length - 1];
