@@ -67,7 +67,7 @@ export async function loadConfigState(
   const aliasText = await host.readText(SYSTEM_PATHS.sshAliasFile);
   const settings = parseNixConf(settingsText ?? "", info.settingsFile);
   validateNixConf(settings);
-  // The daemon reads only the system configuration (reference §2: user files and NIX_CONFIG are
+  // The daemon reads only the system configuration (docs/nix-settings.md#client-overrides: user files and NIX_CONFIG are
   // client overrides, and untrusted clients cannot override `builders`).
   const layers = (await loadConfigLayers(host, { user: false })).filter((l) => l.kind === "system-file");
   const builders = effectiveSetting("builders", layers);

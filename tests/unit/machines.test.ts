@@ -61,7 +61,7 @@ function parseFailure(
   throw new Error(`expected a parse error for ${JSON.stringify(text)}`);
 }
 
-describe("machines file grammar (reference §1)", () => {
+describe("machines file grammar (docs/nix-machines-file.md)", () => {
   it("reads all eight columns, separated by spaces or tabs, and ignores tokens after the 8th", () => {
     const line = `ssh-ng://nix@mac\taarch64-linux,x86_64-linux  /root/.ssh/id_b 8 2.5 big-parallel,kvm benchmark ${HOST_KEY} surplus words`;
     expect(entriesOf(`${line}\n`)).toEqual([

@@ -1,6 +1,6 @@
 /**
  * Before Nix starts: can every derivation that must be built go somewhere? Mirrors Nix's own
- * matching (build-remote.cc, reference §1): a machine takes a derivation when it lists the
+ * matching (build-remote.cc, docs/build-hook.md#matching): a machine takes a derivation when it lists the
  * system, offers every required feature (supported ∪ mandatory), and every mandatory feature is
  * required; the local machine takes it when max-jobs > 0 and the system is its own or an
  * extra-platform.

@@ -93,7 +93,7 @@ export function daemonSshTarget(builder: FleetBuilder) {
     port: builder.authority.port,
     identity: builder.entry.sshKey,
     pinnedKey: builder.hostKeyLine,
-    // Nix writes the pinned key under the host it was given (reference §3) and passes no
+    // Nix writes the pinned key under the host it was given (docs/ssh.md#host-key-pinning) and passes no
     // HostKeyAlias; for crossnix entries the alias block's own HostKeyAlias names that host.
     hostKeyAlias: null,
   };

@@ -86,7 +86,7 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
         "-f",
         builder.createKeyAt,
       ],
-      // The daemon cannot type a passphrase (reference §3), so the key has none; it is 0600 root.
+      // The daemon cannot type a passphrase (docs/ssh.md#daemon-ssh), so the key has none; it is 0600 root.
       description: "create a dedicated key for the Nix daemon",
       withinRoot: true,
       creates: [builder.createKeyAt, `${builder.createKeyAt}.pub`],
@@ -123,7 +123,7 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
   return plan;
 }
 
-/** `builders` must reach the machines file and inputs should come from caches (reference §2, §5.10). */
+/** `builders` must reach the machines file and inputs should come from caches (docs/nix-settings.md#builders, #builders-use-substitutes). */
 function addSettingsChanges(plan: Plan, inputs: PlanInputs): void {
   let conf = inputs.settings.model;
   // The model carries the installed Nix's rules: a stray ` @file` is no include before 2.29.
@@ -147,7 +147,7 @@ function addSettingsChanges(plan: Plan, inputs: PlanInputs): void {
   const after = renderNixConf(conf);
   if (after === (inputs.settings.text ?? "")) return;
   plan.files.push(fileChange(inputs.settings.path, inputs.settings.text, after, "remote build settings"));
-  // The daemon reads nix.conf only at startup (reference §2).
+  // The daemon reads nix.conf only at startup (docs/nix-settings.md#daemon-restart).
   if (inputs.daemonReload) plan.commands.push(inputs.daemonReload);
   else plan.notes.push("Restart the Nix daemon so it reads the new settings.");
 }

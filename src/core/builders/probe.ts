@@ -4,7 +4,7 @@ import { trustsUser } from "../nix/trust.js";
 /**
  * One SSH round trip gathers every fact about a builder. The script runs in the remote user's
  * non-interactive shell — the same environment `nix-daemon --stdio` / `nix-store --serve` get — so
- * "not on PATH" here means Nix will not find it either (reference §5.4).
+ * "not on PATH" here means Nix will not find it either (docs/ssh.md#remote-program).
  */
 export const PROBE_BEGIN = "@@crossnix-probe-begin@@";
 export const PROBE_END = "@@crossnix-probe-end@@";
@@ -31,9 +31,9 @@ export const PROBE_SCRIPT = [
   `if [ -n "$NIX" ]; then`,
   `  kv nix-version "$("$NIX" --version 2>/dev/null | head -n 1)"`,
   // `nix config show` replaced `nix show-config` in 2.20, which stays as a deprecated alias
-  // (reference §4): the old name first costs nothing on new Nix and saves a failing start on old.
+  // (docs/nix-commands.md#config-show): the old name first costs nothing on new Nix and saves a failing start on old.
   `  { "$NIX" --extra-experimental-features nix-command show-config 2>/dev/null || "$NIX" --extra-experimental-features nix-command config show 2>/dev/null; } | grep -E '^(system|extra-platforms|system-features|trusted-users|max-jobs|require-sigs) = ' | sed 's/^/conf-/'`,
-  // Trust as the remote daemon decides it; only 2.15+ reports it (reference §4), and only a
+  // Trust as the remote daemon decides it; only 2.15+ reports it (docs/nix-commands.md#store-info), and only a
   // daemon can refuse trust, so single-user stores skip these (each nix start costs ~40 ms CPU).
   `  if [ -S /nix/var/nix/daemon-socket/socket ]; then`,
   `    kv daemon-socket yes`,

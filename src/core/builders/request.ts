@@ -79,7 +79,7 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
   if (options["speedFactor"] !== undefined) {
     const text = String(options["speedFactor"]);
     const value = Number(text);
-    // Nix parses a float since 2.20 and an unsigned int before (reference §1); 0 silently means 1.
+    // Nix parses a float since 2.20 and an unsigned int before (docs/nix-machines-file.md#speed-factor); 0 silently means 1.
     if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0))
       throw badInput("--speed-factor", text, "must be a positive number");
     speedFactor = value;

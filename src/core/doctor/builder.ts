@@ -457,7 +457,7 @@ function noProbe(b: FleetBuilder, id: CheckId, title: string, f: BuilderFacts): 
   return skip(b, id, title, f.probe ? "could not log in (see builder.auth)" : (f.notRunReason ?? "could not log in"));
 }
 
-/** `?remote-program=…` on a store URI (machines model, reference §3). */
+/** `?remote-program=…` on a store URI (machines model, docs/ssh.md#remote-program). */
 export function remoteProgramCheck(b: FleetBuilder, f: BuilderFacts): Check {
   const id = "builder.remote-program";
   const title = "Remote program";
@@ -679,7 +679,7 @@ export function diskCheck(b: FleetBuilder, f: BuilderFacts): Check {
 export function nixVersionCheck(b: FleetBuilder, f: BuilderFacts, ctx: BuilderContext): Check {
   const id = "builder.nix-version";
   const title = "Nix versions";
-  // A port in the store URI is passed to ssh as part of the host name before Nix 2.31 (reference §3).
+  // A port in the store URI is passed to ssh as part of the host name before Nix 2.31 (docs/ssh.md#ports).
   if (b.authority.port !== null && ctx.localNixVersion && !atLeast(ctx.localNixVersion, "2.31")) {
     return builderCheck(
       b,

@@ -28,7 +28,7 @@ import { type Check, type CheckFix, check, plural } from "./types.js";
 export interface ConfigFacts {
   /** What the daemon reads: the system nix.conf and its includes. */
   systemLayers: ConfigLayer[];
-  /** The user's files and NIX_CONFIG: sent to the daemon as overrides, subject to trust (reference §2). */
+  /** The user's files and NIX_CONFIG: sent to the daemon as overrides, subject to trust (docs/nix-settings.md#client-overrides). */
   clientLayers: ConfigLayer[];
   /** Files Nix would refuse (missing include, include cycle, unreadable). */
   loadErrors: string[];
@@ -53,7 +53,7 @@ export interface ConfigFacts {
 export interface MachinesFacts {
   path: string;
   exists: boolean;
-  /** A read error other than "does not exist" (Nix throws on those, reference §1). */
+  /** A read error other than "does not exist" (Nix throws on those, docs/nix-machines-file.md#includes). */
   readError: string | null;
   parsed: TolerantMachines | null;
   /** The `@file` line that made Nix read it; null or absent for a file named by `builders` (or crossnix's own). */
@@ -79,7 +79,7 @@ export function describeSource(s: EffectiveSetting): string {
   return "Nix's default";
 }
 
-/** trusted-users (default root; `@group` and `*` allowed) is read by the daemon only (reference §2). */
+/** trusted-users (default root; `@group` and `*` allowed) is read by the daemon only (docs/nix-settings.md#trusted-users). */
 export function clientTrust(
   systemLayers: ConfigLayer[],
   user: { name: string; groups: string[] },
@@ -104,7 +104,7 @@ export function buildersView(
   });
   const client = all.forwardedToDaemon ? (all as BuildersView["system"]) : null;
   const trust = clientTrust(c.systemLayers, c.user);
-  // daemon.cc: an untrusted client's `builders` is ignored unless it is empty (reference §2).
+  // daemon.cc: an untrusted client's `builders` is ignored unless it is empty (docs/nix-settings.md#client-overrides).
   const honoured = client !== null && (trust.trusted || client.value === "");
   const used = honoured
     ? { value: client.value, source: describeSource(client) }
@@ -564,7 +564,7 @@ export function clientBuildersUntrustedCheck(local: LocalFacts, c: ConfigFacts, 
     );
   }
   const version = local.nix.version;
-  // Printed at warn level from 2.22, at debug level (silent) in 2.4–2.21 (reference §2, §5.11).
+  // Printed at warn level from 2.22, at debug level (silent) in 2.4–2.21 (docs/nix-settings.md#client-overrides).
   const loudness =
     version === null ? "" : /^2\.(?:[4-9]|1\d|2[01])(?:\.|$)/.test(version) ? ` — silently, on Nix ${version}` : "";
   return check(
@@ -605,7 +605,7 @@ export function extraBuildersCheck(c: ConfigFacts): Check {
   );
 }
 
-/** max-jobs = 0 turns local builds off: with no usable builder, every build fails (reference §5.9). */
+/** max-jobs = 0 turns local builds off: with no usable builder, every build fails (docs/nix-errors.md#local-builds-disabled). */
 export function maxJobsZeroCheck(
   c: ConfigFacts,
   usable: { usable: number; checked: number; filtered: boolean },

@@ -12,7 +12,7 @@ const WORD = /^[A-Za-z0-9_.+-]+$/;
  * builder (Nix's Linux sandbox provides it too), `echo` is a shell builtin, and there are no
  * inputs to copy. The nonce makes a new derivation every time, so nothing can come from a cache;
  * `allowSubstitutes = false` keeps Nix from even asking. Mandatory features of the entry must be
- * required, or Nix never picks the machine (reference §1 "Matching").
+ * required, or Nix never picks the machine (docs/build-hook.md#matching).
  */
 export function e2eExpression(system: string, nonce: string, requiredFeatures: string[] = []): string {
   for (const word of [system, nonce, ...requiredFeatures]) {

@@ -152,7 +152,7 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
       mode: 0o644,
       reason: "remote build settings",
     });
-    restart = true; // the daemon reads nix.conf only at start-up (reference §2)
+    restart = true; // the daemon reads nix.conf only at start-up (docs/nix-settings.md#daemon-restart)
   }
   if (machinesChanged && machines) {
     plan.files.push({

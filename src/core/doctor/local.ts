@@ -52,7 +52,7 @@ export function nixInstalledCheck(f: LocalFacts): Check {
     ? `Determinate Nix ${f.nix.determinate} (Nix ${f.nix.version})`
     : `Nix ${f.nix.version}`;
   if (!atLeast(f.nix.version, "2.4")) {
-    // ssh-ng stores, builders-use-substitutes over ssh-ng and today's error messages start at 2.4 (reference §2, §3).
+    // ssh-ng stores, builders-use-substitutes over ssh-ng and today's error messages start at 2.4 (docs/nix-settings.md#builders-use-substitutes, docs/nix-errors.md).
     return check(
       "nix.installed",
       "local",
@@ -119,7 +119,7 @@ export function nixFlavorCheck(f: LocalFacts): Check {
   return check("nix.flavor", "local", "ok", "Installation", `${labels[f.flavor]}${evidence}; ${where}`);
 }
 
-/** The build hook runs `ssh` from the daemon's PATH (reference §5.3: "unable to execute 'ssh'"). */
+/** The build hook runs `ssh` from the daemon's PATH (docs/nix-errors.md#ssh-missing: "unable to execute 'ssh'"). */
 export function daemonSshCheck(f: LocalFacts): Check {
   const whose = f.mode === "daemon" ? "the daemon's" : "your";
   const ssh = f.daemon.sshOnPath;
@@ -141,7 +141,7 @@ export function daemonSshCheck(f: LocalFacts): Check {
   );
 }
 
-/** The daemon runs ssh as root with root's keys and config (reference §3); a user's view differs. */
+/** The daemon runs ssh as root with root's keys and config (docs/ssh.md#daemon-ssh); a user's view differs. */
 export function privilegesCheck(f: LocalFacts, user: string): Check {
   if (f.uid === 0)
     return check(

@@ -4,7 +4,7 @@ export type ShellKind = "sh" | "fish";
 
 export interface EnvRequest {
   shell: ShellKind;
-  /** Current NIX_CONFIG of the shell, kept: ours is appended so later lines win (reference §2). */
+  /** Current NIX_CONFIG of the shell, kept: ours is appended so later lines win (docs/nix-settings.md#config-files). */
   existingNixConfig: string | null;
   builders: string;
   legacyRemoteSystemsSet: boolean;

@@ -2,8 +2,8 @@ import path from "node:path";
 import type { NixConf } from "../formats/nix-conf.js";
 
 /**
- * The effective value of a Nix setting across every source Nix reads (reference §2,
- * loadConfFile in src/libstore/globals.cc): the system nix.conf, then the user files, then
+ * The effective value of a Nix setting across every source Nix reads (docs/nix-settings.md#config-files,
+ * loadConfFile in NixOS/nix src/libstore/globals.cc): the system nix.conf, then the user files, then
  * $NIX_CONFIG, each with its includes spliced in where the include line stands.
  */
 export interface ConfigLayer {

@@ -3,7 +3,7 @@ export function trustsUser(trustedUsers: readonly string[], user: string, groups
   return trustedUsers.some((t) => t === "*" || t === user || (t.startsWith("@") && groups.includes(t.slice(1))));
 }
 
-/** A local daemon always trusts root; anyone else must be listed (reference §2). */
+/** A local daemon always trusts root; anyone else must be listed (docs/nix-settings.md#trusted-users). */
 export function isTrustedUser(trustedUsers: readonly string[], user: string, groups: readonly string[]): boolean {
   return user === "root" || trustsUser(trustedUsers, user, groups);
 }

@@ -9,7 +9,7 @@ const PUBLIC_KEY_LINE = /^\s*(?:ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/]+=*(?:\s|$)/;
 
 /**
  * Refuses (exit 2, naming `field`) a key the daemon could not use: ssh ignores a key others can
- * read and cannot ask for a passphrase (the daemon has no terminal, reference §3). The daemon runs
+ * read and cannot ask for a passphrase (the daemon has no terminal, docs/ssh.md#daemon-ssh). The daemon runs
  * elsewhere than this shell, so the path must be absolute.
  */
 export async function checkIdentityFile(host: Host, systemPath: string, field: string): Promise<void> {

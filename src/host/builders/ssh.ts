@@ -7,7 +7,7 @@ import type { ExecResult } from "../system/exec.js";
 import type { Host } from "../system/host.js";
 
 /**
- * How crossnix reaches a builder. Always OpenSSH itself, as Nix does (reference §3), never with
+ * How crossnix reaches a builder. Always OpenSSH itself, as Nix does (docs/ssh.md#openssh), never with
  * weakened host checking: a pinned key goes into a private known_hosts file and is required.
  */
 export interface SshTarget {

@@ -8,7 +8,7 @@ import { succeeded } from "../system/exec.js";
 import type { Host } from "../system/host.js";
 import { SYSTEM_PATHS } from "../system/paths.js";
 
-/** Connects to the daemon's socket (the cheapest proof it runs; reference §5.12 is the refusal). */
+/** Connects to the daemon's socket (the cheapest proof it runs; docs/nix-errors.md#daemon-socket-refused is the refusal). */
 function socketState(path: string, timeoutMs = 2000): Promise<{ state: DaemonFacts["socket"]; error: string | null }> {
   return new Promise((resolve) => {
     const socket = connect(path);

@@ -70,7 +70,7 @@ export async function detectHost(host: Host, options: { nixVersion?: boolean } =
   }
 
   // Determinate's installer owns nix.conf; nix.custom.conf is "the only supported way" to add settings
-  // (anchors-macos-builders.md §1). The determinate nix-darwin module generates nix.custom.conf itself.
+  // (docs/paths.md#determinate). The determinate nix-darwin module generates nix.custom.conf itself.
   const settingsFile = flavor === "determinate" ? SYSTEM_PATHS.nixCustomConf : SYSTEM_PATHS.nixConf;
   let readOnlyReason: string | null = null;
   if (flavor === "nix-darwin") {
@@ -102,7 +102,7 @@ export async function detectHost(host: Host, options: { nixVersion?: boolean } =
   };
 }
 
-/** How to make the daemon re-read nix.conf, which it reads only at startup (reference §2). */
+/** How to make the daemon re-read nix.conf, which it reads only at startup (docs/nix-settings.md#daemon-restart, docs/paths.md#daemon-restart). */
 async function daemonReloadCommand(host: Host, flavor: NixFlavor): Promise<DaemonReload | null> {
   if (host.platform === "darwin") {
     const determinatePlist = path.join(SYSTEM_PATHS.launchDaemonsDir, `${LAUNCHD_LABELS.determinate}.plist`);

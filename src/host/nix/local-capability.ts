@@ -7,7 +7,7 @@ import { loadConfigLayers } from "./config-layers.js";
 
 /**
  * What this machine's daemon can build itself, from the settings it reads and Nix's defaults
- * (reference §2): system-features {nixos-test, benchmark, big-parallel} plus kvm (Linux, usable
+ * (docs/nix-settings.md#system-features, #extra-platforms, #max-jobs): system-features {nixos-test, benchmark, big-parallel} plus kvm (Linux, usable
  * /dev/kvm) or apple-virt (macOS); extra-platforms i686-linux on x86_64-linux and x86_64-darwin
  * on aarch64-darwin with Rosetta; max-jobs 1, `auto` = CPU count.
  */

@@ -7,7 +7,7 @@ import type { Host } from "../system/host.js";
 
 /**
  * `nix` with the new CLI enabled: upstream Nix still gates `nix build` and flakes behind
- * experimental features (Determinate has stabilised them and accepts the flag), reference §4.
+ * experimental features (Determinate has stabilised them and accepts the flag), docs/nix-commands.md#experimental-features.
  */
 export const NIX = ["nix", "--extra-experimental-features", "nix-command flakes"];
 

@@ -9,9 +9,9 @@ import { badInput } from "../../errors.js";
 export const SYSTEM_PATHS = {
   nixConfDir: "/etc/nix",
   nixConf: "/etc/nix/nix.conf",
-  /** Determinate's installer owns nix.conf; nix.custom.conf is "the only supported way" to add settings. */
+  /** Determinate's installer owns nix.conf; nix.custom.conf is the supported place for settings (docs/paths.md#determinate). */
   nixCustomConf: "/etc/nix/nix.custom.conf",
-  /** Default of the `builders` setting is `@/etc/nix/machines` (globals.cc, reference §2). */
+  /** Default of the `builders` setting is `@/etc/nix/machines` (docs/nix-settings.md#builders). */
   machines: "/etc/nix/machines",
   keysDir: "/etc/nix/crossnix",
   /** Pinned host keys under each alias, named by the alias's GlobalKnownHostsFile, for plain `ssh <alias>`. */

@@ -45,7 +45,7 @@ function strayInclude(text: string, path: string): boolean {
 
 /**
  * A `builders` value that reads `@machinesPath` exactly once and keeps every other item in
- * order. `builders` is not appendable (no `extra-builders`, reference §2), so the whole value is
+ * order. `builders` is not appendable (no `extra-builders`, docs/nix-settings.md#builders), so the whole value is
  * rewritten. Unchanged if the file is already included once; appended with ` ;@` if absent.
  * The '@' always follows the ';' directly: before 2.29 Nix does not trim an item before looking
  * for '@', so `a ; @file` is a machine named `@file` there (docs/nix-machines-file.md#includes).
