@@ -1,14 +1,24 @@
+import { flakeSnippetFor } from "../../app/ci/flake-snippet.js";
 import type { Handler } from "../../context.js";
 import { SYSTEM_ORDER } from "../../core/ci/facts.js";
 import { parseSystemList } from "../../core/ci/options.js";
-import { flakeSnippet } from "../../core/ci/snippet.js";
+import { flagOption, type RawOptions, textOption } from "../options.js";
+
+export interface FlakeSnippetOptions {
+  flakeParts: boolean;
+  systems: string[];
+}
+
+export function parseFlakeSnippetOptions(raw: RawOptions): FlakeSnippetOptions {
+  return {
+    systems: parseSystemList(textOption(raw, "systems") ?? SYSTEM_ORDER.join(",")),
+    flakeParts: flagOption(raw, "flakeParts"),
+  };
+}
 
 const snippet: Handler = async (_ctx, { options }) => {
-  const raw = typeof options["systems"] === "string" ? options["systems"] : SYSTEM_ORDER.join(",");
-  const systems = parseSystemList(raw);
-  const flakeParts = options["flakeParts"] === true;
-  const text = flakeSnippet({ flakeParts, systems });
-  return { json: { flakeParts, systems, snippet: text }, text };
+  const result = flakeSnippetFor(parseFlakeSnippetOptions(options));
+  return { json: result, text: result.snippet };
 };
 
 export default snippet;

@@ -1,40 +1,15 @@
-import { readdir, readFile, stat } from "node:fs/promises";
-import path from "node:path";
+import { DEFAULT_WORKFLOW_DIR, type LintReport, lintWorkflows } from "../../app/ci/lint.js";
 import type { Handler } from "../../context.js";
-import { countBySeverity, type Finding, lintWorkflow } from "../../core/ci/lint.js";
-import { badInput, CrossnixError } from "../../errors.js";
+import type { Finding } from "../../core/ci/lint.js";
 import { makeStyle, type Style } from "../../ui/style.js";
 
-const DEFAULT_DIR = ".github/workflows";
-const WORKFLOW_FILE = /\.ya?ml$/i;
-
-/** Workflow files in a directory, sorted, named relative to how the directory was given. */
-async function workflowsIn(dir: string, shown: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && WORKFLOW_FILE.test(e.name))
-    .map((e) => path.join(shown, e.name))
-    .sort();
+/** `ci lint [files...]` has no options of its own: only the files (or directories) to lint. */
+export interface LintOptions {
+  files: string[];
 }
 
-async function resolveFiles(args: string[], cwd: string): Promise<string[]> {
-  if (args.length === 0) {
-    const dir = path.resolve(cwd, DEFAULT_DIR);
-    if (!(await stat(dir).catch(() => null))?.isDirectory()) return [];
-    return workflowsIn(dir, DEFAULT_DIR);
-  }
-  const files: string[] = [];
-  for (const arg of args) {
-    const info = await stat(path.resolve(cwd, arg)).catch(() => null);
-    if (!info) throw badInput("file", arg, "no such file");
-    if (info.isDirectory()) files.push(...(await workflowsIn(path.resolve(cwd, arg), arg)));
-    else files.push(arg);
-  }
-  return files;
-}
-
-function renderText(findings: Finding[], files: string[], style: Style): string {
-  if (files.length === 0) return `No workflow files found in ${DEFAULT_DIR}.`;
+function renderText({ findings, files, summary }: LintReport, style: Style): string {
+  if (files.length === 0) return `No workflow files found in ${DEFAULT_WORKFLOW_DIR}.`;
   const out: string[] = [];
   const byFile = new Map<string, Finding[]>();
   for (const f of findings) byFile.set(f.file, [...(byFile.get(f.file) ?? []), f]);
@@ -49,7 +24,7 @@ function renderText(findings: Finding[], files: string[], style: Style): string 
     }
     out.push("");
   }
-  const { errors, warnings } = countBySeverity(findings);
+  const { errors, warnings } = summary;
   const checked = `${files.length} workflow file${files.length === 1 ? "" : "s"}`;
   if (findings.length === 0) out.push(`No problems found in ${checked}.`);
   else {
@@ -61,23 +36,12 @@ function renderText(findings: Finding[], files: string[], style: Style): string 
 }
 
 const lint: Handler = async (ctx, { args }) => {
-  const cwd = process.cwd();
-  const files = await resolveFiles(args, cwd);
-  const findings: Finding[] = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(path.resolve(cwd, file), "utf8");
-    } catch (error) {
-      throw new CrossnixError("IO", `cannot read ${file}: ${(error as Error).message}`, { exitCode: 2 });
-    }
-    findings.push(...lintWorkflow(file, text));
-  }
-  const counts = countBySeverity(findings);
+  const options: LintOptions = { files: args };
+  const report = await lintWorkflows(ctx.host, { cwd: process.cwd(), files: options.files });
   return {
-    json: { findings, files, summary: { files: files.length, ...counts } },
-    text: renderText(findings, files, makeStyle(ctx.options.color)),
-    exitCode: counts.errors > 0 ? 1 : 0,
+    json: report,
+    text: renderText(report, makeStyle(ctx.options.color)),
+    exitCode: report.summary.errors > 0 ? 1 : 0,
   };
 };
 
