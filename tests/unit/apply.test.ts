@@ -1,10 +1,23 @@
 import { spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyPlan } from "../../src/core/plan/plan.js";
-import { applyPlan } from "../../src/host/plan/apply.js";
+import { isGeneratedLink } from "../../src/core/nix/trust.js";
+import { applyPlan, notingSymlinks } from "../../src/host/plan/apply.js";
 import { writeFileAtomic } from "../../src/host/system/files.js";
 import { acquireLock } from "../../src/host/plan/lock.js";
 import { createHost } from "../../src/host/system/host.js";
@@ -152,5 +165,49 @@ describe("lock", () => {
     await symlink(path.join(root, "elsewhere"), path.join(root, "link"));
     await expect(acquireLock(path.join(root, "link"))).rejects.toMatchObject({ code: "IO" });
     await expect(stat(path.join(root, "elsewhere"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+});
+
+describe("symlinked files", () => {
+  it("writes through a symlink to its target and keeps the link; the plan says so first", async () => {
+    await mkdir(path.join(root, "etc/nix"), { recursive: true });
+    await mkdir(path.join(root, "dotfiles"), { recursive: true });
+    await writeFile(path.join(root, "dotfiles/nix.conf"), "max-jobs = 1\n");
+    await symlink("../../dotfiles/nix.conf", path.join(root, "etc/nix/nix.conf"));
+    const plan = emptyPlan("t");
+    plan.files.push({
+      path: "/etc/nix/nix.conf",
+      before: "max-jobs = 1\n",
+      after: "max-jobs = 2\n",
+      reason: "settings",
+    });
+    const noted = await notingSymlinks(hostFor(), plan);
+    expect(noted.files[0]?.reason).toBe(
+      "settings; /etc/nix/nix.conf is a symlink to ../../dotfiles/nix.conf: written there, the link stays",
+    );
+    await applyPlan(hostFor(), plan);
+    expect((await lstat(path.join(root, "etc/nix/nix.conf"))).isSymbolicLink()).toBe(true);
+    expect(await readFile(path.join(root, "dotfiles/nix.conf"), "utf8")).toBe("max-jobs = 2\n");
+  });
+
+  it("refuses a symlink to nothing, naming it, and writes nothing", async () => {
+    await mkdir(path.join(root, "etc/nix"), { recursive: true });
+    await symlink("/nonexistent/nix.conf", path.join(root, "etc/nix/nix.conf"));
+    const plan = emptyPlan("t");
+    plan.files.push({ path: "/etc/nix/nix.conf", before: null, after: "x = 1\n", reason: "" });
+    await expect(applyPlan(hostFor(), plan)).rejects.toMatchObject({
+      code: "IO",
+      message:
+        "cannot write /etc/nix/nix.conf: it is a symlink to /nonexistent/nix.conf, which does not exist; nothing was changed",
+    });
+    expect(await readlink(path.join(root, "etc/nix/nix.conf"))).toBe("/nonexistent/nix.conf");
+  });
+
+  it("recognises nix-darwin's relative ../static links and store links as generated, not a dotfiles link", () => {
+    expect(isGeneratedLink("/etc/nix/nix.conf", "../static/nix/nix.conf")).toBe(true);
+    expect(isGeneratedLink("/etc/nix/nix.conf", "/etc/static/nix/nix.conf")).toBe(true);
+    expect(isGeneratedLink("/etc/nix/machines", "/nix/store/abc-machines")).toBe(true);
+    expect(isGeneratedLink("/etc/nix/nix.conf", "../../Users/me/dotfiles/nix.conf")).toBe(false);
+    expect(isGeneratedLink("/etc/nix/nix.conf", null)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // The plan runner's apply step: lock, journal, backups, atomic writes, roll back on failure.
 import { quoteCommand } from "../../core/shell.js";
-import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,7 +99,7 @@ export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions
       ...(plan !== planned ? { replanned: plan } : {}),
     };
     for (const [index, change] of changes.entries()) {
-      const real = realPathOf(host, change);
+      const real = await ioStep(change.path, () => writeTarget(realPathOf(host, change)));
       const backup = change.repoFile
         ? null
         : await ioStep(change.path, () => backupFile(real, change.path, backupRoot));
@@ -317,6 +317,40 @@ function hintFor(error: unknown): string {
 /** Where a planned file really is: repo files as given, system paths relocated under CROSSNIX_ROOT. */
 export function realPathOf(host: Host, change: FileChange): string {
   return change.repoFile ? change.path : host.path(change.path);
+}
+
+/**
+ * Where a change is written: the file itself, or, when it is a symlink, the file the link points
+ * to (the link is never replaced by a copy). A link to nothing is refused.
+ */
+export async function writeTarget(real: string): Promise<string> {
+  const info = await lstat(real).catch(() => null);
+  if (!info?.isSymbolicLink()) return real;
+  try {
+    return await realpath(real);
+  } catch {
+    const error = new Error(
+      `it is a symlink to ${await readlink(real)}, which does not exist`,
+    ) as NodeJS.ErrnoException;
+    throw error;
+  }
+}
+
+/** The plan with each change made through a symlink saying so (shown before anyone is asked). */
+export async function notingSymlinks(host: Host, plan: Plan): Promise<Plan> {
+  const files = await Promise.all(
+    plan.files.map(async (change) => {
+      const real = realPathOf(host, change);
+      const info = await lstat(real).catch(() => null);
+      if (!info?.isSymbolicLink()) return change;
+      const target = await readlink(real);
+      return {
+        ...change,
+        reason: `${change.reason}; ${change.path} is a symlink to ${target}: written there, the link stays`,
+      };
+    }),
+  );
+  return { ...plan, files };
 }
 
 /** Plans that touch only the user's own repository files need no system lock (and so no root). */
