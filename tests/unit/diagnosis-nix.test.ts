@@ -1,3 +1,4 @@
+// diagnoseNixOutput on captured Nix output: one describe per failure of docs/nix-errors.md.
 import { describe, expect, it } from "vitest";
 import { diagnoseNixOutput, type NixDiagnosis, stripAnsi } from "../../src/core/diagnosis/index.js";
 
@@ -62,7 +63,7 @@ describe("nothing recognised", () => {
   });
 });
 
-describe("§5.1 host key not accepted by root (ssh stderr inside Nix's message)", () => {
+describe("host key not accepted by root (ssh stderr inside Nix's message)", () => {
   it("ssh:// appends ssh's stderr to 'cannot build on' (2.1+, #2030)", () => {
     const d = one(
       "cannot build on 'ssh://nix@127.0.31.194': error: cannot connect to 'nix@127.0.31.194': Host key verification failed.",
@@ -115,7 +116,7 @@ describe("§5.1 host key not accepted by root (ssh stderr inside Nix's message)"
   });
 });
 
-describe("§5.2 failed to start SSH connection (2.15+)", () => {
+describe("failed to start SSH connection (2.15+)", () => {
   it("ssh-ng through the daemon: ssh's reason is only in the daemon's log", () => {
     const d = one(
       "cannot build on 'ssh-ng://builder@linux-builder': error: failed to start SSH connection to 'builder@linux-builder'",
@@ -158,7 +159,7 @@ describe("§5.2 failed to start SSH connection (2.15+)", () => {
   });
 });
 
-describe("§5.3 unable to execute 'ssh'", () => {
+describe("unable to execute 'ssh'", () => {
   it("2.3: inside the ssh:// message (#4322), with the lower-case pre-2.4 'unable to start any build'", () => {
     const out = diagnoseNixOutput(
       [
@@ -198,7 +199,7 @@ describe("§5.3 unable to execute 'ssh'", () => {
   });
 });
 
-describe("§5.4 remote program not on the non-interactive PATH", () => {
+describe("remote program not on the non-interactive PATH", () => {
   it("ssh://: zsh's 'command not found: nix-store' + cannot connect to 'host'", () => {
     const d = one(
       "cannot build on 'ssh://nix@mac-mini': error: cannot connect to 'nix@mac-mini': zsh:1: command not found: nix-store",
@@ -274,7 +275,7 @@ describe("§5.4 remote program not on the non-interactive PATH", () => {
   });
 });
 
-describe("§5.5 protocol mismatch: the remote shell writes to stdout", () => {
+describe("protocol mismatch: the remote shell writes to stdout", () => {
   it("ssh-ng 2.4+: protocol mismatch, got '…'", () => {
     const d = one(
       "cannot build on 'ssh-ng://b': error: cannot open connection to remote store 'ssh-ng://b': error: protocol mismatch, got 'Welcome to build-box!'",
@@ -317,7 +318,7 @@ describe("§5.5 protocol mismatch: the remote shell writes to stdout", () => {
   });
 });
 
-describe("§5.6 the builder's daemon does not trust the SSH user", () => {
+describe("the builder's daemon does not trust the SSH user", () => {
   it("2.4+: you are not privileged to build input-addressed derivations; the hook's exit 1 is not a build failure", () => {
     const out = diagnoseNixOutput(
       [
@@ -359,7 +360,7 @@ describe("§5.6 the builder's daemon does not trust the SSH user", () => {
   });
 });
 
-describe("§5.7 unsigned paths refused by the builder", () => {
+describe("unsigned paths refused by the builder", () => {
   it("2.12+: lacks a signature by a trusted key", () => {
     const out = diagnoseNixOutput(
       [
@@ -380,7 +381,7 @@ describe("§5.7 unsigned paths refused by the builder", () => {
   });
 });
 
-describe("§5.8 no suitable machine", () => {
+describe("no suitable machine", () => {
   it("≤2.29: a 'aarch64-linux' with features {} is required to build '…', but I am a 'x86_64-linux' with features {…}", () => {
     const d = one(
       `error: a 'aarch64-linux' with features {} is required to build '${DRV}', but I am a 'x86_64-linux' with features {benchmark, big-parallel, kvm, nixos-test}`,
@@ -545,7 +546,7 @@ describe("§5.8 no suitable machine", () => {
   });
 });
 
-describe("§5.9 Unable to start any build", () => {
+describe("Unable to start any build", () => {
   it("≤2.3: lower case, no full stop", () => {
     const d = one("error: unable to start any build; either increase '--max-jobs' or enable remote builds");
     expect(d).toMatchObject({ cause: "local-builds-disabled", nixVersions: "≤2.3" });
@@ -604,7 +605,7 @@ describe("§5.9 Unable to start any build", () => {
   });
 });
 
-describe("§2 / §5.11 the daemon ignored an untrusted user's builders", () => {
+describe("the daemon ignored an untrusted user's builders", () => {
   it("2.22+: client-specified", () => {
     const d = one(
       "warning: ignoring the client-specified setting 'builders', because it is a restricted setting and you are not a trusted user",
@@ -632,7 +633,7 @@ describe("§2 / §5.11 the daemon ignored an untrusted user's builders", () => {
   });
 });
 
-describe("§5.12 daemon socket refused", () => {
+describe("daemon socket refused", () => {
   it("the builder's daemon, when the output names the builder (#10136)", () => {
     const out = diagnoseNixOutput(
       [
@@ -672,7 +673,7 @@ describe("§5.12 daemon socket refused", () => {
   });
 });
 
-describe("§1 machines file parse errors", () => {
+describe("machines file parse errors", () => {
   it("2.5+: store URL not at the first column / column conversion", () => {
     const a = one(
       "error: bad machine specification: store URL was not found at the first column of a row: ' - x86_64-linux'",
@@ -718,7 +719,7 @@ describe("§1 machines file parse errors", () => {
   });
 });
 
-describe("§2 extra-builders is not a setting", () => {
+describe("extra-builders is not a setting", () => {
   it("unknown setting 'extra-builders'", () => {
     const d = one("warning: unknown setting 'extra-builders'");
     expect(d.cause).toBe("extra-builders-unknown");

@@ -1,8 +1,8 @@
 /**
  * The facts `ci github` and `ci lint` decide on: which GitHub-hosted runner builds which Nix
  * system, which runner labels are retired, and the current major of every action crossnix
- * writes or checks. Sources: shared/reference/ts-cli-ecosystem.md §3 ("§3" below) and
- * anchors-macos-builders.md §6 ("anchors §6"); where a fact comes from elsewhere it says so.
+ * writes or checks. Each fact is in docs/github-actions.md with its public source; comments below
+ * name the section (`#runners`, `#qemu`, …).
  */
 
 export type Severity = "error" | "warning";
@@ -10,12 +10,12 @@ export type Severity = "error" | "warning";
 /** Native GitHub-hosted runner per Nix system. */
 export const NATIVE_RUNNERS: Readonly<Record<string, string>> = {
   "x86_64-linux": "ubuntu-24.04",
-  // §3 Runners: ubuntu-24.04-arm public preview 2025-01-16, GA for public repositories 2025-08-07.
+  // #runners: ubuntu-24.04-arm public preview 2025-01-16, GA for public repositories 2025-08-07.
   "aarch64-linux": "ubuntu-24.04-arm",
-  // §3 Runners: macos-14/macos-15/macos-latest are arm64 (M1). A numbered image, not the moving
+  // #runners: macos-14/macos-15/macos-latest are arm64 (M1). A numbered image, not the moving
   // `macos-latest`, so a regenerated workflow does not change runner under the user's feet.
   "aarch64-darwin": "macos-15",
-  // §3 Runners: macos-15-intel is the last x86_64 macOS image (until about August 2027);
+  // #runners: macos-15-intel is the last x86_64 macOS image (until about August 2027);
   // macos-13, the old x86_64-darwin default of nix-github-actions, was retired 2025-12-04.
   "x86_64-darwin": "macos-15-intel",
 };
@@ -25,9 +25,9 @@ export const EMULATION_RUNNER = "ubuntu-24.04";
 
 /**
  * Linux systems `--emulate` builds on EMULATION_RUNNER under QEMU user emulation (binfmt_misc +
- * `extra-platforms`, §3 "QEMU / cross-building"), each with the qemu-user-static interpreter
- * that runs it. QEMU user mode exists only on Linux/BSD hosts (anchors §6.2), so emulation is
- * never offered on macOS runners.
+ * `extra-platforms`, docs/github-actions.md#qemu), each with the qemu-user-static interpreter
+ * that runs it. QEMU user mode exists only on Linux/BSD hosts (#macos-cannot-build-linux), so
+ * emulation is never offered on macOS runners.
  */
 export const EMULATED_SYSTEMS: Readonly<Record<string, string>> = {
   "aarch64-linux": "qemu-aarch64",
@@ -82,10 +82,10 @@ export interface RetiredRunner {
 
 /** Runner images GitHub no longer provides: a job on one of them waits for a runner that never comes. */
 export const RETIRED_RUNNERS: Readonly<Record<string, RetiredRunner>> = {
-  "macos-13": { retired: "2025-12-04", replacement: "macos-15-intel", source: "§3 (nix-github-actions defaults)" },
-  "macos-13-large": { retired: "2025-12-04", replacement: "macos-15-intel", source: "§3" },
-  "macos-13-xlarge": { retired: "2025-12-04", replacement: "macos-15", source: "§3" },
-  // The following dates are from GitHub's runner-images deprecation notices, not the shared reference.
+  "macos-13": { retired: "2025-12-04", replacement: "macos-15-intel", source: "docs/github-actions.md" },
+  "macos-13-large": { retired: "2025-12-04", replacement: "macos-15-intel", source: "docs/github-actions.md" },
+  "macos-13-xlarge": { retired: "2025-12-04", replacement: "macos-15", source: "docs/github-actions.md" },
+  // The following dates are from GitHub's runner-images deprecation notices (docs/github-actions.md).
   "macos-12": { retired: "2024-12-03", replacement: "macos-15-intel", source: "runner-images" },
   "macos-12-large": { retired: "2024-12-03", replacement: "macos-15-intel", source: "runner-images" },
   "macos-11": { retired: "2024-06-28", replacement: "macos-15-intel", source: "runner-images" },
@@ -111,11 +111,11 @@ export interface ActionFacts {
 export const ACTIONS: Readonly<Record<string, ActionFacts>> = {
   checkout: {
     repo: "actions/checkout",
-    // §3 "Action runtime": current READMEs use actions/checkout@v6 (node24 era).
+    // #action-runtime: current READMEs use actions/checkout@v6 (node24 era).
     current: 6,
     // v3 and older were built for Node 16/12, runtimes GitHub has already removed from runners;
-    // decision: error. v4 runs on Node 20, which GitHub is removing (§3: default switch June 2026,
-    // removal about September 2026, dates uncertain); v5 is node24 but not the current major;
+    // decision: error. v4 runs on Node 20, which GitHub is removing (#action-runtime: default switch
+    // June 2026, removal about September 2026, dates uncertain); v5 is node24 but not the current major;
     // decision: both warnings.
     brokenBelow: 4,
     brokenWhy: (major) => `v${major} targets Node 16 or older, runtimes GitHub no longer runs actions on`,
@@ -126,7 +126,7 @@ export const ACTIONS: Readonly<Record<string, ActionFacts>> = {
   },
   magicNixCache: {
     repo: "DeterminateSystems/magic-nix-cache-action",
-    // §3 / anchors §6.5: the legacy cache service shut down 2025-04-15 (GitHub's v1 cache API);
+    // #magic-nix-cache-action: the legacy cache service shut down 2025-04-15 (GitHub's v1 cache API);
     // Cache v2 support came with PR #139 (2025-05-30), released as v10/v11 (June 2025). Every
     // older major talks only to the dead API. Newest tag v13 (2025-07-14).
     current: 13,
@@ -137,7 +137,7 @@ export const ACTIONS: Readonly<Record<string, ActionFacts>> = {
   },
   nixInstaller: {
     repo: "DeterminateSystems/nix-installer-action",
-    // §3 / anchors §6.6: latest major v22 (2026-03-25), runs on node24. It installs the newest
+    // #nix-installer-action: latest major v22 (2026-03-25), runs on node24. It installs the newest
     // Determinate Nix whatever its own pin, so an old major is outdated rather than broken.
     current: 22,
     outdatedWhy: (major) =>
@@ -146,26 +146,26 @@ export const ACTIONS: Readonly<Record<string, ActionFacts>> = {
   },
   determinateNix: {
     repo: "DeterminateSystems/determinate-nix-action",
-    // §3: Determinate's recommended action, moving major tag @v3.
+    // #determinate-nix-action: Determinate's recommended action, moving major tag @v3.
     current: 3,
     outdatedWhy: () => "the current major is v3",
   },
   flakehubCache: {
     repo: "DeterminateSystems/flakehub-cache-action",
-    // §3: @v3 (v3.21.2, 2026-06-20); needs FlakeHub and `id-token: write`.
+    // #flakehub-cache-action: @v3 (v3.21.2, 2026-06-20); needs FlakeHub and `id-token: write`.
     current: 3,
     outdatedWhy: () => "the current major is v3",
   },
   installNix: {
     repo: "cachix/install-nix-action",
-    // §3: @v31 (v31.11.0, 2026-07-14, installs Nix 2.35.1); nix-github-actions' template still
-    // pins v30, which the reference calls stale.
+    // #install-nix-action: @v31 (v31.11.0, 2026-07-14, installs Nix 2.35.1); nix-github-actions'
+    // template still pins v30, which is stale.
     current: 31,
     outdatedWhy: (major) => `v${major} installs an old Nix; the current major is v31`,
   },
   cachix: {
     repo: "cachix/cachix-action",
-    // §3: @v17 (2026-03-18, breaking change to Node 24); v16 was 2026-01-23.
+    // #cachix-action: @v17 (2026-03-18, breaking change to Node 24); v16 was 2026-01-23.
     current: 17,
     outdatedWhy: () => "the current major is v17 (Node 24)",
   },

@@ -40,14 +40,15 @@ function expr(inner: string): string {
 function installStep(spec: GithubWorkflowSpec, extraPlatforms: string[]): Step {
   const extra = extraPlatforms.length > 0 ? `extra-platforms = ${extraPlatforms.join(" ")}\n` : null;
   if (spec.installer === "determinate") {
-    // §3: determinate-nix-action@v3 is the action Determinate recommends; `extra-conf` appends to nix.conf.
+    // docs/github-actions.md#determinate-nix-action: @v3 is the action Determinate recommends; `extra-conf`
+    // appends to nix.conf.
     return {
       name: "Install Determinate Nix",
       uses: usesRef(ACTIONS.determinateNix!),
       ...(extra ? { with: { "extra-conf": extra } } : {}),
     };
   }
-  // §3: cachix/install-nix-action@v31 installs upstream Nix; `extra_nix_config` appends to nix.conf.
+  // docs/github-actions.md#install-nix-action: @v31 installs upstream Nix; `extra_nix_config` appends to nix.conf.
   return {
     name: "Install Nix",
     uses: usesRef(ACTIONS.installNix!),
@@ -60,10 +61,12 @@ function cacheSteps(spec: GithubWorkflowSpec): Step[] {
     case "none":
       return [];
     case "magic-nix-cache":
-      // §3: revived with GitHub's Cache v2 API; newest major v13. Scoped to one repository and rate-limited.
+      // docs/github-actions.md#magic-nix-cache-action: revived with GitHub's Cache v2 API; newest major v13.
+      // Scoped to one repository and rate-limited.
       return [{ name: "Magic Nix Cache", uses: usesRef(ACTIONS.magicNixCache!) }];
     case "flakehub":
-      // §3: needs a FlakeHub account and `id-token: write` (set in `permissions` above).
+      // docs/github-actions.md#flakehub-cache-action: needs a FlakeHub account and `id-token: write` (set in
+      // `permissions` above).
       return [{ name: "FlakeHub Cache", uses: usesRef(ACTIONS.flakehubCache!) }];
     case "cachix":
       return [
@@ -126,9 +129,9 @@ function emulatedJob(spec: GithubWorkflowSpec, systems: string[]): Record<string
     steps: [
       checkoutStep(),
       {
-        // §3 QEMU: binfmt (qemu-user-static + binfmt-support) plus `extra-platforms`. Debian/Ubuntu's
-        // qemu-user-static registers its interpreters with the F (fix-binary) flag, which keeps them
-        // usable inside Nix's build sandbox (§3 marks the sandbox detail unverified).
+        // docs/github-actions.md#qemu: binfmt (qemu-user-static + binfmt-support) plus `extra-platforms`.
+        // Debian/Ubuntu's qemu-user-static registers its interpreters with the F (fix-binary) flag, which keeps them
+        // usable inside Nix's build sandbox (the docs mark the sandbox detail unverified).
         name: "Register QEMU user emulation (binfmt_misc)",
         run: "sudo apt-get update\nsudo apt-get install -y qemu-user-static binfmt-support\n",
       },
@@ -151,7 +154,7 @@ export function generateGithubWorkflow(spec: GithubWorkflowSpec): string {
     name: "Nix",
     on: { push: null, pull_request: null, workflow_dispatch: null },
     // Least privilege: reading the repository is all a build needs; FlakeHub authenticates with
-    // GitHub's OIDC token, which requires `id-token: write` (§3).
+    // GitHub's OIDC token, which requires `id-token: write` (docs/github-actions.md#flakehub-cache-action).
     permissions: needsIdToken ? { contents: "read", "id-token": "write" } : { contents: "read" },
     jobs,
   });

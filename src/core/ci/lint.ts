@@ -313,8 +313,9 @@ class FileLinter {
         const tOs = systemOs(target.system);
         const rOs = systemOs(runner);
         if (tOs === "linux" && rOs === "darwin") {
-          // anchors §6.2: macOS has no binfmt_misc and QEMU user mode only exists on Linux/BSD;
-          // §3 Runners: hosted arm64 macOS runners have no nested virtualization, so no Linux VM either.
+          // docs/github-actions.md#macos-cannot-build-linux: macOS has no binfmt_misc and QEMU user mode
+          // only exists on Linux/BSD; #runners: hosted arm64 macOS runners have no nested
+          // virtualization, so no Linux VM either.
           this.add(
             where,
             "linux-on-macos-runner",
@@ -355,8 +356,8 @@ class FileLinter {
       }
     }
     if (invocation.impure && (invocation.systemFlag !== null || foreignTarget)) {
-      // Seed guide / anchors §6.2: `--impure` only lifts evaluation purity (environment, <nixpkgs>,
-      // unlocked paths); it has nothing to do with which systems can be built.
+      // docs/github-actions.md#macos-cannot-build-linux: `--impure` only lifts evaluation purity
+      // (environment, <nixpkgs>, unlocked paths); it has nothing to do with which systems can be built.
       this.add(
         this.locateInScript(runNode, invocation.command.lines, "--impure"),
         "impure-not-cross",
@@ -386,7 +387,8 @@ class FileLinter {
     if (facts === ACTIONS.nixInstaller) {
       const determinate = stringOf(child(withNode, "determinate"));
       if (determinate !== null && determinate.trim().toLowerCase() === "false") {
-        // §3 / anchors §6.6: nix-installer-action offered upstream Nix (`determinate: false`) only until 2026-01-01.
+        // docs/github-actions.md#nix-installer-action: nix-installer-action offered upstream Nix
+        // (`determinate: false`) only until 2026-01-01.
         this.add(
           this.at(child(withNode, "determinate")!),
           "installer-upstream-removed",
@@ -425,8 +427,9 @@ class FileLinter {
   }
 
   /**
-   * FlakeHub logs in with GitHub's OIDC token, which needs `id-token: write` (§3). Job-level
-   * `permissions` replace the workflow's entirely; without any, the token never has id-token.
+   * FlakeHub logs in with GitHub's OIDC token, which needs `id-token: write`
+   * (docs/github-actions.md#flakehub-cache-action). Job-level `permissions` replace the workflow's
+   * entirely; without any, the token never has id-token.
    */
   private checkIdToken(job: YAMLMap, workflowPermissions: Pair | undefined, usesNode: Node, repo: string): void {
     const jobPermissions = pairOf(job, "permissions");
@@ -489,7 +492,8 @@ class FileLinter {
 function compatible(runner: string, target: string): boolean {
   if (systemOs(runner) !== systemOs(target)) return false;
   const pair = `${systemCpu(runner)}>${systemCpu(target)}`;
-  // x86_64 CPUs run i686 code; Rosetta 2 runs x86_64-darwin on arm64 macOS (anchors §6.2).
+  // x86_64 CPUs run i686 code; Rosetta 2 runs x86_64-darwin on arm64 macOS
+  // (docs/github-actions.md#macos-cannot-build-linux).
   return pair === "x86_64>i686" || (pair === "aarch64>x86_64" && systemOs(runner) === "darwin");
 }
 
