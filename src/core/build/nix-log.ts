@@ -1,4 +1,4 @@
-import { stripAnsi } from "../diagnosis/nix.js";
+import { stripAnsi } from "../diagnosis/index.js";
 
 /**
  * Reads `--log-format internal-json` (Nix ≥ 2.4): one `@nix {…}` object per stderr line.

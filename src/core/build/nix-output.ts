@@ -1,4 +1,4 @@
-import { stripAnsi } from "../diagnosis/nix.js";
+import { stripAnsi } from "../diagnosis/index.js";
 
 /**
  * What `nix build --dry-run` says must be built: "this derivation will be built:" or "these N

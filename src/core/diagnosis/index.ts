@@ -1,2 +1,2 @@
-export * from "./nix.js";
+export * from "./nix/index.js";
 export * from "./ssh.js";

@@ -1,4 +1,4 @@
-import { diagnoseNixOutput } from "../diagnosis/nix.js";
+import { diagnoseNixOutput } from "../diagnosis/index.js";
 import type { FleetBuilder } from "../builders/fleet.js";
 import { formatEntry } from "../formats/machines/index.js";
 import { type Check, check } from "./types.js";

@@ -1,5 +1,5 @@
 import { parseDryRun, parseShowDerivation, type DerivationInfo } from "../../core/build/nix-output.js";
-import { diagnoseNixOutput } from "../../core/diagnosis/nix.js";
+import { diagnoseNixOutput } from "../../core/diagnosis/index.js";
 import { atLeast } from "../../core/nix/version.js";
 import { CrossnixError } from "../../errors.js";
 import { type ExecOptions, type ExecResult, succeeded } from "../system/exec.js";
