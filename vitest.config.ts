@@ -1,11 +1,30 @@
+// Three tiers: unit (pure core), app and host tests run in parallel; the integration tests and the test
+// bed's own tests run one file at a time, after them, because they share one machine's loopback
+// addresses, ports, daemon socket and binfmt state.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts", "testbed/**/*.test.ts"],
     testTimeout: 20_000,
     hookTimeout: 120_000,
-    // Integration tests share one machine's loopback addresses, ports and binfmt state.
-    fileParallelism: false,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "fast",
+          include: ["tests/unit/**/*.test.ts", "tests/app/**/*.test.ts", "tests/host/**/*.test.ts"],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["tests/integration/**/*.test.ts", "testbed/**/*.test.ts"],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
