@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// crossnix's entry point: parses global options, runs one command, prints its result, sets the exit code.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { CommandResult, Context, GlobalOptions, Handler } from "./context.js";

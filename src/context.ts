@@ -1,3 +1,4 @@
+// The types shared by the CLI and command handlers: global options, Context, CommandResult, Handler.
 import type { Host } from "./host/system/host.js";
 import type { Prompter } from "./ui/prompt.js";
 

@@ -1,3 +1,5 @@
+// The `crossnix build` use case: checks that every derivation has somewhere to build (with a short
+// builder-health cache), runs Nix, and reports which builder built what.
 import type { Context } from "../context.js";
 import { daemonSshTarget, type FleetBuilder, findBuilder } from "../core/builders/fleet.js";
 import {

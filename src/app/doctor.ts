@@ -1,3 +1,4 @@
+// The `crossnix doctor` use case: gathers facts, runs every check in report order, and plans `--fix`.
 import type { Context } from "../context.js";
 import { type FleetBuilder, findBuilder } from "../core/builders/fleet.js";
 import {

@@ -1,3 +1,4 @@
+// The `crossnix env` use case: the shell lines that point this shell's Nix at the builders.
 import { findBuilder, fleetFromMachines } from "../core/builders/fleet.js";
 import { renderEnvScript, type ShellKind } from "../core/env/script.js";
 import { formatEntry, parseMachinesFile } from "../core/formats/machines/index.js";

@@ -1,3 +1,4 @@
+// `crossnix build`: parses its options, runs the build use case, renders progress and the result table.
 import { type BuildResult, runBuild } from "../app/build.js";
 import type { Handler } from "../context.js";
 import { checkBuilderName } from "../core/builders/name.js";

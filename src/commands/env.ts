@@ -1,3 +1,4 @@
+// `crossnix env`: parses options and prints the shell lines of the env use case.
 import { envScript } from "../app/env.js";
 import type { Handler } from "../context.js";
 import { checkBuilderName } from "../core/builders/name.js";

@@ -1,3 +1,4 @@
+// Declares every top-level verb for commander, each with a lazily loaded handler.
 import type { Command } from "commander";
 import type { LazyAction } from "./lazy.js";
 import { registerBuilder } from "./builder/register.js";

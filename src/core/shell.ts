@@ -1,3 +1,4 @@
+// POSIX shell quoting for the one command line crossnix builds (the command ssh runs remotely).
 import { badInput } from "../errors.js";
 
 /**

@@ -1,3 +1,4 @@
+// Loads and validates the configuration a builder command starts from (nix.conf, machines, ssh alias).
 import { type FleetBuilder, fleetFromMachines } from "../core/builders/fleet.js";
 import {
   type MachinesDialect,
@@ -67,8 +68,8 @@ export async function loadConfigState(
   const aliasText = await host.readText(SYSTEM_PATHS.sshAliasFile);
   const settings = parseNixConf(settingsText ?? "", info.settingsFile);
   validateNixConf(settings);
-  // The daemon reads only the system configuration (docs/nix-settings.md#client-overrides: user files and NIX_CONFIG are
-  // client overrides, and untrusted clients cannot override `builders`).
+  // The daemon reads only the system configuration (docs/nix-settings.md#client-overrides: user files
+  // and NIX_CONFIG are client overrides, and untrusted clients cannot override `builders`).
   const layers = (await loadConfigLayers(host, { user: false })).filter((l) => l.kind === "system-file");
   const builders = effectiveSetting("builders", layers);
   const dialect = machinesDialect(info.nix.version?.nix);

@@ -1,3 +1,4 @@
+// Renders doctor's checks as the human report.
 import { stripVTControlCharacters } from "node:util";
 import { type Check, type CheckStatus, summarize } from "../core/doctor/types.js";
 import type { Style } from "./style.js";

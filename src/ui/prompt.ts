@@ -1,3 +1,4 @@
+// Asks the person at the terminal: yes/no questions and free answers (the Prompter).
 import { createInterface } from "node:readline";
 
 export interface Prompter {

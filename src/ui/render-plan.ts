@@ -1,3 +1,4 @@
+// Renders a plan for people: changed files with diffs, then commands.
 import type { RenderedPlan } from "../core/plan/plan.js";
 import type { Style } from "./style.js";
 

@@ -1,3 +1,4 @@
+// Terminal colours, on only when wanted (--no-color, NO_COLOR, pipes).
 import pc from "picocolors";
 
 export type Style = ReturnType<typeof pc.createColors>;

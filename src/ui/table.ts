@@ -1,3 +1,4 @@
+// Renders an aligned text table.
 import { stripVTControlCharacters } from "node:util";
 
 /** A plain aligned table: header row, then rows; cells may contain ANSI colour. */

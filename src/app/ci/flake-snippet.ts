@@ -1,3 +1,4 @@
+// The `ci flake-snippet` use case: multi-system flake boilerplate for the systems asked for.
 import { flakeSnippet } from "../../core/ci/snippet.js";
 
 export interface FlakeSnippetInput {

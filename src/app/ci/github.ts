@@ -1,3 +1,4 @@
+// The `ci github` use case: decides the systems and writes the GitHub Actions workflow as a plan.
 import path from "node:path";
 import type { Context } from "../../context.js";
 import { generateGithubWorkflow, isCrossnixGenerated } from "../../core/ci/generate.js";

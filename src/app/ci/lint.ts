@@ -1,3 +1,4 @@
+// The `ci lint` use case: finds the workflow files and lints each one.
 import path from "node:path";
 import { countBySeverity, type Finding, lintWorkflow } from "../../core/ci/lint.js";
 import { badInput, CrossnixError } from "../../errors.js";

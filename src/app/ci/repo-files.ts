@@ -1,3 +1,4 @@
+// Paths of repository files (workflows, flake.nix) as the Host reads them, unrelocated.
 import path from "node:path";
 import type { Host } from "../../host/system/host.js";
 

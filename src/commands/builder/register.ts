@@ -1,3 +1,4 @@
+// Declares `crossnix builder …` and its verbs for commander; handlers load only when run.
 import type { Command } from "commander";
 import type { LazyAction } from "../lazy.js";
 

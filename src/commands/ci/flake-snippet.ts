@@ -1,3 +1,4 @@
+// `crossnix ci flake-snippet`: parses options and prints the snippet.
 import { flakeSnippetFor } from "../../app/ci/flake-snippet.js";
 import type { Handler } from "../../context.js";
 import { SYSTEM_ORDER } from "../../core/ci/facts.js";

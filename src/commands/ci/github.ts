@@ -1,3 +1,4 @@
+// `crossnix ci github`: parses and validates options, runs the workflow use case.
 import { githubWorkflow } from "../../app/ci/github.js";
 import { describeOutcome } from "../../app/plan-runner.js";
 import type { Handler } from "../../context.js";

@@ -1,3 +1,4 @@
+// `crossnix ci lint`: lints workflow files and prints the findings.
 import { DEFAULT_WORKFLOW_DIR, type LintReport, lintWorkflows } from "../../app/ci/lint.js";
 import type { Handler } from "../../context.js";
 import type { Finding } from "../../core/ci/lint.js";

@@ -1,3 +1,4 @@
+// Declares `crossnix ci …` and its verbs for commander.
 import type { Command } from "commander";
 import type { LazyAction } from "../lazy.js";
 

@@ -1,3 +1,4 @@
+// `crossnix doctor`: parses options, runs the checks, prints the report, applies `--fix` when asked.
 import { type DoctorReport, planDoctorFix, runDoctor } from "../../app/doctor.js";
 import { describeOutcome, runPlan } from "../../app/plan-runner.js";
 import type { Context, Handler } from "../../context.js";

@@ -1,3 +1,4 @@
+// Internal command a plan runs to restart nix-daemon on Linux without systemd.
 import type { Handler } from "../../context.js";
 import { CrossnixError } from "../../errors.js";
 import { findDaemonProcess, restartDaemonProcess } from "../../host/nix/daemon.js";

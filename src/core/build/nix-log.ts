@@ -1,3 +1,4 @@
+// Parses Nix's `--log-format internal-json` stream into build events and per-derivation records.
 import { stripAnsi } from "../diagnosis/index.js";
 
 /**

@@ -1,3 +1,4 @@
+// Parses the text and JSON Nix prints for `--dry-run` and `derivation show`.
 import { stripAnsi } from "../diagnosis/index.js";
 
 /**

@@ -1,3 +1,4 @@
+// Parses a builder destination (`[ssh://|ssh-ng://][user@]host[:port]`) and names a builder after it.
 import { badInput } from "../../errors.js";
 
 export type BuilderProtocol = "ssh-ng" | "ssh";

@@ -1,3 +1,4 @@
+// The builders of the machines files as crossnix reports them, and how to reach each one as Nix does.
 import { fingerprintSha256, parsePublicKeyLine } from "../formats/known-hosts.js";
 import {
   decodeHostKey,

@@ -1,3 +1,4 @@
+// Plans the file changes and commands for adding or changing a builder (key, alias, machines, nix.conf).
 import {
   addEntry,
   decodeHostKey,
@@ -123,7 +124,10 @@ export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
   return plan;
 }
 
-/** `builders` must reach the machines file and inputs should come from caches (docs/nix-settings.md#builders, #builders-use-substitutes). */
+/**
+ * `builders` must reach the machines file and inputs should come from caches
+ * (docs/nix-settings.md#builders, #builders-use-substitutes).
+ */
 function addSettingsChanges(plan: Plan, inputs: PlanInputs): void {
   let conf = inputs.settings.model;
   // The model carries the installed Nix's rules: a stray ` @file` is no include before 2.29.

@@ -1,3 +1,4 @@
+// The script run on a builder over one SSH connection, and the parser of what it prints.
 import { parseNixVersion } from "../nix/version.js";
 import { trustsUser } from "../nix/trust.js";
 

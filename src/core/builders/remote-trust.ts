@@ -1,3 +1,5 @@
+// `builder setup-remote`'s pure part: scripts run on the builder and the parsers of their output.
+// One file because each script and the parser of its `kv` output must change together.
 import { CrossnixError } from "../../errors.js";
 import type { Destination } from "./destination.js";
 import {

@@ -1,3 +1,4 @@
+// Validates `builder add`'s destination and flags into a BuilderRequest (exit 2 naming the field).
 import { badInput } from "../../errors.js";
 import { checkBuilderName } from "./name.js";
 import { type BuilderProtocol, type Destination, defaultBuilderName, parseDestination } from "./destination.js";
@@ -79,7 +80,8 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
   if (options["speedFactor"] !== undefined) {
     const text = String(options["speedFactor"]);
     const value = Number(text);
-    // Nix parses a float since 2.20 and an unsigned int before (docs/nix-machines-file.md#speed-factor); 0 silently means 1.
+    // Nix parses a float since 2.20 and an unsigned int before (docs/nix-machines-file.md#speed-factor);
+    // 0 silently means 1.
     if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0))
       throw badInput("--speed-factor", text, "must be a positive number");
     speedFactor = value;

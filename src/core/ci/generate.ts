@@ -1,3 +1,4 @@
+// Writes the GitHub Actions workflow for a spec, byte-for-byte deterministic.
 import { Document, type Pair, type Scalar, type YAMLMap } from "yaml";
 import { ACTIONS, EMULATION_RUNNER, NATIVE_RUNNERS, usesRef } from "./facts.js";
 import { cacheLabel, type GithubWorkflowSpec, splitBuilds } from "./options.js";

@@ -1,3 +1,5 @@
+// Lints a GitHub Actions workflow for Nix builds that cannot work (runners, systems, actions, permissions).
+// One file because every rule runs inside one FileLinter walk that shares the parsed document and positions.
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type YAMLMap } from "yaml";
 import {
   type ActionFacts,

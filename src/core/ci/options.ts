@@ -1,3 +1,4 @@
+// Validated options of `ci github`: installer, cache, flake attribute and systems.
 import { badInput } from "../../errors.js";
 import { EMULATED_SYSTEMS, NATIVE_RUNNERS, SYSTEM_PATTERN, sortSystems } from "./facts.js";
 

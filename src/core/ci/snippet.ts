@@ -1,3 +1,4 @@
+// The multi-system `packages` boilerplate `ci flake-snippet` prints.
 import { SYSTEM_ORDER } from "./facts.js";
 
 /** The systems a snippet lists when none are given: the four GitHub has native runners for. */

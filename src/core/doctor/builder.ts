@@ -1,3 +1,5 @@
+// Doctor's per-builder checks (connect, host key, identity, login, remote program, trust, systems, …).
+// One file because every check reads the same BuilderFacts and helpers, and builderChecks orders them.
 import type { SshFailure } from "../diagnosis/ssh.js";
 import type { FleetBuilder } from "../builders/fleet.js";
 import { fingerprintSha256, preferredHostKey } from "../formats/known-hosts.js";

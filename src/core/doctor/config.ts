@@ -1,3 +1,5 @@
+// Doctor's configuration checks: nix.conf, `builders`, machines files, trust and max-jobs.
+// One file because the checks share one view of the effective settings (buildersView, dialect, files read).
 import { isTrustedUser } from "../nix/trust.js";
 import {
   dialectRange,
@@ -28,7 +30,10 @@ import { type Check, type CheckFix, check, plural } from "./types.js";
 export interface ConfigFacts {
   /** What the daemon reads: the system nix.conf and its includes. */
   systemLayers: ConfigLayer[];
-  /** The user's files and NIX_CONFIG: sent to the daemon as overrides, subject to trust (docs/nix-settings.md#client-overrides). */
+  /**
+   * The user's files and NIX_CONFIG: sent to the daemon as overrides, subject to trust
+   * (docs/nix-settings.md#client-overrides).
+   */
   clientLayers: ConfigLayer[];
   /** Files Nix would refuse (missing include, include cycle, unreadable). */
   loadErrors: string[];
@@ -79,7 +84,10 @@ export function describeSource(s: EffectiveSetting): string {
   return "Nix's default";
 }
 
-/** trusted-users (default root; `@group` and `*` allowed) is read by the daemon only (docs/nix-settings.md#trusted-users). */
+/**
+ * trusted-users (default root; `@group` and `*` allowed) is read by the daemon only
+ * (docs/nix-settings.md#trusted-users).
+ */
 export function clientTrust(
   systemLayers: ConfigLayer[],
   user: { name: string; groups: string[] },
@@ -605,7 +613,10 @@ export function extraBuildersCheck(c: ConfigFacts): Check {
   );
 }
 
-/** max-jobs = 0 turns local builds off: with no usable builder, every build fails (docs/nix-errors.md#local-builds-disabled). */
+/**
+ * max-jobs = 0 turns local builds off: with no usable builder, every build fails
+ * (docs/nix-errors.md#local-builds-disabled).
+ */
 export function maxJobsZeroCheck(
   c: ConfigFacts,
   usable: { usable: number; checked: number; filtered: boolean },

@@ -1,3 +1,4 @@
+// Doctor's end-to-end check: the tiny derivation built on each builder, and how to judge the result.
 import { diagnoseNixOutput } from "../diagnosis/index.js";
 import type { FleetBuilder } from "../builders/fleet.js";
 import { formatEntry } from "../formats/machines/index.js";

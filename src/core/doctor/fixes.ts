@@ -1,3 +1,4 @@
+// Plans the fixes `doctor --fix` can apply for failed or warned checks.
 import { pinInKnownHosts } from "../builders/plan.js";
 import type { FleetBuilder } from "../builders/fleet.js";
 import { fingerprintSha256 } from "../formats/known-hosts.js";

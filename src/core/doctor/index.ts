@@ -1,3 +1,4 @@
+// Public entry of doctor's checks.
 export * from "./builder.js";
 export * from "./config.js";
 export * from "./e2e.js";

@@ -1,3 +1,4 @@
+// Doctor's checks of this machine's Nix: installed, daemon, flavour, the daemon's ssh and privileges.
 import { atLeast } from "../nix/version.js";
 import { type Check, type CheckFix, check } from "./types.js";
 
@@ -52,7 +53,8 @@ export function nixInstalledCheck(f: LocalFacts): Check {
     ? `Determinate Nix ${f.nix.determinate} (Nix ${f.nix.version})`
     : `Nix ${f.nix.version}`;
   if (!atLeast(f.nix.version, "2.4")) {
-    // ssh-ng stores, builders-use-substitutes over ssh-ng and today's error messages start at 2.4 (docs/nix-settings.md#builders-use-substitutes, docs/nix-errors.md).
+    // ssh-ng stores, builders-use-substitutes over ssh-ng and today's error messages start at 2.4
+    // (docs/nix-settings.md#builders-use-substitutes, docs/nix-errors.md).
     return check(
       "nix.installed",
       "local",

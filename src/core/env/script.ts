@@ -1,3 +1,4 @@
+// Renders the sh or fish lines `crossnix env` prints (NIX_CONFIG carrying `builders`).
 import { quoteArg } from "../shell.js";
 
 export type ShellKind = "sh" | "fish";

@@ -1,3 +1,4 @@
+// known_hosts as a lossless model: parse, render, find a host's keys; fingerprints and ssh-keyscan output.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { badInput } from "../../errors.js";
 import { matchPatternList } from "./ssh-config.js";

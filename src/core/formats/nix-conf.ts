@@ -1,3 +1,4 @@
+// nix.conf as a lossless model: parse, render, and set or remove settings.
 import { type CrossnixError, badInput, parseError } from "../../errors.js";
 
 /**

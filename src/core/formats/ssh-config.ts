@@ -1,3 +1,5 @@
+// ssh_config as a lossless model: parse as OpenSSH does, render, edit crossnix's Host blocks.
+// One file because the model, the directive parser and the block edits share the same line records.
 import { badInput, CrossnixError, parseError } from "../../errors.js";
 
 /**

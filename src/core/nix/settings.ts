@@ -1,3 +1,4 @@
+// The effective value of a Nix setting across nix.conf files, includes and NIX_CONFIG.
 import path from "node:path";
 import type { NixConf } from "../formats/nix-conf.js";
 

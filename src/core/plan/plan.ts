@@ -1,3 +1,4 @@
+// A Plan: file changes and commands described before anything runs, with diffs for display.
 import { createTwoFilesPatch } from "diff";
 import { quoteCommand } from "../shell.js";
 

@@ -1,3 +1,4 @@
+// Stores which builders answered recently, for `crossnix build` (per user, in the temp directory).
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

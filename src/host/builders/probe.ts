@@ -1,3 +1,4 @@
+// Probes a builder over SSH: reach it, or run the probe script and parse its facts.
 import { classifySshFailure, type SshFailure } from "../../core/diagnosis/ssh.js";
 import { PROBE_SCRIPT, type ProbeFacts, parseProbeOutput } from "../../core/builders/probe.js";
 import type { ExecResult } from "../system/exec.js";

@@ -1,3 +1,4 @@
+// `builder setup-remote`'s I/O: reads the builder's facts and applies the change over SSH (with sudo).
 import { spawnSync } from "node:child_process";
 import type { Context } from "../../context.js";
 import { classifySshFailure } from "../../core/diagnosis/ssh.js";

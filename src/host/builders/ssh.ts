@@ -1,3 +1,4 @@
+// Runs OpenSSH to a builder with its pinned host key (argv, temp known_hosts, timeouts).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

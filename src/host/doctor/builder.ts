@@ -1,3 +1,4 @@
+// Gathers doctor's facts about a builder: `ssh -G`, the server's banner, identity file, login and probe.
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { connect } from "node:net";

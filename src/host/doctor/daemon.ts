@@ -1,3 +1,4 @@
+// Gathers doctor's facts about the local nix-daemon: socket, process start time, ssh on its PATH.
 import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { connect } from "node:net";
@@ -8,7 +9,10 @@ import { succeeded } from "../system/exec.js";
 import type { Host } from "../system/host.js";
 import { SYSTEM_PATHS } from "../system/paths.js";
 
-/** Connects to the daemon's socket (the cheapest proof it runs; docs/nix-errors.md#daemon-socket-refused is the refusal). */
+/**
+ * Connects to the daemon's socket (the cheapest proof it runs; docs/nix-errors.md#daemon-socket-refused
+ * is the refusal).
+ */
 function socketState(path: string, timeoutMs = 2000): Promise<{ state: DaemonFacts["socket"]; error: string | null }> {
   return new Promise((resolve) => {
     const socket = connect(path);

@@ -1,3 +1,4 @@
+// Runs doctor's end-to-end build on one builder through the daemon.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
@@ -9,7 +10,8 @@ import type { Host } from "../system/host.js";
  * Builds the tiny derivation on exactly one builder: `--builders` names only it and
  * `--max-jobs 0` forbids building here. Through the daemon (NIX_REMOTE=daemon) the build hook
  * runs as the daemon's child, with its environment and root's SSH: what real builds get. The
- * daemon honours `--builders` only from a trusted user (root is), docs/nix-settings.md#client-overrides.
+ * daemon honours `--builders` only from a trusted user (root is),
+ * docs/nix-settings.md#client-overrides.
  */
 export async function runE2eBuild(
   host: Host,

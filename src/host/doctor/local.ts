@@ -1,3 +1,4 @@
+// Gathers doctor's facts about this machine: Nix, its configuration layers, machines files, the user.
 import { stat } from "node:fs/promises";
 import { quoteCommand } from "../../core/shell.js";
 import os from "node:os";

@@ -1,3 +1,4 @@
+// Loads the nix.conf layers Nix reads (system, user, NIX_CONFIG) with their includes.
 import path from "node:path";
 import { type NixConf, listIncludes, parseNixConf } from "../../core/formats/nix-conf.js";
 import { type ConfigLayer, systemConfigFile, userConfigFiles } from "../../core/nix/settings.js";

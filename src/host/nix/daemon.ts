@@ -1,3 +1,4 @@
+// Finds and restarts a nix-daemon that no service manager runs (Linux without systemd).
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { readdir, readFile, readlink, stat } from "node:fs/promises";

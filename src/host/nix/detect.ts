@@ -1,3 +1,4 @@
+// Detects this machine's Nix: version, flavour (upstream, Determinate, nix-darwin), mode, files, restart.
 import path from "node:path";
 import { isGeneratedLink } from "../../core/nix/trust.js";
 import { type NixVersion, nixSystemFor, parseNixVersion } from "../../core/nix/version.js";
@@ -102,7 +103,10 @@ export async function detectHost(host: Host, options: { nixVersion?: boolean } =
   };
 }
 
-/** How to make the daemon re-read nix.conf, which it reads only at startup (docs/nix-settings.md#daemon-restart, docs/paths.md#daemon-restart). */
+/**
+ * How to make the daemon re-read nix.conf, which it reads only at startup
+ * (docs/nix-settings.md#daemon-restart, docs/paths.md#daemon-restart).
+ */
 async function daemonReloadCommand(host: Host, flavor: NixFlavor): Promise<DaemonReload | null> {
   if (host.platform === "darwin") {
     const determinatePlist = path.join(SYSTEM_PATHS.launchDaemonsDir, `${LAUNCHD_LABELS.determinate}.plist`);

@@ -1,3 +1,4 @@
+// Reads which systems a flake defines, by asking Nix.
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { SYSTEM_PATTERN } from "../../core/ci/facts.js";

@@ -1,3 +1,4 @@
+// What this machine's daemon can build itself: systems, features, max-jobs, trusted users.
 import os from "node:os";
 import type { LocalCapability } from "../../core/build/coverage.js";
 import { effectiveSetting } from "../../core/nix/settings.js";
@@ -7,8 +8,8 @@ import { loadConfigLayers } from "./config-layers.js";
 
 /**
  * What this machine's daemon can build itself, from the settings it reads and Nix's defaults
- * (docs/nix-settings.md#system-features, #extra-platforms, #max-jobs): system-features {nixos-test, benchmark, big-parallel} plus kvm (Linux, usable
- * /dev/kvm) or apple-virt (macOS); extra-platforms i686-linux on x86_64-linux and x86_64-darwin
+ * (docs/nix-settings.md#system-features, #extra-platforms, #max-jobs): system-features
+ * {nixos-test, benchmark, big-parallel} plus kvm (Linux, usable /dev/kvm) or apple-virt (macOS); extra-platforms i686-linux on x86_64-linux and x86_64-darwin
  * on aarch64-darwin with Rosetta; max-jobs 1, `auto` = CPU count.
  */
 export async function localCapability(

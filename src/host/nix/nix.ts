@@ -1,3 +1,4 @@
+// Runs `nix` with the new CLI enabled, and reads derivations and dry runs through it.
 import { parseDryRun, parseShowDerivation, type DerivationInfo } from "../../core/build/nix-output.js";
 import { diagnoseNixOutput } from "../../core/diagnosis/index.js";
 import { atLeast } from "../../core/nix/version.js";
@@ -7,7 +8,8 @@ import type { Host } from "../system/host.js";
 
 /**
  * `nix` with the new CLI enabled: upstream Nix still gates `nix build` and flakes behind
- * experimental features (Determinate has stabilised them and accepts the flag), docs/nix-commands.md#experimental-features.
+ * experimental features (Determinate has stabilised them and accepts the flag),
+ * docs/nix-commands.md#experimental-features.
  */
 export const NIX = ["nix", "--extra-experimental-features", "nix-command flakes"];
 

@@ -1,3 +1,4 @@
+// Runs programs without a shell and describes every outcome (exit, timeout, signal, missing).
 import { spawn } from "node:child_process";
 import { CrossnixError } from "../../errors.js";
 

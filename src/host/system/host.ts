@@ -1,3 +1,4 @@
+// The Host: every effect crossnix has on the world (files, programs, environment), rooted for tests.
 import { readdir, readFile, readlink, stat } from "node:fs/promises";
 import os from "node:os";
 import { decodeLossless } from "../../core/formats/bytes.js";

@@ -1,3 +1,4 @@
+// Every system path crossnix uses, relocatable with CROSSNIX_ROOT.
 import { statSync } from "node:fs";
 import path from "node:path";
 import { badInput } from "../../errors.js";
@@ -9,7 +10,7 @@ import { badInput } from "../../errors.js";
 export const SYSTEM_PATHS = {
   nixConfDir: "/etc/nix",
   nixConf: "/etc/nix/nix.conf",
-  /** Determinate's installer owns nix.conf; nix.custom.conf is the supported place for settings (docs/paths.md#determinate). */
+  /** Determinate's installer owns nix.conf; nix.custom.conf is for settings (docs/paths.md#determinate). */
   nixCustomConf: "/etc/nix/nix.custom.conf",
   /** Default of the `builders` setting is `@/etc/nix/machines` (docs/nix-settings.md#builders). */
   machines: "/etc/nix/machines",

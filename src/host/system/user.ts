@@ -1,3 +1,4 @@
+// Who runs crossnix: user name and groups, as trusted-users sees them.
 import { execFileSync } from "node:child_process";
 import os from "node:os";
 

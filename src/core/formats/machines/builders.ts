@@ -1,3 +1,4 @@
+// Parses and rewrites the `builders` setting's value (items of `@file` or inline machines).
 import { badInput } from "../../../errors.js";
 import { type MachinesDialect, NEWEST_DIALECT } from "./dialect.js";
 import { includePath, lineSegments, type MachineEntry, readLineItems } from "./entry.js";

@@ -1,3 +1,4 @@
+// The machines-file rules of each Nix version range (docs/nix-machines-file.md#versions).
 import { compareVersions } from "../../nix/version.js";
 
 /**

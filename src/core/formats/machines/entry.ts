@@ -1,3 +1,5 @@
+// One machines entry: split, parsed, validated and rendered as each Nix version does.
+// One file because parsing, validation and rendering must agree on the same field and host-key rules.
 import { badInput, CrossnixError, parseError } from "../../../errors.js";
 import {
   dialectRange,

@@ -1,3 +1,4 @@
+// A machines file as a lossless model: parse, render, and edit crossnix's own tagged lines.
 import { badInput, CrossnixError } from "../../../errors.js";
 import { type MachinesDialect, NEWEST_DIALECT } from "./dialect.js";
 import { formatEntry, isParseError, type LineItem, type MachineEntry, readLineItems } from "./entry.js";

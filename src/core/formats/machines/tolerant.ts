@@ -1,3 +1,4 @@
+// Reads the valid lines of an invalid machines file, reporting the others.
 import type { CrossnixError } from "../../../errors.js";
 import { type MachinesDialect, NEWEST_DIALECT } from "./dialect.js";
 import { isParseError } from "./entry.js";

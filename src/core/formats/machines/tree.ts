@@ -1,3 +1,4 @@
+// Follows `@file` includes through machines files as Nix does, reporting cycles and missing files.
 import path from "node:path";
 import { type MachinesDialect, NEWEST_DIALECT } from "./dialect.js";
 import { listIncludes } from "./file.js";
