@@ -15,6 +15,7 @@ import {
   uniqueLines,
 } from "./lines.js";
 import { finish, TIER } from "./merge.js";
+import { type RemoteRefusalCause, remoteRefusal } from "./remote-refusals.js";
 import {
   BAD_MACHINE,
   BAD_MACHINE_OLD,
@@ -35,15 +36,12 @@ import {
   FAILED_START_SSH,
   FAILED_TO_FIND,
   I_AM_A,
-  LACKS_SIG,
   MACHINE_TRACE,
-  NOT_PRIVILEGED,
   OPEN_REMOTE_STORE,
   PROTO_NG,
   PROTO_SERVE,
   PROTO_SERVE_OLD,
   SERIALISED_INT,
-  SOCKET_DOWN,
   SPEED_FACTOR,
   SSH_MISSING,
   STOULL,
@@ -60,12 +58,9 @@ import {
   diskFull,
   localReject,
   protocolNoise,
-  remoteDaemonDown,
   remoteProgram,
-  signature,
   sshExplained,
   sshMissing,
-  untrusted,
 } from "./explain.js";
 import type { Explained, Hit, NixDiagnosis, Where } from "./types.js";
 
@@ -234,17 +229,23 @@ export class Scan {
       this.add(at, sshMissing(w, line.replace(/^.*?(unable to execute)/, "$1")), ev(line), extra);
       return;
     }
-    line = find(SOCKET_DOWN);
-    if (line) {
-      this.add(at, remoteDaemonDown(w, SOCKET_DOWN.exec(line)![1] === "socket" ? "2.4+" : "≤2.3"), ev(line), extra);
-      return;
-    }
+    // A refused connection to the builder's daemon socket says more than the shell noise around it.
+    const refused = (causes: RemoteRefusalCause[]) => {
+      const refusalLine = lines.find((t) => remoteRefusal(t, causes));
+      if (refusalLine === undefined) return false;
+      this.add(at, remoteRefusal(refusalLine, causes)!.explain(w), ev(refusalLine), extra);
+      return true;
+    };
+    if (refused(["remote-daemon-down"])) return;
     line = find(CMD_NOT_FOUND);
     if (line) {
-      const mm = CMD_NOT_FOUND.exec(line)!;
+      const notFound = CMD_NOT_FOUND.exec(line)!;
       this.add(
         at,
-        { ...remoteProgram(w, mm[1] ?? mm[2] ?? mm[3], line), ...(wording ? { nixVersions: wording } : {}) },
+        {
+          ...remoteProgram(w, notFound[1] ?? notFound[2] ?? notFound[3], line),
+          ...(wording ? { nixVersions: wording } : {}),
+        },
         ev(line),
         extra,
       );
@@ -255,16 +256,7 @@ export class Scan {
       this.add(at, protocolNoise(w, proto.got, proto.versions), ev(proto.line), extra);
       return;
     }
-    line = find(NOT_PRIVILEGED);
-    if (line) {
-      this.add(at, untrusted(w, NOT_PRIVILEGED.exec(line)![1] ? "2.4+" : "≤2.3"), ev(line), extra);
-      return;
-    }
-    line = find(LACKS_SIG);
-    if (line) {
-      this.add(at, signature(w, /trusted key/.test(line) ? "2.12+" : "≤2.11"), ev(line), extra);
-      return;
-    }
+    if (refused(["remote-untrusted", "signature-missing"])) return;
     line = find(DISK_FULL);
     if (line) {
       this.add(at, diskFull(w), ev(line), extra);
@@ -331,25 +323,18 @@ export class Scan {
     const w: Where = { builder: uri, scheme: schemeOf(uri) };
     const text = this.lines[at]!.text;
     const innerBody = bodyOf(inner);
-    const bf = BUILDER_FOR.exec(innerBody);
-    if (bf) {
-      this.builderFailed(at, bf, text);
+    const builderFor = BUILDER_FOR.exec(innerBody);
+    if (builderFor) {
+      this.builderFailed(at, builderFor, text);
       return;
     }
     if (CANNOT_BUILD.test(innerBody)) {
       this.cannotBuild(at, innerBody, text);
       return;
     }
-    if (NOT_PRIVILEGED.test(innerBody)) {
-      this.add(at, untrusted(w, NOT_PRIVILEGED.exec(innerBody)![1] ? "2.4+" : "≤2.3"), [text], { builder: uri, drv });
-      return;
-    }
-    if (LACKS_SIG.test(innerBody)) {
-      this.add(at, signature(w, /trusted key/.test(innerBody) ? "2.12+" : "≤2.11"), [text], { builder: uri, drv });
-      return;
-    }
-    if (SOCKET_DOWN.test(innerBody)) {
-      this.add(at, remoteDaemonDown(w, "2.4+"), [text], { builder: uri, drv });
+    const refusal = remoteRefusal(innerBody);
+    if (refusal) {
+      this.add(at, refusal.explain(w), [text], { builder: uri, drv });
       return;
     }
     this.add(
@@ -372,21 +357,21 @@ export class Scan {
       const l = this.lines[i]!;
       if (this.claimed.has(i) || l.log) continue;
       const b = l.body;
-      const bf = BUILDER_FOR.exec(b);
-      const iam = I_AM_A.exec(b);
-      const us = UNABLE_START.exec(b);
+      const builderFor = BUILDER_FOR.exec(b);
+      const iAmA = I_AM_A.exec(b);
+      const unableToStart = UNABLE_START.exec(b);
       if (FAILED_TO_FIND.test(b)) this.failedToFind(i);
       else if (CANNOT_BUILD.test(b)) this.cannotBuild(i, b, l.text);
-      else if (bf) this.builderFailed(i, bf, l.text);
-      else if (iam) {
+      else if (builderFor) this.builderFailed(i, builderFor, l.text);
+      else if (iAmA) {
         this.claimed.add(i);
-        const features = list(iam[2]!);
-        this.add(i, localReject(iam[1]!, features, iam[4]!, "≤2.29 (Determinate < 3.6.1)"), [l.text], {
-          system: iam[1]!,
+        const features = list(iAmA[2]!);
+        this.add(i, localReject(iAmA[1]!, features, iAmA[4]!, "≤2.29 (Determinate < 3.6.1)"), [l.text], {
+          system: iAmA[1]!,
           features,
-          drv: iam[3]!,
+          drv: iAmA[3]!,
         });
-      } else if (us) this.unableToStart(i, us);
+      } else if (unableToStart) this.unableToStart(i, unableToStart);
     }
   }
 
@@ -525,15 +510,9 @@ export class Scan {
       const t = bodyOf(raw.trim());
       const w: Where = { ...(builder ? { builder, scheme: schemeOf(builder) } : {}) };
       const extra = { drv, ...(builder ? { builder } : {}) };
-      const np = NOT_PRIVILEGED.exec(t);
-      const sig = LACKS_SIG.exec(t);
-      const sock = SOCKET_DOWN.exec(t);
-      if (np) this.add(at, untrusted(w, np[1] ? "2.4+" : "≤2.3"), [text, `> ${raw}`], extra);
-      else if (sig)
-        this.add(at, signature(w, sig[2] === "valid signature" ? "≤2.11" : "2.12+"), [text, `> ${raw}`], extra);
-      else if (sock)
-        this.add(at, remoteDaemonDown(w, sock[1] === "socket" ? "2.4+" : "≤2.3"), [text, `> ${raw}`], extra);
-      else continue;
+      const refusal = remoteRefusal(t);
+      if (!refusal) continue;
+      this.add(at, refusal.explain(w), [text, `> ${raw}`], extra);
       return true;
     }
     return false;
@@ -640,37 +619,25 @@ export class Scan {
       return { ...(builder ? { builder } : {}), ...(builder?.includes("://") ? { scheme: schemeOf(builder) } : {}) };
     };
     const at = (w: Where) => (w.builder ? { builder: w.builder } : {});
-    // These two can reach the output inside a log tail (the hook's own error), so log lines count.
-    const np = NOT_PRIVILEGED.exec(b);
-    if (np) {
+    // Some refusals reach the output inside a log tail (the hook's own error): there log lines count.
+    const refusal = remoteRefusal(b);
+    if (refusal && (refusal.inBuildLog || !l.log)) {
       const w = where();
-      this.add(i, untrusted(w, np[1] ? "2.4+" : "≤2.3"), [t], at(w));
-      return;
-    }
-    const sig = LACKS_SIG.exec(b);
-    if (sig) {
-      const w = where();
-      this.add(i, signature(w, sig[2] === "valid signature" ? "≤2.11" : "2.12+"), [t], at(w));
+      // A refused daemon socket with no builder in sight may be this machine's own daemon.
+      if (refusal.cause === "remote-daemon-down" && !w.builder) this.add(i, daemonDown(refusal.versions), [t]);
+      else this.add(i, refusal.explain(w), [t], at(w));
       return;
     }
     if (l.log) return;
-    const sock = SOCKET_DOWN.exec(b);
-    if (sock) {
-      const versions = sock[1] === "socket" ? "2.4+" : "≤2.3";
-      const w = where();
-      if (w.builder) this.add(i, remoteDaemonDown(w, versions), [t], at(w));
-      else this.add(i, daemonDown(versions), [t]);
-      return;
-    }
     if (SSH_MISSING.test(b)) {
       const w = where();
       this.add(i, sshMissing(w, b), [t], at(w));
       return;
     }
-    const cnf = CMD_NOT_FOUND.exec(b);
-    if (cnf) {
+    const notFound = CMD_NOT_FOUND.exec(b);
+    if (notFound) {
       const w = where();
-      this.add(i, remoteProgram(w, cnf[1] ?? cnf[2] ?? cnf[3], b), [t], at(w));
+      this.add(i, remoteProgram(w, notFound[1] ?? notFound[2] ?? notFound[3], b), [t], at(w));
       return;
     }
     const proto = this.protocol(b);
