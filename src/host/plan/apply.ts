@@ -1,4 +1,6 @@
 // The plan runner's apply step: lock, journal, backups, atomic writes, roll back on failure.
+// One file because each write, its journal record and its rollback must stay in step; lock, journal,
+// hand-off and file primitives are already modules of their own.
 import { quoteCommand } from "../../core/shell.js";
 import { lstat, mkdtemp, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
