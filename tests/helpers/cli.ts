@@ -1,3 +1,4 @@
+// Test helper: runs the built CLI (dist/cli.js) as a user would.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

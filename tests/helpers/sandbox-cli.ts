@@ -1,3 +1,4 @@
+// Test helper: runs the built CLI inside the test bed's sandbox root.
 import type { Sandbox, SandboxRunOptions } from "#testbed";
 import { CLI } from "./cli.js";
 

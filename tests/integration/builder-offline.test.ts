@@ -1,3 +1,4 @@
+// builder add/list/disable/enable/remove through the real CLI on a fixture root, no network.
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";

@@ -1,3 +1,4 @@
+// The `ci` commands through the real CLI: github, lint and flake-snippet.
 import { spawnSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";

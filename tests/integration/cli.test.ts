@@ -1,3 +1,4 @@
+// The CLI entry point: help, version, global options, exit codes and --json errors.
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { readFileSync } from "node:fs";

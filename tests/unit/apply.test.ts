@@ -1,3 +1,4 @@
+// Applying plans: atomic writes, journal and rollback, and the lock.
 import { spawn } from "node:child_process";
 import {
   chmod,

@@ -1,3 +1,4 @@
+// Parsing Nix's dry-run and derivation output, and checking build coverage.
 import { describe, expect, it } from "vitest";
 import { checkCoverage, type CandidateBuilder } from "../../src/core/build/coverage.js";
 import { NixLogTracker } from "../../src/core/build/nix-log.js";

@@ -1,3 +1,4 @@
+// Validating builder destinations and `builder add` flags.
 import { describe, expect, it } from "vitest";
 import { parseBuilderRequest } from "../../src/core/builders/request.js";
 import { parseDestination } from "../../src/core/builders/destination.js";

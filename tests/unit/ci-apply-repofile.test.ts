@@ -1,3 +1,4 @@
+// Plans that write repository files (FileChange.repoFile).
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -1,3 +1,4 @@
+// `ci github` workflow generation: every option combination, properties and validation.
 import { readFileSync } from "node:fs";
 import { validateWorkflow } from "@action-validator/core";
 import fc from "fast-check";

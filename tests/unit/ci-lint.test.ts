@@ -1,3 +1,4 @@
+// `ci lint` rules on example, real-world-shaped and focused workflows.
 import { readFileSync } from "node:fs";
 import { validateWorkflow } from "@action-validator/core";
 import { describe, expect, it } from "vitest";

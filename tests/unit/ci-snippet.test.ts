@@ -1,3 +1,4 @@
+// `ci flake-snippet` output.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SNIPPET_SYSTEMS, flakeSnippet } from "../../src/core/ci/snippet.js";
 

@@ -1,3 +1,4 @@
+// detectHost on recorded macOS layouts and on this machine; Nix version parsing.
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -1,3 +1,4 @@
+// The shell lines `crossnix env` prints.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { renderEnvScript } from "../../src/core/env/script.js";

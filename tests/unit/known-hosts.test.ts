@@ -1,3 +1,4 @@
+// Public keys, ssh-keyscan output and the known_hosts model.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

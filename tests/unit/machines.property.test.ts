@@ -1,3 +1,4 @@
+// Property tests of the machines-file model (parse and render round trips).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CrossnixError } from "../../src/errors.js";

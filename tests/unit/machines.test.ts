@@ -1,3 +1,4 @@
+// The machines-file grammar, its errors and store-URI normalisation (docs/nix-machines-file.md).
 import { describe, expect, it } from "vitest";
 import { CrossnixError } from "../../src/errors.js";
 import {

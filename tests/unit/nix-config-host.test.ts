@@ -1,3 +1,4 @@
+// Loading nix.conf files and configuration layers through the Host.
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -1,3 +1,4 @@
+// The nix.conf model: parsing, reading settings and validation.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {

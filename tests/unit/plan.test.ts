@@ -1,3 +1,4 @@
+// Rendering plans.
 import { describe, expect, it } from "vitest";
 import { describePlan, emptyPlan, isNoop, unifiedDiff } from "../../src/core/plan/plan.js";
 

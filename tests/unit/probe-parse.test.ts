@@ -1,3 +1,4 @@
+// Parsing the builder probe's output and classifying ssh failures.
 import { describe, expect, it } from "vitest";
 import { classifySshFailure } from "../../src/core/diagnosis/ssh.js";
 import { PROBE_BEGIN, PROBE_END, parseProbeOutput } from "../../src/core/builders/probe.js";

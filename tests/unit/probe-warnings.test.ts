@@ -1,3 +1,4 @@
+// Doctor's checks of the facts a builder probe gathers.
 import { describe, expect, it } from "vitest";
 import { probeWarnings } from "../../src/commands/builder/probe.js";
 import { fleetFromMachines } from "../../src/core/builders/fleet.js";

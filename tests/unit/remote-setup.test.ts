@@ -1,3 +1,4 @@
+// `builder setup-remote`: the facts script, trusted-users values and the trust decision.
 import fc from "fast-check";
 import { trustsUser } from "../../src/core/nix/trust.js";
 import { describe, expect, it } from "vitest";

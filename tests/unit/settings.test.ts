@@ -1,3 +1,4 @@
+// Where Nix reads settings from, NIX_REMOTE_SYSTEMS, and the effective value of a setting.
 import { describe, expect, it } from "vitest";
 import { parseNixConf } from "../../src/core/formats/nix-conf.js";
 import {

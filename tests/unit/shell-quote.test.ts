@@ -1,3 +1,4 @@
+// POSIX shell quoting of arguments and commands.
 import { execFileSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// The ssh_config model: parsing, alias blocks, upsert and remove.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
