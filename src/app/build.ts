@@ -146,7 +146,7 @@ export async function runBuild(
         [input.builder],
         state.fleet.map((b) => b.name),
       );
-    // A client's `builders` reaches the daemon only from a trusted user (daemon.cc, reference §2).
+    // A client's `builders` reaches the daemon only from a trusted user (daemon.cc, docs/nix-settings.md#client-overrides).
     const user = currentUser();
     if (state.info.mode === "daemon" && !isTrustedUser(local.trustedUsers, user.name, user.groups)) {
       throw new CrossnixError(
