@@ -160,11 +160,11 @@ export function detectRemoteLayout(facts: RemoteFacts): RemoteLayout {
     evidence.push("/etc/NIXOS exists");
     return { kind: "managed", by: "NixOS", evidence };
   }
-  if (isGeneratedLink(facts.nixConf.link)) {
+  if (isGeneratedLink(REMOTE_NIX_CONF, facts.nixConf.link)) {
     evidence.push(`${REMOTE_NIX_CONF} links to ${facts.nixConf.link}`);
     return { kind: "managed", by: facts.os === "Darwin" ? "nix-darwin" : "NixOS", evidence };
   }
-  if (determinate && isGeneratedLink(facts.customConf.link)) {
+  if (determinate && isGeneratedLink(REMOTE_CUSTOM_CONF, facts.customConf.link)) {
     evidence.push(`${REMOTE_CUSTOM_CONF} links to ${facts.customConf.link}`);
     return { kind: "managed", by: "the Determinate nix-darwin module", evidence };
   }
