@@ -2,7 +2,8 @@
  * The one error type crossnix throws for expected failures. The top-level handler in cli.ts
  * prints `message` and `hint` (or a JSON document) and exits with `exitCode`; no stack trace.
  *
- * Exit codes (DESIGN.md): 1 the operation or a check failed, 2 bad usage or bad input.
+ * Exit codes (DESIGN.md): 1 the operation or a check failed, 2 bad usage or bad input, 130 the
+ * person interrupted a prompt (Ctrl-C, as a shell reports SIGINT).
  */
 export type ErrorCode =
   | "USAGE"
@@ -18,13 +19,16 @@ export type ErrorCode =
   | "PERMISSION"
   | "NOT_APPLIED"
   | "UNSUPPORTED"
-  | "CHECK_FAILED";
+  | "CHECK_FAILED"
+  | "INTERRUPTED";
 
 const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set(["USAGE", "BAD_INPUT", "PARSE"]);
 
+export type ErrorExitCode = 1 | 2 | 130;
+
 export interface ErrorOptions {
   hint?: string;
-  exitCode?: 1 | 2;
+  exitCode?: ErrorExitCode;
   cause?: unknown;
   /** Extra machine-readable detail for --json output. */
   detail?: Record<string, unknown>;
@@ -34,7 +38,7 @@ export class CrossnixError extends Error {
   override readonly name = "CrossnixError";
   readonly code: ErrorCode;
   readonly hint: string | undefined;
-  readonly exitCode: 1 | 2;
+  readonly exitCode: ErrorExitCode;
   readonly detail: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
@@ -71,6 +75,33 @@ export function noSuchBuilder(names: string[], known: string[]): CrossnixError {
     exitCode: 2,
     detail: { names, known },
   });
+}
+
+/**
+ * No SSH server answered at `host[:port]` when asked for its host key (ssh-keyscan): the last line
+ * the scan printed that is not a comment, or why it stopped. Nothing was written yet.
+ */
+export function unreachable(
+  host: string,
+  port: number | null,
+  scan: { stderr: string; timedOut: boolean },
+): CrossnixError {
+  const why =
+    scan.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !l.startsWith("#"))
+      .at(-1) ?? "";
+  return new CrossnixError(
+    "SSH",
+    `cannot reach ${host}${port ? `:${port}` : ""}: ${scan.timedOut ? "timed out" : why || "no SSH server answered"}`,
+    { hint: "check that the builder is up and sshd listens on that address and port; nothing was written" },
+  );
+}
+
+/** The person pressed Ctrl-C at a prompt: exit 130, as a shell reports an interrupted program. */
+export function interrupted(what: string): CrossnixError {
+  return new CrossnixError("INTERRUPTED", `interrupted ${what}`, { exitCode: 130 });
 }
 
 /** A malformed file, located like Nix's own messages: file:line:column and the offending text. */

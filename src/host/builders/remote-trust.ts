@@ -12,7 +12,7 @@ import {
   sudoArgs,
   type TrustDecision,
 } from "../../core/builders/remote-trust.js";
-import { CrossnixError } from "../../errors.js";
+import { CrossnixError, interrupted } from "../../errors.js";
 import type { Host } from "../system/host.js";
 import { type SshTarget, sshRun } from "./ssh.js";
 
@@ -41,31 +41,31 @@ export async function readRemoteFacts(host: Host, target: SshTarget, timeoutSeco
 
 /**
  * Asks for the builder's sudo password on the terminal, without echo. (Read through the same
- * prompter as every other answer, so tests that pipe answers can give it too.)
+ * prompter as every other answer, so tests that pipe answers can give it too.) Ctrl-C there
+ * restores the echo and throws INTERRUPTED (exit 130): nothing was written, since sudo ran nothing.
  */
-async function askPassword(ctx: Context, question: string): Promise<string> {
-  const tty = Boolean(process.stdin.isTTY);
+async function askPassword(ctx: Pick<Context, "prompt">, question: string, where: string): Promise<string> {
+  if (!process.stdin.isTTY) return ctx.prompt.ask(question);
   const echo = (on: boolean) => spawnSync("stty", [on ? "echo" : "-echo"], { stdio: ["inherit", "ignore", "ignore"] });
   const restore = () => echo(true);
-  const interrupted = () => {
-    restore();
-    process.stderr.write("\n");
-    process.exit(130);
-  };
-  if (tty) {
-    echo(false);
-    process.once("exit", restore);
-    process.once("SIGINT", interrupted);
-  }
+  let onInterrupt = () => {};
+  const interruptedAt = new Promise<never>((_, reject) => {
+    onInterrupt = () => {
+      // Stop reading the terminal, so the process can end once the error is reported.
+      process.stdin.pause();
+      reject(interrupted(`at the sudo password prompt for ${where}; nothing was written there`));
+    };
+  });
+  echo(false);
+  process.once("exit", restore);
+  process.once("SIGINT", onInterrupt);
   try {
-    return await ctx.prompt.ask(question);
+    return await Promise.race([ctx.prompt.ask(question), interruptedAt]);
   } finally {
-    if (tty) {
-      restore();
-      process.removeListener("exit", restore);
-      process.removeListener("SIGINT", interrupted);
-      process.stderr.write("\n");
-    }
+    restore();
+    process.removeListener("exit", restore);
+    process.removeListener("SIGINT", onInterrupt);
+    process.stderr.write("\n");
   }
 }
 
@@ -81,7 +81,7 @@ export interface RemoteApplyResult {
  * and tries once more with `sudo -S`. Throws when nothing could be done, or what was done.
  */
 export async function applyRemoteChange(
-  ctx: Context,
+  ctx: Pick<Context, "host" | "options" | "prompt">,
   target: SshTarget,
   decision: Extract<TrustDecision, { kind: "change" }>,
   stamp: string,
@@ -110,7 +110,7 @@ export async function applyRemoteChange(
   let report = await attempt(mode);
   if (report.kind === "no-sudo" && !report.missing && ctx.prompt.interactive) {
     mode = "password";
-    const password = await askPassword(ctx, `[sudo] password for ${user} on ${where}:`);
+    const password = await askPassword(ctx, `[sudo] password for ${user} on ${where}:`, where);
     report = await attempt(mode, password);
   }
   if (report.kind === "no-sudo") {
