@@ -121,7 +121,7 @@ export const ACTIONS: Readonly<Record<string, ActionFacts>> = {
     brokenWhy: (major) => `v${major} targets Node 16 or older, runtimes GitHub no longer runs actions on`,
     outdatedWhy: (major) =>
       major === 4
-        ? "v4 runs on Node 20, which GitHub is retiring from its runners in 2026 (§3 Action runtime)"
+        ? "v4 runs on Node 20, which GitHub is retiring from its runners in 2026"
         : "not the current major; current READMEs use v6",
   },
   magicNixCache: {
