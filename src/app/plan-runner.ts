@@ -5,7 +5,7 @@
 import type { Context } from "../context.js";
 import { describePlan, isNoop, type Plan, type RenderedPlan } from "../core/plan/plan.js";
 import { CrossnixError } from "../errors.js";
-import { type ApplyResult, applyPlan, applyPlanWithSudo, unwritableFiles } from "../host/plan/apply.js";
+import { type ApplyResult, applyPlan, applyPlanWithSudo, notingSymlinks, unwritableFiles } from "../host/plan/apply.js";
 import { renderPlanText } from "../ui/render-plan.js";
 import { makeStyle } from "../ui/style.js";
 
@@ -37,12 +37,15 @@ export interface RunOptions {
   applier?: Applier;
 }
 
+/** What running a plan uses: the files (host), the person (prompt, out, warn) and the global flags. */
+export type PlanContext = Pick<Context, "host" | "options" | "prompt" | "out" | "warn">;
+
 export interface PlanStep extends RunOptions {
   plan: Plan;
 }
 
 /** Shows, confirms and applies one plan. */
-export async function runPlan(ctx: Context, plan: Plan, options: RunOptions = {}): Promise<PlanOutcome> {
+export async function runPlan(ctx: PlanContext, plan: Plan, options: RunOptions = {}): Promise<PlanOutcome> {
   const [outcome] = await runPlans(ctx, [{ plan, ...options }]);
   return outcome as PlanOutcome;
 }
@@ -51,11 +54,17 @@ export async function runPlan(ctx: Context, plan: Plan, options: RunOptions = {}
  * Shows every plan, asks once, then applies them in order (each with its applier). A failure stops
  * there: the plans before it stay applied (each is journaled and undoable), the rest are not tried.
  */
-export async function runPlans(ctx: Context, steps: PlanStep[]): Promise<PlanOutcome[]> {
+export async function runPlans(ctx: PlanContext, given: PlanStep[]): Promise<PlanOutcome[]> {
   const style = makeStyle(ctx.options.color);
+  // Changes to this machine's files say so when they go through a symlink (written to its target).
+  const steps = await Promise.all(
+    given.map(async (s) => (s.applier ? s : { ...s, plan: await notingSymlinks(ctx.host, s.plan) })),
+  );
   const rendered = steps.map((s) => describePlan(s.plan));
   for (const [i, r] of rendered.entries()) {
-    const where = steps[i]?.applier ? ` (on ${steps[i]?.applier?.where})` : "";
+    // A plan made for another machine usually names it in its title already; say it only once.
+    const on = steps[i]?.applier?.where;
+    const where = on !== undefined && !r.title.includes(on) ? ` (on ${on})` : "";
     ctx.out(`${renderPlanText({ ...r, title: `${r.title}${where}` }, style)}\n`);
   }
   const outcomes: PlanOutcome[] = steps.map((s, i) => ({
@@ -83,16 +92,17 @@ export async function runPlans(ctx: Context, steps: PlanStep[]): Promise<PlanOut
   return outcomes;
 }
 
-async function confirm(ctx: Context, rendered: RenderedPlan[], steps: PlanStep[]): Promise<void> {
+async function confirm(ctx: PlanContext, rendered: RenderedPlan[], steps: PlanStep[]): Promise<void> {
   if (ctx.options.yes) return;
   const detail = { plan: rendered.length === 1 ? rendered[0] : rendered };
+  const remote = steps.map((s) => s.applier?.where).filter((w): w is string => w !== undefined);
   if (!ctx.prompt.interactive) {
-    throw new CrossnixError("NOT_APPLIED", "no terminal to confirm the plan, so nothing was written", {
+    const what = remote.length > 0 ? `the change on ${remote.join(", ")}` : "the plan";
+    throw new CrossnixError("NOT_APPLIED", `no terminal to confirm ${what}, so nothing was written`, {
       hint: "re-run with --yes to apply it, or --dry-run to only show it",
       detail,
     });
   }
-  const remote = steps.map((s) => s.applier?.where).filter((w): w is string => w !== undefined);
   const question = remote.length > 0 ? `Apply these changes on ${remote.join(", ")}?` : "Apply these changes?";
   if (!(await ctx.prompt.confirm(question))) {
     throw new CrossnixError("NOT_APPLIED", "cancelled; nothing was written", { detail });
@@ -100,17 +110,19 @@ async function confirm(ctx: Context, rendered: RenderedPlan[], steps: PlanStep[]
 }
 
 /** Another crossnix applied first while this one waited for the lock: show the new plan, ask again. */
-async function confirmReplanned(ctx: Context, next: Plan): Promise<boolean> {
+async function confirmReplanned(ctx: PlanContext, next: Plan): Promise<boolean> {
   ctx.warn("The files changed while crossnix waited (another crossnix applied first); the plan is now:");
   ctx.out(`${renderPlanText(describePlan(next), makeStyle(ctx.options.color))}\n`);
   return ctx.options.yes || (await ctx.prompt.confirm("Apply these changes?"));
 }
 
 /** This machine: directly when the files are writable, else through `sudo crossnix internal apply-plan`. */
-export function localApplier(ctx: Context): Applier {
+export function localApplier(ctx: PlanContext): Applier {
   return {
     where: "this machine",
     async apply(plan, hooks) {
+      const elsewhere = plan.files.find((f) => f.machine !== undefined);
+      if (elsewhere) throw new Error(`a plan for ${elsewhere.machine} cannot be applied on this machine`);
       const blocked = await unwritableFiles(ctx.host, plan);
       if (blocked.length === 0 || ctx.host.uid === 0) {
         return applyPlan(ctx.host, plan, {

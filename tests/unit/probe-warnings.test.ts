@@ -1,6 +1,6 @@
 // Doctor's checks of the facts a builder probe gathers.
 import { describe, expect, it } from "vitest";
-import { probeWarnings } from "../../src/commands/builder/probe.js";
+import { probeWarnings } from "../../src/app/builders/probe.js";
 import { fleetFromMachines } from "../../src/core/builders/fleet.js";
 import { parseMachinesFile } from "../../src/core/formats/machines/index.js";
 import { PROBE_BEGIN, PROBE_END, parseProbeOutput } from "../../src/core/builders/probe.js";

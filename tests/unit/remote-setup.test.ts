@@ -7,7 +7,6 @@ import {
   backupPath,
   backupStamp,
   decideTrust,
-  describeRemotePlan,
   detectRemoteLayout,
   MAX_REMOTE_FILE,
   managedOption,
@@ -23,6 +22,7 @@ import {
   type TrustDecision,
   withUser,
 } from "../../src/core/builders/remote-trust.js";
+import { describePlan } from "../../src/core/plan/plan.js";
 import { CrossnixError } from "../../src/errors.js";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
@@ -319,7 +319,8 @@ describe("the remote plan", () => {
   it("labels the diff <host>:<path> and names the backup", () => {
     const d = change(decideTrust(facts(), "box"));
     const plan = remotePlan(d, "box", "alice", "20250102T030405Z");
-    const rendered = describeRemotePlan(plan);
+    const rendered = describePlan(plan);
+    expect(rendered.files[0]!.path).toBe("box:/etc/nix/nix.conf");
     expect(rendered.files[0]!.diff).toContain("--- box:/etc/nix/nix.conf\n+++ box:/etc/nix/nix.conf\n");
     expect(rendered.files[0]!.diff).toContain("-trusted-users = root\n+trusted-users = root alice");
     expect(rendered.notes.join("\n")).toContain("/etc/nix/nix.conf.crossnix-backup-20250102T030405Z");
@@ -328,7 +329,7 @@ describe("the remote plan", () => {
 
   it("a new file is diffed against /dev/null", () => {
     const d = change(decideTrust(facts({ nixConf: "!include nix.custom.conf\n" }), "box"));
-    expect(describeRemotePlan(remotePlan(d, "box", "alice", "S")).files[0]!.diff).toContain(
+    expect(describePlan(remotePlan(d, "box", "alice", "S")).files[0]!.diff).toContain(
       "--- /dev/null\n+++ box:/etc/nix/nix.custom.conf\n",
     );
   });

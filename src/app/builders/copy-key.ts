@@ -6,7 +6,7 @@ import { sshRun } from "../../host/builders/ssh.js";
 
 /** Installs the daemon's public key through the invoking user's own login, like ssh-copy-id. */
 export async function copyPublicKey(
-  ctx: Context,
+  ctx: Pick<Context, "host" | "options">,
   destination: Destination,
   publicKeyPath: string,
   pinnedHostKey: string,

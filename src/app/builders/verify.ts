@@ -5,7 +5,10 @@ import { probeBuilder } from "../../host/builders/probe.js";
 import { loadConfigState } from "../../host/state.js";
 
 /** After a change, connect exactly as the daemon will: root, the configured key, the pinned host key. */
-export async function verifyAsDaemon(ctx: Context, name: string): Promise<{ ok: boolean | null; message: string }> {
+export async function verifyAsDaemon(
+  ctx: Pick<Context, "host" | "options" | "progress">,
+  name: string,
+): Promise<{ ok: boolean | null; message: string }> {
   if (ctx.options.dryRun) return { ok: null, message: "" };
   if (ctx.host.uid !== 0) {
     return { ok: null, message: `To check it as the Nix daemon connects, run: sudo crossnix builder probe ${name}` };

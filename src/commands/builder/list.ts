@@ -1,7 +1,8 @@
+// `crossnix builder list`: the listing use case, rendered as a table (or JSON).
+import { listBuilders } from "../../app/builders/list.js";
 import type { Handler } from "../../context.js";
 import type { FleetBuilder } from "../../core/builders/fleet.js";
-import { dialectRange, effectiveMaxJobs, effectiveSpeedFactor } from "../../core/formats/machines/index.js";
-import { loadConfigState } from "../../host/state.js";
+import { effectiveMaxJobs, effectiveSpeedFactor } from "../../core/formats/machines/index.js";
 import { makeStyle } from "../../ui/style.js";
 import { renderTable } from "../../ui/table.js";
 
@@ -32,22 +33,10 @@ function speedCell(b: FleetBuilder): string {
 }
 
 const list: Handler = async (ctx) => {
-  // The installed Nix decides how the files read (docs/nix-machines-file.md#versions); list only reads, so it goes past bad lines.
-  const state = await loadConfigState(ctx.host, { tolerant: true });
+  const listing = await listBuilders(ctx);
   const style = makeStyle(ctx.options.color);
-  const builders = state.fleet.map(builderJson);
-  const installed = state.info.nix.version?.nix;
-  const nixRules = installed ? `Nix ${installed}` : dialectRange(state.dialect);
-  const errors = state.machinesTree.files.flatMap((f) => [
-    ...(f.readError ? [`${f.path}: ${f.readError} (Nix stops on any read error but "not found")`] : []),
-    ...(f.parsed?.errors.map((e) => e.message) ?? []),
-  ]);
-  const problems = [...errors, ...state.machinesTree.problems.map((p) => p.message)];
-  const files = state.machinesTree.files.map((f) => ({
-    path: f.path,
-    exists: f.exists,
-    includedFrom: f.includedFrom ? `${f.includedFrom.file}:${f.includedFrom.line}` : null,
-  }));
+  const builders = listing.builders.map(builderJson);
+  const { files, problems, rules: nixRules } = listing;
   const json = { builders, files, problems, rules: nixRules };
   const problemText = problems.length
     ? `\n${style.red(`${nixRules} rejects or cannot follow these lines (doctor explains):`)}\n${problems.map((p) => `  ${p}`).join("\n")}`
@@ -55,10 +44,10 @@ const list: Handler = async (ctx) => {
   if (builders.length === 0) {
     return {
       json,
-      text: `No builders in ${state.machines.path}. Add one with: crossnix builder add user@host${problemText}`,
+      text: `No builders in ${listing.machinesPath}. Add one with: crossnix builder add user@host${problemText}`,
     };
   }
-  const rows = state.fleet.map((b) => [
+  const rows = listing.builders.map((b) => [
     b.managed ? b.name : style.dim(`${b.name}*`),
     b.enabled ? style.green("enabled") : style.yellow("disabled"),
     b.entry.systems.join(",") || style.dim("(local system)"),
@@ -71,10 +60,12 @@ const list: Handler = async (ctx) => {
   const table = renderTable(["NAME", "STATE", "SYSTEMS", "JOBS", "SPEED", "FEATURES", "HOST KEY", "WHERE"], rows);
   const notes = [
     "SPEED is the speed factor Nix uses: an unset column and 0 both count as 1.",
-    ...(state.fleet.some((b) => b.entry.speedFactor !== null && b.entry.speedFactor !== effectiveSpeedFactor(b.entry))
+    ...(listing.builders.some(
+      (b) => b.entry.speedFactor !== null && b.entry.speedFactor !== effectiveSpeedFactor(b.entry),
+    )
       ? ["† the file says 0 there; Nix treats a speed factor of 0 as 1"]
       : []),
-    ...(state.fleet.some((b) => !b.managed) ? ["* not written by crossnix; crossnix leaves it alone"] : []),
+    ...(listing.builders.some((b) => !b.managed) ? ["* not written by crossnix; crossnix leaves it alone"] : []),
     ...(files.length > 1
       ? [
           `Included files: ${files

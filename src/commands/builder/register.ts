@@ -53,12 +53,12 @@ Examples:
   builder
     .command("disable <name>")
     .description("comment the builder's machines entry out (Nix stops using it)")
-    .action(lazy(() => import("./toggle.js").then((m) => ({ default: m.disable }))));
+    .action(lazy(() => import("./disable.js")));
 
   builder
     .command("enable <name>")
     .description("restore a disabled builder's machines entry")
-    .action(lazy(() => import("./toggle.js").then((m) => ({ default: m.enable }))));
+    .action(lazy(() => import("./enable.js")));
 
   builder
     .command("probe [names...]")

@@ -48,3 +48,12 @@ export function probedRemoteProgram(protocol: BuilderProtocol, facts: ProbeFacts
     },
   );
 }
+
+/** The remote program `builder add` writes: --remote-program as given, else what the probe found (null: on PATH, or not probed). */
+export function remoteProgramFor(
+  request: { protocol: BuilderProtocol; remoteProgram: string | null },
+  facts: ProbeFacts | null,
+): string | null {
+  if (request.remoteProgram) return request.remoteProgram;
+  return facts ? probedRemoteProgram(request.protocol, facts) : null;
+}

@@ -10,14 +10,7 @@ import {
   setSetting,
   validateNixConf,
 } from "../formats/nix-conf.js";
-import {
-  describePlan,
-  emptyPlan,
-  type FileChange,
-  type Plan,
-  type PlanCommand,
-  type RenderedPlan,
-} from "../plan/plan.js";
+import { emptyPlan, type FileChange, type Plan, type PlanCommand } from "../plan/plan.js";
 import { isGeneratedLink, trustsUser } from "../nix/trust.js";
 import { PROBE_SCRIPT, type ProbeFacts, parseProbeOutput } from "./probe.js";
 
@@ -329,7 +322,10 @@ export function backupStamp(date: Date): string {
     .replace(/\.\d+Z$/, "Z");
 }
 
-/** The remote change as a plan, for describePlan and the confirmation rules. */
+/**
+ * The remote change as a plan, for the plan runner: its file is on `host` (the machine its
+ * applier reaches, shown as `host:path`); applying it is the builder applier's job.
+ */
 export function remotePlan(
   decision: Extract<TrustDecision, { kind: "change" }>,
   host: string,
@@ -339,7 +335,8 @@ export function remotePlan(
   const plan = emptyPlan(`Make '${user}' a trusted user of the Nix daemon on ${host}`);
   if (decision.after !== (decision.before ?? "")) {
     const change: FileChange = {
-      path: `${host}:${decision.file}`,
+      path: decision.file,
+      machine: host,
       before: decision.before,
       after: decision.after,
       reason: `trusted-users = ${decision.trustedUsers.join(" ")}${decision.determinate ? " (Determinate Nix reads settings from nix.custom.conf)" : ""}`,
@@ -367,20 +364,6 @@ export function remotePlan(
     );
   }
   return plan;
-}
-
-/** describePlan, with the remote file's diff labelled `<host>:<path>` on both sides. */
-export function describeRemotePlan(plan: Plan): RenderedPlan {
-  const rendered = describePlan(plan);
-  for (const file of rendered.files) {
-    file.diff = file.diff
-      .split("\n")
-      .map((line) =>
-        line === `--- a${file.path}` ? `--- ${file.path}` : line === `+++ b${file.path}` ? `+++ ${file.path}` : line,
-      )
-      .join("\n");
-  }
-  return rendered;
 }
 
 // ---- applying ---------------------------------------------------------------------------------

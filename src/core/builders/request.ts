@@ -23,12 +23,25 @@ export interface BuilderRequest {
   probe: boolean;
 }
 
-const FEATURE = /^[A-Za-z0-9_.+-]+$/;
-
-function list(value: unknown): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value.map(String) : [String(value)];
+/** `builder add`'s flags as given (strings as typed; repeatable flags as lists), before validation. */
+export interface AddFlags {
+  name?: string;
+  system?: string[];
+  maxJobs?: string;
+  speedFactor?: string;
+  feature?: string[];
+  mandatoryFeature?: string[];
+  identity?: string;
+  protocol?: string;
+  remoteProgram?: string;
+  hostKey?: string;
+  copyKey?: boolean;
+  setupRemote?: boolean;
+  /** false with --no-probe. */
+  probe?: boolean;
 }
+
+const FEATURE = /^[A-Za-z0-9_.+-]+$/;
 
 function features(field: string, values: string[]): string[] {
   for (const feature of values) {
@@ -44,23 +57,19 @@ function features(field: string, values: string[]): string[] {
   return [...new Set(values)];
 }
 
-export function parseBuilderRequest(destinationText: string, options: Record<string, unknown>): BuilderRequest {
+export function parseBuilderRequest(destinationText: string, options: AddFlags): BuilderRequest {
   const destination = parseDestination(destinationText);
 
-  const name = checkBuilderName(
-    "--name",
-    options["name"] === undefined ? defaultBuilderName(destination) : String(options["name"]),
-  );
+  const name = checkBuilderName("--name", options.name === undefined ? defaultBuilderName(destination) : options.name);
 
-  const protocolText =
-    options["protocol"] === undefined ? (destination.protocol ?? "ssh-ng") : String(options["protocol"]);
+  const protocolText = options.protocol === undefined ? (destination.protocol ?? "ssh-ng") : options.protocol;
   if (protocolText !== "ssh-ng" && protocolText !== "ssh")
     throw badInput("--protocol", protocolText, "must be ssh-ng or ssh");
-  if (destination.protocol && options["protocol"] !== undefined && destination.protocol !== protocolText) {
+  if (destination.protocol && options.protocol !== undefined && destination.protocol !== protocolText) {
     throw badInput("--protocol", protocolText, `the destination already says ${destination.protocol}://`);
   }
 
-  const systems = list(options["system"]);
+  const systems = options.system ?? [];
   for (const system of systems) {
     if (!isKnownSystem(system)) {
       throw badInput("--system", system, "not a Nix system double", "e.g. aarch64-linux, x86_64-linux, aarch64-darwin");
@@ -68,8 +77,8 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
   }
 
   let maxJobs: number | null = null;
-  if (options["maxJobs"] !== undefined) {
-    const text = String(options["maxJobs"]);
+  if (options.maxJobs !== undefined) {
+    const text = options.maxJobs;
     if (!/^\d+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
       throw badInput("--max-jobs", text, "must be a whole number of at least 1");
     }
@@ -77,8 +86,8 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
   }
 
   let speedFactor: number | null = null;
-  if (options["speedFactor"] !== undefined) {
-    const text = String(options["speedFactor"]);
+  if (options.speedFactor !== undefined) {
+    const text = options.speedFactor;
     const value = Number(text);
     // Nix parses a float since 2.20 and an unsigned int before (docs/nix-machines-file.md#speed-factor);
     // 0 silently means 1.
@@ -88,11 +97,9 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
   }
 
   const remoteProgram =
-    options["remoteProgram"] === undefined
-      ? null
-      : checkRemoteProgram("--remote-program", String(options["remoteProgram"]));
+    options.remoteProgram === undefined ? null : checkRemoteProgram("--remote-program", options.remoteProgram);
 
-  const identity = options["identity"] === undefined ? null : String(options["identity"]);
+  const identity = options.identity === undefined ? null : options.identity;
   if (identity !== null && /\s/.test(identity)) {
     throw badInput(
       "--identity",
@@ -101,7 +108,7 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
     );
   }
 
-  const probe = options["probe"] !== false;
+  const probe = options.probe !== false;
   const givenSystems = systems.length > 0 ? systems : null;
   if (!probe && !givenSystems) {
     throw badInput(
@@ -119,13 +126,13 @@ export function parseBuilderRequest(destinationText: string, options: Record<str
     systems: givenSystems,
     maxJobs,
     speedFactor,
-    features: options["feature"] === undefined ? null : features("--feature", list(options["feature"])),
-    mandatoryFeatures: features("--mandatory-feature", list(options["mandatoryFeature"])),
+    features: options.feature === undefined ? null : features("--feature", options.feature),
+    mandatoryFeatures: features("--mandatory-feature", options.mandatoryFeature ?? []),
     identity,
     remoteProgram,
-    hostKey: options["hostKey"] === undefined ? null : String(options["hostKey"]),
-    copyKey: options["copyKey"] === true,
-    setupRemote: options["setupRemote"] === true,
+    hostKey: options.hostKey === undefined ? null : options.hostKey,
+    copyKey: options.copyKey === true,
+    setupRemote: options.setupRemote === true,
     probe,
   };
 }

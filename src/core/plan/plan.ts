@@ -25,6 +25,11 @@ export interface FileChange {
   repoFile?: boolean;
   /** Contents must never be shown (private keys): the diff says so instead. */
   secret?: boolean;
+  /**
+   * The machine the file is on when it is not this one: a builder, named as its applier's `where`
+   * (e.g. "build-box.lan"). Shown as `machine:path`; only that machine's applier may apply it.
+   */
+  machine?: string;
 }
 
 export interface PlanCommand {
@@ -59,13 +64,20 @@ export function isNoop(plan: Plan): boolean {
   return effectiveChanges(plan).length === 0 && plan.commands.length === 0;
 }
 
+/** The file as a person names it: its path, prefixed `machine:` when it is on another machine. */
+export function shownPath(change: FileChange): string {
+  return change.machine === undefined ? change.path : `${change.machine}:${change.path}`;
+}
+
 export function unifiedDiff(change: FileChange): string {
   if (change.secret) {
     const what = change.before === null ? "created" : change.after === null ? "deleted" : "replaced";
-    return `(${change.path}: secret contents not shown; file ${what})`;
+    return `(${shownPath(change)}: secret contents not shown; file ${what})`;
   }
-  const oldName = change.before === null ? "/dev/null" : `a${change.path}`;
-  const newName = change.after === null ? "/dev/null" : `b${change.path}`;
+  // A file on this machine is labelled a/… and b/… (as git does); one on a builder machine:/path.
+  const label = (side: "a" | "b") => (change.machine === undefined ? `${side}${change.path}` : shownPath(change));
+  const oldName = change.before === null ? "/dev/null" : label("a");
+  const newName = change.after === null ? "/dev/null" : label("b");
   const patch = createTwoFilesPatch(oldName, newName, change.before ?? "", change.after ?? "", "", "", {
     context: 3,
   });
@@ -88,7 +100,7 @@ export function describePlan(plan: Plan): RenderedPlan {
   return {
     title: plan.title,
     files: effectiveChanges(plan).map((f) => ({
-      path: f.path,
+      path: shownPath(f),
       action: f.before === null ? "create" : f.after === null ? "delete" : "modify",
       reason: f.reason,
       diff: unifiedDiff(f),
