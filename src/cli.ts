@@ -85,6 +85,7 @@ function reportError(error: unknown, json: boolean, color: boolean): number {
     if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
     process.stderr.write(`${style.red("error:")} ${error.message}\n`);
     if (error.hint) process.stderr.write(`${style.dim("hint:")} ${error.hint}\n`);
+    if (error.nothingWritten) process.stderr.write("Nothing was written.\n");
     return error.exitCode;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -32,6 +32,8 @@ export interface ErrorOptions {
   cause?: unknown;
   /** Extra machine-readable detail for --json output. */
   detail?: Record<string, unknown>;
+  /** The failure came before any change: cli.ts says "Nothing was written." once, after the hint. */
+  nothingWritten?: boolean;
 }
 
 export class CrossnixError extends Error {
@@ -40,6 +42,7 @@ export class CrossnixError extends Error {
   readonly hint: string | undefined;
   readonly exitCode: ErrorExitCode;
   readonly detail: Record<string, unknown> | undefined;
+  readonly nothingWritten: boolean;
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -47,6 +50,7 @@ export class CrossnixError extends Error {
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? (BAD_INPUT_CODES.has(code) ? 2 : 1);
     this.detail = options.detail;
+    this.nothingWritten = options.nothingWritten ?? false;
   }
 
   toJSON(): Record<string, unknown> {
@@ -55,16 +59,18 @@ export class CrossnixError extends Error {
       message: this.message,
       ...(this.hint ? { hint: this.hint } : {}),
       ...(this.detail ? { detail: this.detail } : {}),
+      ...(this.nothingWritten ? { nothingWritten: true } : {}),
     };
   }
 }
 
-/** Bad input: names the field and the offending value. Exit 2. */
+/** Bad input: names the field and the offending value. Exit 2, before anything is written. */
 export function badInput(field: string, value: unknown, why: string, hint?: string): CrossnixError {
   const shown = typeof value === "string" ? `'${value}'` : String(value);
   return new CrossnixError("BAD_INPUT", `invalid ${field} ${shown}: ${why}`, {
     ...(hint ? { hint } : {}),
     detail: { field, value },
+    nothingWritten: true,
   });
 }
 
@@ -95,7 +101,7 @@ export function unreachable(
   return new CrossnixError(
     "SSH",
     `cannot reach ${host}${port ? `:${port}` : ""}: ${scan.timedOut ? "timed out" : why || "no SSH server answered"}`,
-    { hint: "check that the builder is up and sshd listens on that address and port; nothing was written" },
+    { hint: "check that the builder is up and sshd listens on that address and port", nothingWritten: true },
   );
 }
 

@@ -76,7 +76,8 @@ export async function planUndo(host: Host, id?: string): Promise<{ record: Histo
   }
   if (changedSince.length > 0) {
     throw new CrossnixError("CONFLICT", `cannot undo ${record.id}: files changed since it was applied`, {
-      hint: "undo only puts back files that still hold what crossnix wrote; edit them by hand. Nothing was written",
+      hint: "undo only puts back files that still hold what crossnix wrote; edit them by hand",
+      nothingWritten: true,
       detail: { changedSince },
     });
   }

@@ -165,7 +165,7 @@ async function speedFactorForNix(
     "--speed-factor",
     String(value),
     why,
-    `pass --speed-factor ${nearest}, or upgrade Nix to ${FRACTIONAL_SPEED_SINCE} or later. Nothing was written`,
+    `pass --speed-factor ${nearest}, or upgrade Nix to ${FRACTIONAL_SPEED_SINCE} or later`,
   );
 }
 
@@ -197,7 +197,8 @@ async function probeAndTrust(
   });
   if (!outcome.ok) {
     throw new CrossnixError("SSH", `cannot probe ${host}: ${outcome.failure.summary} (${outcome.failure.evidence})`, {
-      hint: `${outcome.failure.fix}; or add it without connecting: --no-probe --system <system>. Nothing was written`,
+      hint: `${outcome.failure.fix}; or add it without connecting: --no-probe --system <system>`,
+      nothingWritten: true,
     });
   }
   let facts = outcome.facts;
@@ -224,7 +225,8 @@ function checkProbe(request: BuilderRequest, facts: ProbeFacts, trustPlanned: bo
       "SSH",
       `the login shell of ${facts.user}@${request.destination.host} prints to stdout, which breaks Nix's protocol: '${facts.shellNoise.trim().slice(0, 80)}'`,
       {
-        hint: "make the shell's startup files silent for non-interactive sessions (e.g. guard echo with [ -t 1 ]); nothing was written",
+        hint: "make the shell's startup files silent for non-interactive sessions (e.g. guard echo with [ -t 1 ])",
+        nothingWritten: true,
       },
     );
   }
@@ -234,6 +236,7 @@ function checkProbe(request: BuilderRequest, facts: ProbeFacts, trustPlanned: bo
       `${facts.user} is not a trusted user of the builder's Nix daemon, so it cannot build for this machine`,
       {
         hint: trustHint(request.destination, facts),
+        nothingWritten: true,
       },
     );
   }

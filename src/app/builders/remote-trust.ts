@@ -140,7 +140,8 @@ export async function setupRemoteTrust(
       "CHECK_FAILED",
       `${where}:${decision.file} already trusts '${user}', but the running daemon does not, and crossnix cannot restart it`,
       {
-        hint: "restart the Nix daemon on the builder; nothing was written",
+        hint: "restart the Nix daemon on the builder",
+        nothingWritten: true,
       },
     );
   }

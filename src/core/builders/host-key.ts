@@ -45,7 +45,8 @@ export function chooseHostKey(offered: readonly HostKey[], choice: HostKeyChoice
         "SSH",
         `${choice.host} presented a different host key than --host-key (${fingerprintSha256(expected.key)})`,
         {
-          hint: `it offered ${offered.map((k) => `${k.keyType} ${fingerprintSha256(k.key)}`).join(", ")}; this may be impersonation. Nothing was written`,
+          hint: `it offered ${offered.map((k) => `${k.keyType} ${fingerprintSha256(k.key)}`).join(", ")}; this may be impersonation`,
+          nothingWritten: true,
         },
       );
     }
@@ -58,7 +59,8 @@ export function chooseHostKey(offered: readonly HostKey[], choice: HostKeyChoice
         "SSH",
         `the host key of '${choice.name}' changed: pinned ${fingerprintSha256(pinned.key)}, now ${offered.map((k) => fingerprintSha256(k.key)).join(", ")}`,
         {
-          hint: "a changed host key may mean impersonation. If the builder was reinstalled, verify the new fingerprint out of band and pass it with --host-key. Nothing was written",
+          hint: "a changed host key may mean impersonation. If the builder was reinstalled, verify the new fingerprint out of band and pass it with --host-key",
+          nothingWritten: true,
         },
       );
     }

@@ -180,7 +180,8 @@ function effectiveBuildersChange(inputs: PlanInputs, conf: NixConf, wanted: stri
     "CHECK_FAILED",
     `Nix would still not read ${inputs.machines.path}: builders is set again at ${result.source}:${result.line}, after ${inputs.settings.path}`,
     {
-      hint: `add '@${inputs.machines.path}' to the builders line at ${result.source}:${result.line}; nothing was written`,
+      hint: `add '@${inputs.machines.path}' to the builders line at ${result.source}:${result.line}`,
+      nothingWritten: true,
     },
   );
 }

@@ -37,7 +37,7 @@ export function probedRemoteProgram(protocol: BuilderProtocol, facts: ProbeFacts
     return checkRemoteProgram(
       "remote-program reported by the builder",
       found[0],
-      `pass --remote-program <absolute path of ${program}>; nothing was written`,
+      `pass --remote-program <absolute path of ${program}>`,
     );
   }
   throw new CrossnixError(

@@ -245,7 +245,8 @@ export function decideTrust(facts: RemoteFacts, host: string): TrustDecision {
       "NOT_FOUND",
       `no Nix found on ${host} (no nix on the login's PATH or in the usual places, no ${REMOTE_NIX_CONF})`,
       {
-        hint: "install Nix on the builder first. Nothing was written",
+        hint: "install Nix on the builder first",
+        nothingWritten: true,
       },
     );
   }
@@ -264,13 +265,15 @@ export function decideTrust(facts: RemoteFacts, host: string): TrustDecision {
       "UNSUPPORTED",
       `${host}:${file.path} is a symbolic link to ${file.link}; crossnix edits only regular files`,
       {
-        hint: `add '${probe.user}' to trusted-users in the file it points to, then restart the builder's nix-daemon. Nothing was written`,
+        hint: `add '${probe.user}' to trusted-users in the file it points to, then restart the builder's nix-daemon`,
+        nothingWritten: true,
       },
     );
   }
   if (file.exists && (file.text === null || file.cksum === null)) {
     throw new CrossnixError("PERMISSION", `${probe.user} cannot read ${host}:${file.path}`, {
-      hint: `make it readable (it normally is: 0644), or add '${probe.user}' to trusted-users there by hand. Nothing was written`,
+      hint: `make it readable (it normally is: 0644), or add '${probe.user}' to trusted-users there by hand`,
+      nothingWritten: true,
     });
   }
   const before = file.exists ? file.text! : null;
@@ -285,7 +288,8 @@ export function decideTrust(facts: RemoteFacts, host: string): TrustDecision {
       "CONFLICT",
       `${host}:${file.path}:${own.line} already trusts '${probe.user}', but Nix's effective trusted-users is '${probe.trustedUsers.join(" ")}'`,
       {
-        hint: "a later assignment (another file, an include or NIX_CONFIG) overrides it; fix that on the builder. Nothing was written",
+        hint: "a later assignment (another file, an include or NIX_CONFIG) overrides it; fix that on the builder",
+        nothingWritten: true,
       },
     );
   }
@@ -486,5 +490,5 @@ export function parseApplyOutput(stdout: string, stderr: string, exitCode: numbe
 /** What to do when the SSH user is not trusted by the builder's daemon. */
 export function trustHint(destination: Destination, facts: ProbeFacts): string {
   const target = `${destination.user ? `${destination.user}@` : ""}${destination.host}${destination.port ? `:${destination.port}` : ""}`;
-  return `run 'crossnix builder setup-remote ${target}', or on the builder add '${facts.user}' to trusted-users (trusted-users = root ${facts.user}) in /etc/nix/nix.conf — nix.custom.conf with Determinate Nix — and restart its nix-daemon. Nothing was written`;
+  return `run 'crossnix builder setup-remote ${target}', or on the builder add '${facts.user}' to trusted-users (trusted-users = root ${facts.user}) in /etc/nix/nix.conf — nix.custom.conf with Determinate Nix — and restart its nix-daemon`;
 }

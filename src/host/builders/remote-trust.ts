@@ -34,7 +34,8 @@ export async function readRemoteFacts(host: Host, target: SshTarget, timeoutSeco
     "SSH",
     `cannot read the Nix configuration of ${target.host}: ${summary} (${failure.evidence})`,
     {
-      hint: `${failure.fix}. Nothing was written`,
+      hint: `${failure.fix}`,
+      nothingWritten: true,
     },
   );
 }
@@ -121,11 +122,12 @@ export async function applyRemoteChange(
         : `sudo on ${where} did not run the change: ${report.message}`,
       {
         hint: report.missing
-          ? `install sudo there, or as root on the builder add the user to trusted-users and restart its nix-daemon. Nothing was written`
+          ? `install sudo there, or as root on the builder add the user to trusted-users and restart its nix-daemon`
           : ctx.prompt.interactive
-            ? `'${user}' needs sudo rights on the builder. Nothing was written`
-            : `without a terminal crossnix can only use passwordless sudo ('sudo -n'): give the SSH user passwordless sudo on the builder (e.g. '${user} ALL=(root) NOPASSWD: ALL' in a file under /etc/sudoers.d), or run crossnix from a terminal to type the password. Nothing was written`,
+            ? `'${user}' needs sudo rights on the builder`
+            : `without a terminal crossnix can only use passwordless sudo ('sudo -n'): give the SSH user passwordless sudo on the builder (e.g. '${user} ALL=(root) NOPASSWD: ALL' in a file under /etc/sudoers.d), or run crossnix from a terminal to type the password`,
         detail: { sudo: mode },
+        nothingWritten: true,
       },
     );
   }
