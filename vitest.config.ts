@@ -13,6 +13,10 @@ export default defineConfig({
         test: {
           name: "fast",
           include: ["tests/unit/**/*.test.ts", "tests/app/**/*.test.ts", "tests/host/**/*.test.ts"],
+          // Worker threads that keep their module cache between files: these files share no global
+          // state, and starting a fresh process per file cost more than the tests themselves.
+          pool: "threads",
+          isolate: false,
           sequence: { groupOrder: 0 },
         },
       },

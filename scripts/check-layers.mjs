@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-const SRC = new URL("../src/", import.meta.url).pathname;
+const SRC = process.argv[2] ? `${process.argv[2].replace(/\/$/, "")}/` : new URL("../src/", import.meta.url).pathname;
 const IO_MODULES = ["node:fs", "node:fs/promises", "node:child_process", "node:net", "node:os"];
 const rules = [
   { layer: "core", forbidden: ["host", "ui", "app", "commands", "context.ts", "cli.ts"], io: true },
