@@ -1,5 +1,7 @@
 // The scan: four passes over Nix's output (Nix's connection lines, multi-line messages, single
 // lines, then ssh's stray lines), each claiming the lines it explains.
+// One file because the passes share the claimed-lines bookkeeping and their order is the contract:
+// a line a later pass sees is one no earlier pass could explain.
 import { classifySshFailure } from "../ssh.js";
 import { analyseMachines, type MachineRow, parseRow } from "./failed-to-find.js";
 import {
