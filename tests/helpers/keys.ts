@@ -8,3 +8,6 @@ export function ed25519Key(seed: number): string {
   blob.fill(seed, 8 + type.length);
   return blob.toString("base64");
 }
+
+/** `--host-key` for a builder that is never contacted: base64 of an ed25519 public key line. */
+export const OFFLINE_HOST_KEY = Buffer.from(`ssh-ed25519 ${ed25519Key(7)}`).toString("base64");

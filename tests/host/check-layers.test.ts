@@ -34,7 +34,8 @@ describe("scripts/check-layers.mjs", () => {
       "core/b.ts": "export const b = 1;\n",
       "app/x.ts": 'import { a } from "../core/a.js";\nexport const x = a;\n',
       "commands/register.ts": 'export const load = () => import("./thing.js");\n',
-      "commands/thing.ts": 'import { x } from "../app/x.js";\nimport { o } from "./options.js";\nexport default [x, o];\n',
+      "commands/thing.ts":
+        'import { x } from "../app/x.js";\nimport { o } from "./options.js";\nexport default [x, o];\n',
       "commands/options.ts": "export const o = 1;\n",
       "cli.ts": 'process.stdout.write("ok");\n',
     });

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyPlan, type Plan } from "../../src/core/plan/plan.js";
 import { applyPlan } from "../../src/host/plan/apply.js";
 import { createHost } from "../../src/host/system/host.js";
-import { runCli } from "../helpers/cli.js";
+import { addOffline } from "../helpers/offline-add.js";
 
 const isRoot = process.getuid?.() === 0;
 const MACHINES_OLD = "ssh-ng://a x86_64-linux - 1 1\n";
@@ -93,25 +93,7 @@ describe("a write that fails half-way through a plan", () => {
 
   it("through the CLI: exit 1, one error line and its hint, no stack trace, nothing half-written", async () => {
     await writeFile(path.join(root, "etc/ssh/ssh_config.d"), "not a directory\n");
-    const key = Buffer.from(
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02",
-    ).toString("base64");
-    const result = await runCli(
-      [
-        "builder",
-        "add",
-        "nix@127.0.0.9",
-        "--name",
-        "b",
-        "--system",
-        "x86_64-linux",
-        "--no-probe",
-        "--host-key",
-        key,
-        "--yes",
-      ],
-      { env: { CROSSNIX_ROOT: root } },
-    );
+    const result = await addOffline(root, "b", { address: "127.0.0.9" });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(
       /^error: cannot write \/etc\/ssh\/ssh_config.d\/crossnix.conf: a part of the path is a file, not a directory \(ENOTDIR\)/m,

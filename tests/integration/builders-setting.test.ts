@@ -11,11 +11,8 @@ import { planAddBuilder, type PlanInputs } from "../../src/core/builders/plan.js
 import { parseMachinesFile } from "../../src/core/formats/machines/index.js";
 import { parseNixConf } from "../../src/core/formats/nix-conf.js";
 import { parseSshConfig } from "../../src/core/formats/ssh-config.js";
-import { runCli } from "../helpers/cli.js";
+import { addOffline } from "../helpers/offline-add.js";
 
-const HOST_KEY = Buffer.from(
-  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02",
-).toString("base64");
 const NIX_CONF = "builders = ssh://a x86_64-linux\ninclude extra.conf\n";
 let root: string;
 
@@ -41,22 +38,7 @@ function nixBuilders(): string {
 describe("builder add and a builders setting overridden by an include", () => {
   it("adds its assignment after the include, keeps the user's line, and Nix then reads the machines file", async () => {
     expect(nixBuilders()).toBe("ssh://b aarch64-linux"); // the include wins before the change
-    const added = await runCli(
-      [
-        "builder",
-        "add",
-        "nix@127.0.0.5",
-        "--name",
-        "b5",
-        "--system",
-        "x86_64-linux",
-        "--no-probe",
-        "--host-key",
-        HOST_KEY,
-        "--yes",
-      ],
-      { env: { CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" } },
-    );
+    const added = await addOffline(root, "b5");
     expect(added.code, added.stderr).toBe(0);
     const conf = await readFile(path.join(root, "etc/nix/nix.conf"), "utf8");
     expect(conf.startsWith(NIX_CONF)).toBe(true); // the user's builders line and the include are untouched

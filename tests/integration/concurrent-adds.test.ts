@@ -7,13 +7,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listEntries, parseMachinesFile } from "../../src/core/formats/machines/index.js";
 import { parseSshConfig, listHostBlocks } from "../../src/core/formats/ssh-config.js";
-import { runCli } from "../helpers/cli.js";
+import { addOffline } from "../helpers/offline-add.js";
 
 const RUNS = 10;
 const ROUNDS = Number(process.env["CROSSNIX_STRESS_ROUNDS"] ?? 2);
-const HOST_KEY = Buffer.from(
-  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02",
-).toString("base64");
 let base: string;
 
 beforeAll(async () => {
@@ -31,24 +28,7 @@ describe(`${RUNS} builder add runs at once`, () => {
       await writeFile(path.join(root, "etc/nix/nix.conf"), "# nix.conf\n");
       const names = Array.from({ length: RUNS }, (_, i) => `b${i}`);
       const results = await Promise.all(
-        names.map((name, i) =>
-          runCli(
-            [
-              "builder",
-              "add",
-              `nix@127.0.0.${i + 2}`,
-              "--name",
-              name,
-              "--system",
-              "x86_64-linux",
-              "--no-probe",
-              "--host-key",
-              HOST_KEY,
-              "--yes",
-            ],
-            { env: { CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" }, timeoutMs: 120_000 },
-          ),
-        ),
+        names.map((name, i) => addOffline(root, name, { address: `127.0.0.${i + 2}`, timeoutMs: 120_000 })),
       );
       for (const r of results) expect(r.code, r.stderr).toBe(0);
       const machines = parseMachinesFile(

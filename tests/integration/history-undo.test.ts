@@ -6,10 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { addOffline } from "../helpers/offline-add.js";
 
-const HOST_KEY = Buffer.from(
-  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOIvQbm/E9OkjuHMreLID68dTsF1WXNjV7QjHtS6kL02",
-).toString("base64");
 const isRoot = process.getuid?.() === 0;
 let root: string;
 
@@ -28,20 +26,7 @@ afterEach(async () => {
 
 const env = () => ({ CROSSNIX_ROOT: root, CROSSNIX_PLATFORM: "linux" });
 const cli = (...args: string[]) => runCli(args, { env: env() });
-const add = () =>
-  cli(
-    "builder",
-    "add",
-    "nix@127.0.0.5",
-    "--name",
-    "b",
-    "--system",
-    "x86_64-linux",
-    "--no-probe",
-    "--host-key",
-    HOST_KEY,
-    "--yes",
-  );
+const add = () => addOffline(root, "b");
 
 /** Every file with its bytes, mode and owner, leaving out crossnix's own records (backups, history, lock). */
 async function snapshot(): Promise<Record<string, string>> {
