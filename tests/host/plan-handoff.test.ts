@@ -3,6 +3,7 @@ import { chmod, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { dedicatedKeyCommand } from "../../src/core/builders/plan.js";
 import { emptyPlan, type Plan } from "../../src/core/plan/plan.js";
 import { isPlannedCommand, planDigest, readHandedOffPlan } from "../../src/host/plan/handoff.js";
 
@@ -29,10 +30,7 @@ function addPlan(): Plan {
   plan.files.push({ path: "/etc/nix/machines", before: null, after: "ssh-ng://b x86_64-linux\n", reason: "" });
   plan.files.push({ path: "/etc/ssh/ssh_config.d/crossnix.conf", before: null, after: "Host b\n", reason: "" });
   plan.commands.push({ argv: ["systemctl", "restart", "nix-daemon.service"], description: "restart" });
-  plan.commands.push({
-    argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "crossnix-b", "-f", "/etc/nix/crossnix/b_ed25519"],
-    description: "key",
-  });
+  plan.commands.push(dedicatedKeyCommand("b", "/etc/nix/crossnix/b_ed25519"));
   return plan;
 }
 
@@ -84,10 +82,26 @@ describe("internal apply-plan's trust check", () => {
   it("a key is made only at its builder's path under the root in use", () => {
     const keygen = (f: string) => ({
       argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "crossnix-b", "-f", f],
+      creates: [f, `${f}.pub`],
       description: "",
     });
     expect(isPlannedCommand(keygen("/tmp/r/etc/nix/crossnix/b_ed25519"), "/tmp/r")).toBe(true);
     expect(isPlannedCommand(keygen("/etc/nix/crossnix/b_ed25519"), "/tmp/r")).toBe(false);
     expect(isPlannedCommand(keygen("/etc/nix/crossnix/c_ed25519"), "/")).toBe(false);
+  });
+});
+
+describe("what a handed-off command may say it creates (undo removes it)", () => {
+  it("a key command only its key and .pub; a restart nothing", () => {
+    const key = "/etc/nix/crossnix/b_ed25519";
+    const keygen = {
+      argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "crossnix-b", "-f", key],
+      description: "",
+    };
+    expect(isPlannedCommand({ ...keygen, creates: [key, `${key}.pub`] }, "/")).toBe(true);
+    expect(isPlannedCommand({ ...keygen, creates: [key, "/etc/passwd"] }, "/")).toBe(false);
+    const restart = { argv: ["systemctl", "restart", "nix-daemon.service"], description: "" };
+    expect(isPlannedCommand(restart, "/")).toBe(true);
+    expect(isPlannedCommand({ ...restart, creates: ["/etc/shadow"] }, "/")).toBe(false);
   });
 });

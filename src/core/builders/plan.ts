@@ -71,28 +71,20 @@ export function aliasOptions(b: NewBuilder): [string, string][] {
 
 export const ALIAS_CONNECT_TIMEOUT_SECONDS = 10;
 
+/** Makes builder `name`'s key at `keyPath` (real path) and its `.pub`; the plan's journal records both. */
+export function dedicatedKeyCommand(name: string, keyPath: string): PlanCommand {
+  return {
+    argv: ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `crossnix-${name}`, "-f", keyPath],
+    // The daemon cannot type a passphrase (docs/ssh.md#daemon-ssh), so the key has none; it is 0600 root.
+    description: "create a dedicated key for the Nix daemon",
+    withinRoot: true,
+    creates: [keyPath, `${keyPath}.pub`],
+  };
+}
+
 export function planAddBuilder(inputs: PlanInputs, builder: NewBuilder): Plan {
   const plan = emptyPlan(`Add builder '${builder.name}' (${builder.entry.systems.join(", ")})`);
-  if (builder.createKeyAt) {
-    plan.commands.push({
-      argv: [
-        "ssh-keygen",
-        "-q",
-        "-t",
-        "ed25519",
-        "-N",
-        "",
-        "-C",
-        `crossnix-${builder.name}`,
-        "-f",
-        builder.createKeyAt,
-      ],
-      // The daemon cannot type a passphrase (docs/ssh.md#daemon-ssh), so the key has none; it is 0600 root.
-      description: "create a dedicated key for the Nix daemon",
-      withinRoot: true,
-      creates: [builder.createKeyAt, `${builder.createKeyAt}.pub`],
-    });
-  }
+  if (builder.createKeyAt) plan.commands.push(dedicatedKeyCommand(builder.name, builder.createKeyAt));
   const options = aliasOptions(builder);
   if (builder.entry.hostKey) {
     options.push(["GlobalKnownHostsFile", inputs.knownHosts.path]);

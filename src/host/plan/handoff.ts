@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { lstat, readFile } from "node:fs/promises";
 import path from "node:path";
 import { BUILDER_NAME } from "../../core/builders/name.js";
+import { dedicatedKeyCommand } from "../../core/builders/plan.js";
 import type { Plan, PlanCommand } from "../../core/plan/plan.js";
 import { CrossnixError } from "../../errors.js";
 import { resolveSystemPath } from "../system/paths.js";
@@ -65,17 +66,14 @@ export async function readHandedOffPlan(
 export function isPlannedCommand(command: PlanCommand, root: string): boolean {
   const a = command.argv;
   if (!Array.isArray(a) || !a.every((x) => typeof x === "string")) return false;
-  // What a command declares it creates is removed by undo: only ssh-keygen's own two files.
+  // What a command declares it creates is removed by undo: only a key command may declare any.
   const creates = command.creates ?? [];
-  const keyFile = a[0] === "ssh-keygen" ? (a[9] ?? "") : "";
-  if (creates.length > 0 && (creates.length !== 2 || creates[0] !== keyFile || creates[1] !== `${keyFile}.pub`)) {
-    return false;
-  }
   const is = (...want: string[]) => a.length === want.length && want.every((w, i) => w === a[i]);
-  if (is("systemctl", "restart", "nix-daemon.service")) return true;
-  if (is("launchctl", "kickstart", "-k", "system/systems.determinate.nix-daemon")) return true;
-  if (is("launchctl", "kickstart", "-k", "system/org.nixos.nix-daemon")) return true;
+  if (creates.length === 0 && is("systemctl", "restart", "nix-daemon.service")) return true;
+  if (creates.length === 0 && is("launchctl", "kickstart", "-k", "system/systems.determinate.nix-daemon")) return true;
+  if (creates.length === 0 && is("launchctl", "kickstart", "-k", "system/org.nixos.nix-daemon")) return true;
   if (
+    creates.length === 0 &&
     a.length === 4 &&
     a[0] === process.execPath &&
     a[1] === crossnixCli() &&
@@ -83,22 +81,11 @@ export function isPlannedCommand(command: PlanCommand, root: string): boolean {
     a[3] === "restart-daemon"
   )
     return true;
+  // A builder's key, only at that builder's path, creating exactly that key and its .pub.
   const name = /^crossnix-(.+)$/.exec(a[7] ?? "")?.[1] ?? "";
-  return (
-    BUILDER_NAME.test(name) &&
-    is(
-      "ssh-keygen",
-      "-q",
-      "-t",
-      "ed25519",
-      "-N",
-      "",
-      "-C",
-      `crossnix-${name}`,
-      "-f",
-      resolveSystemPath(`/etc/nix/crossnix/${name}_ed25519`, root),
-    )
-  );
+  if (!BUILDER_NAME.test(name)) return false;
+  const expected = dedicatedKeyCommand(name, resolveSystemPath(`/etc/nix/crossnix/${name}_ed25519`, root));
+  return is(...expected.argv) && creates.length === 2 && creates.every((c, i) => c === expected.creates?.[i]);
 }
 
 function crossnixCli(): string {
