@@ -3,7 +3,7 @@ import { type BuildResult, runBuild } from "../app/build.js";
 import type { Handler } from "../context.js";
 import { checkBuilderName } from "../core/builders/name.js";
 import { drvName, type LogEvent } from "../core/build/nix-log.js";
-import { isKnownSystem } from "../core/formats/machines/index.js";
+import { isKnownSystem } from "../core/nix/systems.js";
 import { badInput } from "../errors.js";
 import { makeStyle, type Style } from "../ui/style.js";
 import { renderTable } from "../ui/table.js";

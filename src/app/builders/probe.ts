@@ -11,7 +11,7 @@ import {
   systemsCheck,
   trustCheck,
 } from "../../core/doctor/builder.js";
-import { nixSystemFor } from "../../core/nix/version.js";
+import { nixSystemFor } from "../../core/nix/systems.js";
 import { noSuchBuilder } from "../../errors.js";
 import { probeBuilder } from "../../host/builders/probe.js";
 import { loadConfigState } from "../../host/state.js";

@@ -2,7 +2,7 @@
 import { badInput } from "../../errors.js";
 import { checkBuilderName } from "./name.js";
 import { type BuilderProtocol, type Destination, defaultBuilderName, parseDestination } from "./destination.js";
-import { isKnownSystem } from "../formats/machines/index.js";
+import { isKnownSystem } from "../nix/systems.js";
 import { checkRemoteProgram } from "./remote-program.js";
 
 /** `builder add`'s input, validated: every bad value is an exit-2 error naming the field. */

@@ -47,12 +47,7 @@ export function sortSystems(systems: Iterable<string>): string[] {
   return [...new Set(systems)].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** A Nix system double as flakes use them: `<cpu>-<os>`. */
-export const SYSTEM_PATTERN = /^[a-z0-9_]+-(linux|darwin|freebsd|netbsd|openbsd|cygwin|windows|none)$/;
-
-export function systemCpu(system: string): string {
-  return system.slice(0, system.indexOf("-"));
-}
+export { SYSTEM_PATTERN, systemCpu } from "../nix/systems.js";
 
 export function systemOs(system: string): string {
   return system.slice(system.indexOf("-") + 1);

@@ -3,6 +3,7 @@
  * `\` continuations, `;`, `&&`, `||`, `|`), tokenise them, and pick out Nix invocations with the
  * systems they build for. Not a shell parser: unknown syntax yields no findings, never a crash.
  */
+import { SYSTEM_PATTERN } from "../nix/systems.js";
 
 export interface ShellCommand {
   /** Words with quotes removed. */
@@ -91,8 +92,10 @@ export function splitCommands(script: string): ShellCommand[] {
   return commands;
 }
 
-/** A literal Nix system (no shell or Actions expression in it). */
-const LITERAL_SYSTEM = /^[a-z0-9_]+-(linux|darwin)$/;
+/** A literal Linux or macOS system (no shell or Actions expression in it): what a CI job builds for. */
+function isLiteralSystem(s: string): boolean {
+  return SYSTEM_PATTERN.test(s) && /-(linux|darwin)$/.test(s);
+}
 
 /** Flake output attributes laid out as `<attr>.<system>.<name>`. */
 const PER_SYSTEM_INSTALLABLE =
@@ -150,7 +153,7 @@ export function nixInvocations(script: string): NixInvocation[] {
       }
       if (system !== null) {
         systemFlag = system;
-        if (LITERAL_SYSTEM.test(system)) targets.push({ system, needle, via: "--system" });
+        if (isLiteralSystem(system)) targets.push({ system, needle, via: "--system" });
         continue;
       }
       const m = PER_SYSTEM_INSTALLABLE.exec(w);
@@ -165,11 +168,11 @@ export function nixInvocations(script: string): NixInvocation[] {
 export function extraPlatformsIn(text: string): string[] {
   const found: string[] = [];
   for (const m of text.matchAll(/(?:^|[\s"'])(?:extra-)?platforms\s*=\s*([^\n"'\\]*)/g)) {
-    for (const s of m[1]!.trim().split(/\s+/)) if (LITERAL_SYSTEM.test(s)) found.push(s);
+    for (const s of m[1]!.trim().split(/\s+/)) if (isLiteralSystem(s)) found.push(s);
   }
   // On a Nix command line: `--extra-platforms aarch64-linux` or `--option extra-platforms aarch64-linux`.
   for (const m of text.matchAll(/--(?:option\s+)?(?:extra-)?platforms\s+["']?([a-z0-9_ -]+)/g)) {
-    for (const s of m[1]!.trim().split(/\s+/)) if (LITERAL_SYSTEM.test(s)) found.push(s);
+    for (const s of m[1]!.trim().split(/\s+/)) if (isLiteralSystem(s)) found.push(s);
   }
   return found;
 }

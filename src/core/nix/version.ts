@@ -36,15 +36,4 @@ export function atLeast(version: string, minimum: string): boolean {
   return compareVersions(version, minimum) >= 0;
 }
 
-/** Nix system double for a Node platform/arch pair, e.g. darwin/arm64 → aarch64-darwin. */
-export function nixSystemFor(platform: string, arch: string): string {
-  const cpu: Record<string, string> = {
-    arm64: "aarch64",
-    x64: "x86_64",
-    ia32: "i686",
-    riscv64: "riscv64",
-    ppc64: "powerpc64le",
-    arm: "armv7l",
-  };
-  return `${cpu[arch] ?? arch}-${platform === "darwin" ? "darwin" : platform}`;
-}
+export { nixSystemFor } from "./systems.js";

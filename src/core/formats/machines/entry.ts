@@ -1,5 +1,6 @@
 // One machines entry: split, parsed, validated and rendered as each Nix version does.
 // One file because parsing, validation and rendering must agree on the same field and host-key rules.
+import { looksLikeSystem } from "../../nix/systems.js";
 import { badInput, CrossnixError, parseError } from "../../../errors.js";
 import {
   dialectRange,
@@ -320,28 +321,7 @@ export function normalizeStoreUri(uri: string, dialect: MachinesDialect = NEWEST
   return kept ? uri : `ssh://${uri}`;
 }
 
-const KNOWN_SYSTEMS: ReadonlySet<string> = new Set([
-  "x86_64-linux",
-  "aarch64-linux",
-  "i686-linux",
-  "armv7l-linux",
-  "armv6l-linux",
-  "riscv64-linux",
-  "powerpc64le-linux",
-  "x86_64-darwin",
-  "aarch64-darwin",
-  "x86_64-freebsd",
-]);
-
-/** The common system doubles; Nix itself accepts any string in the systems column. */
-export function isKnownSystem(system: string): boolean {
-  return KNOWN_SYSTEMS.has(system);
-}
-
-/** Shaped like a Nix system double, `<arch>-<os>` (e.g. wasm32-wasi passes, x86_64 does not). */
-export function looksLikeSystem(system: string): boolean {
-  return /^[A-Za-z0-9_]+-[A-Za-z0-9_]+$/.test(system);
-}
+export { isKnownSystem, looksLikeSystem } from "../../nix/systems.js";
 
 // Characters that would end or split a field, or start a comment or a new entry, when rendered.
 const FIELD_BREAKERS = /[\s#;]/;
