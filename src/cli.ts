@@ -43,7 +43,7 @@ Examples:
   $ crossnix builder list
   $ crossnix doctor
 
-Exit codes: 0 ok, 1 an operation or check failed, 2 bad usage or input.`,
+Exit codes: 0 ok, 1 an operation or check failed, 2 bad usage or input, 130 interrupted.`,
   );
   const lazy: LazyAction =
     (load) =>
