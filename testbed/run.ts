@@ -264,8 +264,13 @@ async function reap(state: State): Promise<void> {
     if (sameProcess(p.pid, p.startTime)) await stopPid(p.pid, { graceMs: 1000 });
   }
   for (const n of state.namespaces) {
-    const members = nsMembers(n).filter((p) => p !== n.holderPid);
-    await Promise.all(members.map((p) => stopPid(p, { graceMs: 1000 })));
+    // Again until none is left: a process being stopped may start another meanwhile (crossnix
+    // restarting the sandbox's daemon spawns the new one after the old one is gone).
+    for (let round = 0; round < 5; round++) {
+      const members = nsMembers(n).filter((p) => p !== n.holderPid);
+      if (members.length === 0) break;
+      await Promise.all(members.map((p) => stopPid(p, { graceMs: 1000 })));
+    }
     if (sameProcess(n.holderPid, n.startTime)) await stopPid(n.holderPid, { graceMs: 500 });
   }
   unmountAll(state);
@@ -287,10 +292,12 @@ function reapSync(state: State): void {
       signalPid(p.pid, "SIGKILL");
     }
   }
-  for (const n of state.namespaces) {
-    for (const p of nsMembers(n)) {
-      signalPid(p, "SIGCONT");
-      signalPid(p, "SIGKILL");
+  for (let round = 0; round < 5; round++) {
+    for (const n of state.namespaces) {
+      for (const p of nsMembers(n)) {
+        signalPid(p, "SIGCONT");
+        signalPid(p, "SIGKILL");
+      }
     }
   }
   // Give the kernel a moment to tear the namespaces down before unmounting.

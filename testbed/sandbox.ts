@@ -22,7 +22,7 @@ import {
   tail,
   waitUntil,
 } from "./proc.js";
-import { getRun, type Run } from "./run.js";
+import { getRun, type Run, TESTBED_ROOT } from "./run.js";
 import { ensureUser, lookupUser, type UserInfo } from "./users.js";
 
 export const DAEMON_SOCKET = "/nix/var/nix/daemon-socket/socket";
@@ -237,6 +237,7 @@ export class Sandbox {
   async startDaemon(env?: Record<string, string>): Promise<void> {
     if (this.daemonPid !== undefined) return;
     if (env) this.daemonEnv = { ...env };
+    await stopLeftoverDaemons(path.basename(this.owner.dir));
     if (await canConnect({ path: DAEMON_SOCKET }, 500)) {
       throw new Error(
         `another nix-daemon already serves ${DAEMON_SOCKET} (not started by the test bed); stop it first ` +
@@ -335,4 +336,33 @@ let current: Sandbox | undefined;
 /** Create the (single) sandbox root of this run and, by default, start its nix-daemon. */
 export function createSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   return Sandbox.create(opts);
+}
+
+/**
+ * A nix-daemon an earlier, killed run of the test bed left behind (crossnix restarted it inside
+ * that run's sandbox, so no record names it): its TMPDIR lies under TESTBED_ROOT, which no other
+ * daemon's does. Stopped by its PID, with a notice, so the next run does not depend on it.
+ */
+async function stopLeftoverDaemons(currentRun: string): Promise<void> {
+  for (const pid of allPids()) {
+    if (pid === process.pid) continue;
+    let environ: string;
+    let exe: string;
+    try {
+      exe = fs.readlinkSync(`/proc/${pid}/exe`);
+      environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
+    } catch {
+      continue;
+    }
+    if (!exe.endsWith("/nix-daemon") && !exe.endsWith("/nix")) continue;
+    const tmp =
+      environ
+        .split("\0")
+        .find((v) => v.startsWith("TMPDIR="))
+        ?.slice(7) ?? "";
+    const run = path.relative(TESTBED_ROOT, tmp).split(path.sep)[0] ?? "";
+    if (!run.startsWith("run-") || run === currentRun) continue;
+    process.stderr.write(`crossnix test bed: stopping nix-daemon ${pid} left by an earlier run (${run})\n`);
+    await stopPid(pid, { graceMs: 1000 });
+  }
 }
