@@ -64,6 +64,19 @@ export class CrossnixError extends Error {
   }
 }
 
+/** A file changed after the plan was made from it (another crossnix applied first, or a person edited it). */
+export function planOutdated(file: string): CrossnixError {
+  return new CrossnixError("CONFLICT", `${file} changed while crossnix was planning; nothing was written`, {
+    hint: "run the command again",
+    detail: { outdated: file },
+  });
+}
+
+/** Whether the error is planOutdated's (also after crossing the sudo hand-off as JSON). */
+export function isPlanOutdated(error: unknown): boolean {
+  return error instanceof CrossnixError && typeof error.detail?.["outdated"] === "string";
+}
+
 /** Bad input: names the field and the offending value. Exit 2, before anything is written. */
 export function badInput(field: string, value: unknown, why: string, hint?: string): CrossnixError {
   const shown = typeof value === "string" ? `'${value}'` : String(value);

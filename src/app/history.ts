@@ -18,7 +18,7 @@ export interface HistoryEntry {
 }
 
 export async function listHistory(host: Pick<Host, "path">): Promise<HistoryEntry[]> {
-  return (await readHistory(host as Host)).map((r) => ({
+  return (await readHistory(host)).map((r) => ({
     id: r.id,
     time: r.finishedAt,
     title: r.title,
@@ -70,8 +70,8 @@ export async function planUndo(host: Host, id?: string): Promise<{ record: Histo
       reason: file.backup === null ? `made by '${record.title}'` : `back to before '${record.title}'`,
       ...(file.path.endsWith("_ed25519") ? { secret: true } : {}),
     };
-    const mode = file.beforeMode ?? (file.backup ? (await stat(file.backup)).mode : null);
-    if (mode !== null && mode !== undefined) change.mode = mode & 0o7777;
+    // The backup keeps the old file's mode: a deleted file comes back as it was.
+    if (file.backup) change.mode = (await stat(file.backup)).mode & 0o7777;
     plan.files.push(change);
   }
   if (changedSince.length > 0) {

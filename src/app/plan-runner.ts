@@ -4,7 +4,7 @@
 // builds a plan and calls runPlan.
 import type { Context } from "../context.js";
 import { describePlan, isNoop, type Plan, type RenderedPlan } from "../core/plan/plan.js";
-import { CrossnixError } from "../errors.js";
+import { CrossnixError, isPlanOutdated } from "../errors.js";
 import { type ApplyResult, applyPlan, applyPlanWithSudo, notingSymlinks, unwritableFiles } from "../host/plan/apply.js";
 import { renderPlanText } from "../ui/render-plan.js";
 import { makeStyle } from "../ui/style.js";
@@ -140,8 +140,7 @@ export function localApplier(ctx: PlanContext): Applier {
           const result = await applyPlanWithSudo(ctx.host, current, ctx.prompt.interactive);
           return current === plan ? result : { ...result, replanned: current };
         } catch (error) {
-          const conflict = error instanceof CrossnixError && /changed while crossnix was planning/.test(error.message);
-          if (!hooks.replan || attempt === 3 || !conflict) throw error;
+          if (!hooks.replan || attempt === 3 || !isPlanOutdated(error)) throw error;
           current = await hooks.replan();
           if (!(await hooks.confirmReplanned(current))) {
             throw new CrossnixError("NOT_APPLIED", "cancelled; nothing was written");

@@ -5,6 +5,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { dedicatedKeyCommand } from "../../src/core/builders/plan.js";
 import { emptyPlan, type Plan } from "../../src/core/plan/plan.js";
+import { isPlanOutdated, planOutdated } from "../../src/errors.js";
+import { errorReportedByRoot } from "../../src/host/plan/apply.js";
 import { isPlannedCommand, planDigest, readHandedOffPlan } from "../../src/host/plan/handoff.js";
 
 let dir: string;
@@ -103,5 +105,15 @@ describe("what a handed-off command may say it creates (undo removes it)", () =>
     const restart = { argv: ["systemctl", "restart", "nix-daemon.service"], description: "" };
     expect(isPlannedCommand(restart, "/")).toBe(true);
     expect(isPlannedCommand({ ...restart, creates: ["/etc/shadow"] }, "/")).toBe(false);
+  });
+});
+
+describe("an error root reports back through the hand-off", () => {
+  it("keeps its code, hint and detail, so an outdated plan is still recognised and re-planned", () => {
+    const stdout = JSON.stringify({ error: planOutdated("/etc/nix/machines").toJSON() });
+    const error = errorReportedByRoot(stdout);
+    expect(error).toMatchObject({ code: "CONFLICT", hint: "run the command again", exitCode: 1 });
+    expect(isPlanOutdated(error)).toBe(true);
+    expect(errorReportedByRoot("sudo: a password is required")).toBeNull();
   });
 });

@@ -2,11 +2,11 @@
 // One file because each write, its journal record and its rollback must stay in step; lock, journal,
 // hand-off and file primitives are already modules of their own.
 import { quoteCommand } from "../../core/shell.js";
-import { lstat, mkdtemp, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readlink, realpath, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CrossnixError } from "../../errors.js";
+import { CrossnixError, type ErrorCode, planOutdated } from "../../errors.js";
 import { effectiveChanges, type FileChange, type Plan } from "../../core/plan/plan.js";
 import { describeFailure, succeeded } from "../system/exec.js";
 import { encodeLossless } from "../../core/formats/bytes.js";
@@ -66,7 +66,7 @@ export interface ApplyOptions {
  */
 export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions = {}): Promise<ApplyResult> {
   const notice = options.notice ?? ((line: string) => process.stderr.write(`crossnix: ${line}\n`));
-  if (!needsSystemLock(planned)) return applyRepoFiles(effectiveChanges(planned));
+  if (!needsSystemLock(planned)) return applyRepoFiles(host, effectiveChanges(planned));
   const lock = await acquireLock(host.path(SYSTEM_PATHS.lockFile), {
     notice,
     purpose: planned.title,
@@ -115,7 +115,6 @@ export async function applyPlan(host: Host, planned: Plan, options: ApplyOptions
         afterSha: sha256(change.after === null ? null : encodeLossless(change.after)),
         tmp: tempPathFor(real, index),
         ...(change.secret ? {} : { after: change.after }),
-        beforeMode: backup ? ((await stat(real).catch(() => null))?.mode ?? null) : null,
       });
     }
     await ioStep(SYSTEM_PATHS.journal, () => writeJournal(host, journal));
@@ -206,11 +205,7 @@ async function planStillValid(host: Host, planned: Plan, options: ApplyOptions):
     const changed = await firstChangedFile(host, effectiveChanges(plan));
     if (changed === null) return plan;
     // Under the lock only a person editing by hand changes the files, so a few tries are plenty.
-    if (!options.replan || attempt === 3) {
-      throw new CrossnixError("CONFLICT", `${changed} changed while crossnix was planning; nothing was written`, {
-        hint: "run the command again",
-      });
-    }
+    if (!options.replan || attempt === 3) throw planOutdated(changed);
     plan = await options.replan();
     if (options.confirmReplanned && !(await options.confirmReplanned(plan))) {
       throw new CrossnixError("NOT_APPLIED", "cancelled; nothing was written");
@@ -226,14 +221,9 @@ async function firstChangedFile(host: Host, changes: FileChange[]): Promise<stri
 }
 
 /** Files in the user's own repository: no lock, no backups (version control keeps history). */
-async function applyRepoFiles(changes: FileChange[]): Promise<ApplyResult> {
-  for (const change of changes) {
-    if ((await readTextOrNull(change.path)) !== change.before) {
-      throw new CrossnixError("CONFLICT", `${change.path} changed while crossnix was planning; nothing was written`, {
-        hint: "run the command again",
-      });
-    }
-  }
+async function applyRepoFiles(host: Host, changes: FileChange[]): Promise<ApplyResult> {
+  const changed = await firstChangedFile(host, changes);
+  if (changed !== null) throw planOutdated(changed);
   const result: ApplyResult = { written: [], deleted: [], backups: [], commands: [] };
   for (const change of changes) {
     if (change.after === null) {
@@ -396,19 +386,30 @@ export async function applyPlanWithSudo(host: Host, plan: Plan, interactive: boo
       },
     );
     if (!succeeded(run)) {
-      const parsed = safeJson(run.stdout) as { error?: { message?: string; hint?: string } } | undefined;
-      throw new CrossnixError(
-        "PERMISSION",
-        parsed?.error?.message ?? `sudo could not apply the plan: ${describeFailure(run)}`,
-        {
-          hint: parsed?.error?.hint ?? "run the same crossnix command with sudo",
-        },
+      throw (
+        errorReportedByRoot(run.stdout) ??
+        new CrossnixError("PERMISSION", `sudo could not apply the plan: ${describeFailure(run)}`, {
+          hint: "run the same crossnix command with sudo",
+        })
       );
     }
     return (safeJson(run.stdout) as { result: ApplyResult }).result;
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/**
+ * The error `internal apply-plan --json` printed as root, with its code, hint and detail intact
+ * (so a plan outdated meanwhile is still recognised), or null when sudo itself failed.
+ */
+export function errorReportedByRoot(stdout: string): CrossnixError | null {
+  const parsed = safeJson(stdout) as
+    | { error?: { code?: ErrorCode; message?: string; hint?: string; detail?: Record<string, unknown> } }
+    | undefined;
+  if (!parsed?.error?.code || !parsed.error.message) return null;
+  const { code, message, hint, detail } = parsed.error;
+  return new CrossnixError(code, message, { ...(hint ? { hint } : {}), ...(detail ? { detail } : {}) });
 }
 
 function safeJson(text: string): unknown {

@@ -23,8 +23,6 @@ export interface JournalFile {
   tmp: string;
   /** The new contents (lossless text), kept so `undo` can show what changed since; absent for secrets. */
   after?: string | null;
-  /** Mode of the file before the plan (to restore a deleted file as it was). */
-  beforeMode?: number | null;
   /** Made by one of the plan's commands (e.g. ssh-keygen), not written by the runner. */
   createdByCommand?: boolean;
 }
@@ -82,7 +80,7 @@ export async function recordHistory(host: Host, journal: Journal, outcome: Outco
   await writeFileAtomic(file, `${JSON.stringify(record, null, 1)}\n`, 0o600);
 }
 
-export async function readHistory(host: Host): Promise<HistoryRecord[]> {
+export async function readHistory(host: Pick<Host, "path">): Promise<HistoryRecord[]> {
   const dir = host.path(SYSTEM_PATHS.historyDir);
   const names = await readdir(dir).catch(() => [] as string[]);
   const records: HistoryRecord[] = [];
