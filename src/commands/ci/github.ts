@@ -1,5 +1,5 @@
 // `crossnix ci github`: parses and validates options, runs the workflow use case.
-import { githubWorkflow } from "../../app/ci/github.js";
+import { type GithubWorkflowInput, githubWorkflow } from "../../app/ci/github.js";
 import { describeOutcome } from "../../app/plan-runner.js";
 import type { Handler } from "../../context.js";
 import { DEFAULT_WORKFLOW_PATH, regenerateCommand } from "../../core/ci/generate.js";
@@ -15,17 +15,8 @@ import {
 import { badInput } from "../../errors.js";
 import { flagOption, type RawOptions, textOption } from "../options.js";
 
-export interface GithubOptions {
-  installer: Installer;
-  cache: Cache;
-  attr: FlakeAttr;
-  emulate: boolean;
-  /** The workflow file, or "-" to print it. */
-  output: string;
-  force: boolean;
-  /** --systems; null: the systems the flake defines. */
-  systems: string[] | null;
-}
+/** Everything githubWorkflow takes but the repository directory, which is the current one. */
+export type GithubOptions = Omit<GithubWorkflowInput, "cwd">;
 
 /** Reads and validates every option before anything runs (exit 2 naming the field and value). */
 export function parseGithubOptions(raw: RawOptions): GithubOptions {
