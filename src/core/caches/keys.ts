@@ -1,0 +1,102 @@
+// Nix's signing keys (`name:base64`) and narinfo signature checks, with ed25519 from node:crypto.
+import { createPublicKey, type KeyObject, verify } from "node:crypto";
+import { type NarInfo, narInfoFingerprint } from "./narinfo.js";
+
+export interface PublicKey {
+  name: string;
+  /** The 32-byte ed25519 key, base64 as written. */
+  base64: string;
+  /** The `name:base64` text as Nix reads it. */
+  text: string;
+}
+
+/** Why a `name:base64` text is no Nix public key, or null when it is one. */
+export function publicKeyProblem(text: string): string | null {
+  const colon = text.indexOf(":");
+  if (colon < 1) return "a key is 'name:base64', e.g. cache.example.org-1:AbC…=";
+  const name = text.slice(0, colon);
+  const body = text.slice(colon + 1);
+  if (/\s/.test(text)) return "a key has no spaces";
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body) || body.length % 4 !== 0) return `'${body}' is not base64`;
+  const bytes = Buffer.from(body, "base64");
+  if (bytes.length !== 32) return `an ed25519 public key is 32 bytes, this one is ${bytes.length}`;
+  if (name.includes("/")) return "a key name has no '/'";
+  return null;
+}
+
+export function parsePublicKey(text: string): PublicKey | null {
+  if (publicKeyProblem(text) !== null) return null;
+  const colon = text.indexOf(":");
+  return { name: text.slice(0, colon), base64: text.slice(colon + 1), text };
+}
+
+/** Every valid key in a `trusted-public-keys` value (Nix skips none silently, but crossnix only reads). */
+export function parsePublicKeys(value: string): PublicKey[] {
+  return value
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(parsePublicKey)
+    .filter((k): k is PublicKey => k !== null);
+}
+
+// DER prefix of an ed25519 SubjectPublicKeyInfo; the raw 32 bytes follow.
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+const keyObjects = new Map<string, KeyObject>();
+
+function keyObject(key: PublicKey): KeyObject {
+  let object = keyObjects.get(key.base64);
+  if (!object) {
+    const der = Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(key.base64, "base64")]);
+    object = createPublicKey({ key: der, format: "der", type: "spki" });
+    keyObjects.set(key.base64, object);
+  }
+  return object;
+}
+
+/** The verdict on a narinfo's signatures against a set of trusted keys. */
+export type SignatureCheck =
+  | { status: "verified"; key: string }
+  | { status: "unsigned" }
+  /** Signed, but by no key in the set (names of the keys that signed). */
+  | { status: "unknown-key"; signedBy: string[] }
+  /** A signature by a trusted key's name that does not verify (wrong key, or a tampered narinfo). */
+  | { status: "bad-signature"; key: string }
+  /** Content-addressed: Nix needs no signature (docs/binary-caches.md#signatures). */
+  | { status: "content-addressed" };
+
+/** Checks each `Sig` whose key name is trusted; the first that verifies wins. */
+export function checkSignatures(info: NarInfo, keys: readonly PublicKey[]): SignatureCheck {
+  const fingerprint = narInfoFingerprint(info);
+  let badKey: string | null = null;
+  const signedBy: string[] = [];
+  for (const sig of info.sigs) {
+    const colon = sig.indexOf(":");
+    if (colon < 1) continue;
+    const name = sig.slice(0, colon);
+    signedBy.push(name);
+    const signature = Buffer.from(sig.slice(colon + 1), "base64");
+    for (const key of keys) {
+      if (key.name !== name) continue;
+      if (fingerprint !== null && signature.length === 64 && verifySignature(fingerprint, signature, key)) {
+        return { status: "verified", key: key.name };
+      }
+      badKey = key.name;
+    }
+  }
+  if (info.ca !== null) return { status: "content-addressed" };
+  if (badKey !== null) return { status: "bad-signature", key: badKey };
+  return signedBy.length === 0 ? { status: "unsigned" } : { status: "unknown-key", signedBy };
+}
+
+export function verifySignature(fingerprint: string, signature: Uint8Array, key: PublicKey): boolean {
+  try {
+    return verify(null, Buffer.from(fingerprint, "utf8"), keyObject(key), signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether Nix would accept the path from a cache: a verifying trusted key, or content-addressed. */
+export function acceptedByNix(check: SignatureCheck): boolean {
+  return check.status === "verified" || check.status === "content-addressed";
+}
