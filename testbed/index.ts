@@ -26,6 +26,15 @@ export {
 } from "./probe.js";
 export type { ExecResult } from "./proc.js";
 export { assertTestbedReady, testbedProblems } from "./requirements.js";
+export {
+  type CacheMode,
+  CacheServer,
+  type CacheServerOptions,
+  type MakeCacheOptions,
+  makeCache,
+  makeSigningKey,
+  type SigningKey,
+} from "./cache-server.js";
 export { getRun, stopAll, TESTBED_ROOT } from "./run.js";
 export {
   BASE_NIX_CONF,

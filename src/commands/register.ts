@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { LazyAction } from "./lazy.js";
 import { registerBuilder } from "./builder/register.js";
+import { registerCache } from "./cache/register.js";
 import { registerCi } from "./ci/register.js";
 
 /**
@@ -11,6 +12,7 @@ import { registerCi } from "./ci/register.js";
 export function registerVerbs(program: Command, lazy: LazyAction): void {
   registerBuilder(program, lazy);
   registerCi(program, lazy);
+  registerCache(program, lazy);
   program
     .command("build [installables...]")
     .description("build through the fleet: check every system has a healthy builder first, then say who built what")

@@ -28,6 +28,7 @@ export interface NewCache {
 }
 
 const COMMENT = "crossnix: binary caches the daemon uses (crossnix cache add)";
+const KEYS_COMMENT = "crossnix: keys those caches sign with (crossnix cache add)";
 
 export function planAddCache(inputs: CachePlanInputs, cache: NewCache): { plan: Plan; record: CacheRecord } {
   const plan = emptyPlan(`Add binary cache ${cache.url}${cache.optional ? " (trusted, used when a build asks)" : ""}`);
@@ -57,7 +58,7 @@ export function planAddCache(inputs: CachePlanInputs, cache: NewCache): { plan: 
   }
   let conf = inputs.settings.model;
   if (urlAdded) conf = addTokens(conf, setting, [cache.url], COMMENT);
-  if (keysAdded.length > 0) conf = addTokens(conf, "extra-trusted-public-keys", keysAdded, COMMENT);
+  if (keysAdded.length > 0) conf = addTokens(conf, "extra-trusted-public-keys", keysAdded, KEYS_COMMENT);
   const after = renderNixConf(conf);
   const settingsChanged = after !== (inputs.settings.text ?? "");
   if (settingsChanged) {
