@@ -88,16 +88,24 @@ export class CacheServer {
       res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
       res.end(req.method === "HEAD" ? undefined : body);
     };
-    if (this.mode === "forbidden") return reply(403, "Forbidden\n");
+    if (this.mode === "forbidden") {
+      reply(403, "Forbidden\n");
+      return;
+    }
     if (this.mode === "basic-auth" && !this.authorised(req.headers.authorization)) {
       this.requests.push({ method: req.method ?? "", path: urlPath, status: 401 });
       res.writeHead(401, { "www-authenticate": 'Basic realm="cache"', "content-length": 0 });
-      return void res.end();
+      res.end();
+      return;
     }
-    if (req.method !== "GET" && req.method !== "HEAD") return reply(405, "");
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      reply(405, "");
+      return;
+    }
     const file = path.join(this.dir, path.normalize(urlPath));
     if (!file.startsWith(this.dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      return reply(404, "404 not found\n");
+      reply(404, "404 not found\n");
+      return;
     }
     const type =
       urlPath === "/nix-cache-info"
