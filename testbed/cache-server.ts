@@ -151,14 +151,14 @@ export interface MakeCacheOptions {
   /** Extra lines for nix-cache-info (e.g. "Priority: 30", "WantMassQuery: 1"). */
   cacheInfo?: string[];
   /** Runs the copy (e.g. inside the sandbox); default: this process's `nix`. */
-  run?: (argv: string[]) => void;
+  run?: (argv: string[]) => Promise<{ exitCode: number | null; stderr: string }>;
 }
 
 /**
  * A binary cache in `dir` holding `paths` and their closures, made by Nix itself:
  * `nix copy --to file://<dir>?compression=none[&secret-key=…]`.
  */
-export function makeCache(dir: string, paths: string[], options: MakeCacheOptions = {}): void {
+export async function makeCache(dir: string, paths: string[], options: MakeCacheOptions = {}): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   const params = ["compression=none", ...(options.key ? [`secret-key=${options.key.secretKeyFile}`] : [])];
   const argv = [
@@ -170,8 +170,10 @@ export function makeCache(dir: string, paths: string[], options: MakeCacheOption
     `file://${dir}?${params.join("&")}`,
     ...paths,
   ];
-  if (options.run) options.run(argv);
-  else execFileSync(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+  if (options.run) {
+    const copied = await options.run(argv);
+    if (copied.exitCode !== 0) throw new Error(`nix copy failed: ${copied.stderr}`);
+  } else execFileSync(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
   if (options.cacheInfo?.length) {
     const info = path.join(dir, "nix-cache-info");
     fs.writeFileSync(info, `${fs.readFileSync(info, "utf8").trimEnd()}\n${options.cacheInfo.join("\n")}\n`);

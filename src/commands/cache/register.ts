@@ -45,8 +45,12 @@ Examples:
     .action(lazy(() => import("./remove.js")));
 
   cache
-    .command("check <installables...>")
+    .command("check [installables...]")
     .description("for every path a build needs: valid here, in which cache (signature checked), or to be built")
     .option("--system <system>", "system to evaluate for, passed to nix as --system")
+    .addHelpText(
+      "after",
+      "\nEverything after -- goes to nix unchanged, e.g. crossnix cache check -- -f default.nix hello",
+    )
     .action(lazy(() => import("./check.js")));
 }

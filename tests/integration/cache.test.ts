@@ -1,0 +1,231 @@
+// Binary caches on the test bed: real signed caches made by `nix copy`, served on loopback, added with
+// `crossnix cache add` to the sandbox's root nix-daemon; a user the daemon does not trust then builds.
+import * as fs from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  assertTestbedReady,
+  buildProbe,
+  CacheServer,
+  type CacheServerOptions,
+  createSandbox,
+  makeCache,
+  makeSigningKey,
+  newNonce,
+  probeArgs,
+  type Sandbox,
+  type SigningKey,
+} from "#testbed";
+import { useTestBed } from "#testbed/vitest";
+import { crossnixIn } from "../helpers/sandbox-cli.js";
+
+const ready = useTestBed();
+
+interface CheckJson {
+  paths: { path: string; status: string; cache?: string; unverifiedIn?: { cache: string; why: string }[] }[];
+  summary: { cached: number; build: number; total: number };
+  fetchedButUnverified: string[];
+}
+
+describe.skipIf(!ready)("crossnix cache on the test bed", () => {
+  let sandbox: Sandbox;
+  let work: string;
+  let goodKey: SigningKey;
+  let otherKey: SigningKey;
+  const servers: CacheServer[] = [];
+  const crossnix = (args: string[], user?: string) => crossnixIn(sandbox, args, user ? { user } : {});
+  const nixConf = () => sandbox.readFile("/etc/nix/nix.conf");
+
+  /** A probe output built here, copied into a new cache, then deleted from the store. */
+  async function cachedProbe(name: string, key: SigningKey | undefined, server: Omit<CacheServerOptions, "dir"> = {}) {
+    const nonce = newNonce();
+    const built = await buildProbe(sandbox, "x86_64-linux", { nonce, user: "root" });
+    expect(built.result.exitCode, built.result.stderr).toBe(0);
+    const out = built.outPath!;
+    const dir = path.join(work, name);
+    await makeCache(dir, [out], { ...(key ? { key } : {}), run: (argv) => sandbox.run(argv) });
+    const del = await sandbox.run(["nix-store", "--delete", out]);
+    expect(del.exitCode, del.stderr).toBe(0);
+    const cache = await CacheServer.start({ dir, ...server });
+    servers.push(cache);
+    return { nonce, out, cache, args: ["--", "-f", ...probeArgs("x86_64-linux", { nonce })] };
+  }
+
+  beforeAll(async () => {
+    assertTestbedReady();
+    sandbox = await createSandbox();
+    work = path.join(sandbox.tmpDir, "caches");
+    fs.mkdirSync(work, { recursive: true });
+    goodKey = makeSigningKey(path.join(work, "keys"), "crossnix-test-1");
+    otherKey = makeSigningKey(path.join(work, "keys-other"), "crossnix-test-1");
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it("after cache add, an untrusted user's build substitutes through the daemon, as cache check predicted", async () => {
+    const { out, cache, args } = await cachedProbe("good", goodKey);
+    const before = nixConf();
+    const add = await crossnix([
+      "cache",
+      "add",
+      cache.url,
+      "--key",
+      goodKey.publicKey,
+      "--probe-path",
+      out,
+      "--yes",
+      "--json",
+    ]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    const added = JSON.parse(add.stdout) as { proven: boolean; keyCheck: { result: { status: string } } };
+    expect(added.keyCheck.result.status).toBe("verified");
+    expect(added.proven).toBe(true);
+    expect(nixConf()).toContain(`extra-substituters = ${cache.url}`);
+    expect(nixConf()).toContain(`extra-trusted-public-keys = ${goodKey.publicKey}`);
+
+    const check = await crossnix(["cache", "check", "--json", ...args], sandbox.clientUser);
+    expect(check.exitCode, check.stderr).toBe(0);
+    const predicted = JSON.parse(check.stdout) as CheckJson;
+    expect(predicted.paths.find((p) => p.path === out)).toMatchObject({ status: "cached", cache: cache.url });
+
+    const narsBefore = cache.narDownloads();
+    const build = await sandbox.run(["nix-build", ...args.slice(2), "--no-out-link"], { user: sandbox.clientUser });
+    expect(build.exitCode, build.stderr).toBe(0);
+    expect(build.stdout.trim()).toBe(out);
+    expect(build.stderr).toContain(`copying path '${out}' from '${cache.url}'`);
+    expect(build.stderr).not.toContain("building '");
+    expect(cache.narDownloads()).toBeGreaterThan(narsBefore);
+
+    const remove = await crossnix(["cache", "remove", cache.url, "--yes"]);
+    expect(remove.exitCode, remove.stderr).toBe(0);
+    expect(nixConf()).toBe(before);
+  });
+
+  it("a wrong key makes Nix build instead, and cache check says so before", async () => {
+    const { out, cache, args } = await cachedProbe("wrong-key", otherKey);
+    const before = nixConf();
+    const refused = await crossnix([
+      "cache",
+      "add",
+      cache.url,
+      "--key",
+      goodKey.publicKey,
+      "--probe-path",
+      out,
+      "--yes",
+    ]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("does not verify");
+    expect(refused.stderr).toContain("Nothing was written.");
+    expect(nixConf()).toBe(before);
+
+    const forced = await crossnix(["cache", "add", cache.url, "--key", goodKey.publicKey, "--no-verify-key", "--yes"]);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    const check = await crossnix(["cache", "check", "--json", ...args], sandbox.clientUser);
+    expect(check.exitCode, check.stderr).toBe(0);
+    const predicted = JSON.parse(check.stdout) as CheckJson;
+    const verdict = predicted.paths.find((p) => p.path === out);
+    expect(verdict?.status).toBe("build");
+    expect(verdict?.unverifiedIn?.[0]?.cache).toBe(cache.url);
+    // The dry run believes the path will be fetched; crossnix knows the signature will be refused.
+    expect(predicted.fetchedButUnverified).toContain(out);
+
+    const build = await sandbox.run(["nix-build", ...args.slice(2), "--no-out-link"], { user: sandbox.clientUser });
+    expect(build.exitCode, build.stderr).toBe(0);
+    expect(build.stderr).toContain("is not signed by any of the keys in 'trusted-public-keys'");
+    expect(build.stderr).toContain("building '");
+    expect(cache.narDownloads()).toBe(0);
+    expect((await crossnix(["cache", "remove", cache.url, "--yes"])).exitCode).toBe(0);
+    expect(nixConf()).toBe(before);
+  });
+
+  it.each([
+    ["answers 403", { mode: "forbidden" as const }, "good", /HTTP 403/],
+    ["hangs", { mode: "hang" as const }, "good", /no answer within 2 s/],
+    ["is unsigned", {}, "none", /carries no signature/],
+    ["is signed by a key crossnix was not given", {}, "other-name", /signed by other-name-1, not by --key/],
+  ])("a cache that %s is refused with exit 1 and nothing written", async (_what, server, signer, message) => {
+    const key =
+      signer === "good"
+        ? goodKey
+        : signer === "other-name"
+          ? makeSigningKey(path.join(work, "keys-c"), "other-name-1")
+          : undefined;
+    const { out, cache } = await cachedProbe(`refused-${newNonce()}`, key, server);
+    const before = nixConf();
+    const add = await crossnix([
+      "cache",
+      "add",
+      cache.url,
+      "--key",
+      goodKey.publicKey,
+      "--probe-path",
+      out,
+      "--timeout",
+      "2",
+      "--yes",
+    ]);
+    expect(add.exitCode, add.stderr).toBe(1);
+    expect(add.stderr).toMatch(message);
+    expect(add.stderr).toContain("Nothing was written.");
+    expect(nixConf()).toBe(before);
+  });
+
+  it("a cache behind basic auth works once the daemon's netrc has the credentials, which are never shown", async () => {
+    const credentials = { login: "ci", password: `s3cret-${newNonce()}` };
+    const { out, cache } = await cachedProbe("auth", goodKey, { mode: "basic-auth", credentials });
+    const without = await crossnix([
+      "cache",
+      "add",
+      cache.url,
+      "--key",
+      goodKey.publicKey,
+      "--probe-path",
+      out,
+      "--yes",
+    ]);
+    expect(without.exitCode).toBe(1);
+    expect(without.stderr).toContain("HTTP 401");
+    sandbox.writeFile("/root/.ssh/cache-token", `${credentials.password}\n`, 0o600);
+    const add = await crossnix([
+      "cache",
+      "add",
+      cache.url,
+      "--key",
+      goodKey.publicKey,
+      "--probe-path",
+      out,
+      "--netrc-login",
+      credentials.login,
+      "--netrc-password-file",
+      "/root/.ssh/cache-token",
+      "--yes",
+      "--json",
+    ]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    expect(add.stdout + add.stderr).not.toContain(credentials.password);
+    expect((JSON.parse(add.stdout) as { proven: boolean }).proven).toBe(true);
+    const netrc = sandbox.path("/etc/nix/netrc");
+    expect(fs.statSync(netrc).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(netrc, "utf8")).toContain(`machine 127.0.0.1 login ci password ${credentials.password}`);
+    expect(nixConf()).not.toContain(credentials.password);
+    const remove = await crossnix(["cache", "remove", cache.url, "--yes"]);
+    expect(remove.exitCode, remove.stderr).toBe(0);
+    expect(fs.readFileSync(netrc, "utf8")).not.toContain(credentials.password);
+  });
+
+  it("bad input exits 2 naming the value, with nothing written", async () => {
+    const before = nixConf();
+    for (const args of [["ftp://127.0.0.1/cache"], ["cachix:Not_Valid"], ["http://127.0.0.1:9", "--key", "broken"]]) {
+      const run = await crossnix(["cache", "add", ...args, "--yes"]);
+      expect(run.exitCode, run.stderr).toBe(2);
+      expect(run.stderr).toContain(`'${args.at(-1)}'`);
+      expect(run.stderr).toContain("Nothing was written.");
+    }
+    expect(nixConf()).toBe(before);
+  });
+});
