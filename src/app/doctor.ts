@@ -8,6 +8,7 @@ import {
   disabledBuilderCheck,
   unsupportedBuilderCheck,
 } from "../core/doctor/builder.js";
+import { cacheChecks } from "../core/doctor/cache.js";
 import { buildersView, configChecks, maxJobsZeroCheck } from "../core/doctor/config.js";
 import { e2eBlocker, e2eBuildable, e2eCheck, e2eSkip, e2eSystems } from "../core/doctor/e2e.js";
 import { type FixPlan, planDoctorFixes } from "../core/doctor/fixes.js";
@@ -27,6 +28,7 @@ import { gatherLocal, type LocalGather } from "../host/doctor/local.js";
 import { daemonRestartCommand } from "../host/nix/daemon.js";
 import type { Host } from "../host/system/host.js";
 import { SYSTEM_PATHS } from "../host/system/paths.js";
+import { gatherCacheFacts } from "./caches/doctor-facts.js";
 
 export interface DoctorInput {
   /** Check only this builder (local and configuration checks still run); null: every builder. */
@@ -97,6 +99,14 @@ export async function runDoctor(ctx: Pick<Context, "host" | "progress">, input: 
   }
 
   const timeout = input.timeoutSeconds;
+  // The caches are asked while the builders are connected to.
+  const caches = gatherCacheFacts(host, {
+    systemLayers: configFacts.systemLayers,
+    clientLayers: configFacts.clientLayers,
+    trusted: buildersView(configFacts).trusted,
+    user: configFacts.user.name,
+    timeoutSeconds: timeout,
+  }).then(cacheChecks);
   const checked = chosen.filter((b) => isSsh(b) && (b.enabled || input.builder !== null));
   if (checked.length)
     ctx.progress(`Connecting to ${checked.length} builder(s) as the Nix daemon does (up to ${timeout} s)…`);
@@ -185,7 +195,12 @@ export async function runDoctor(ctx: Pick<Context, "host" | "progress">, input: 
     for (const list of await Promise.all(jobs)) e2e.push(...list);
   }
 
-  return { checks: [...localChecks, ...configuration, ...builderResults, ...e2e], gathered, builders };
+  const cacheResults = await caches;
+  return {
+    checks: [...localChecks, ...configuration, ...cacheResults, ...builderResults, ...e2e],
+    gathered,
+    builders,
+  };
 }
 
 /**

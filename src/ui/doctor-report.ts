@@ -59,6 +59,8 @@ export function renderDoctorReport(checks: readonly Check[], style: Style, optio
   const config = checks.filter((c) => c.group === "configuration");
   if (local.length) out.push(...section("Local Nix", local, style, options, title));
   if (config.length) out.push(...section("Configuration", config, style, options, title));
+  const caches = checks.filter((c) => c.group === "cache");
+  if (caches.length) out.push(...section("Binary caches", caches, style, options, title));
   const builders = [...new Set(checks.filter((c) => c.group === "builder").map((c) => c.builder ?? "?"))];
   for (const name of builders) {
     const uri = options.builderUris.get(name)?.split("?")[0];

@@ -46,7 +46,7 @@ describe("runDoctor", () => {
       expect(Object.keys(CHECKS), c.id).toContain(c.id);
       expect(c.group, c.id).toBe(CHECKS[c.id].group);
     }
-    const order: CheckGroup[] = ["local", "configuration", "builder", "end-to-end"];
+    const order: CheckGroup[] = ["local", "configuration", "cache", "builder", "end-to-end"];
     const groups = report.checks.map((c) => order.indexOf(c.group));
     expect(groups).toEqual([...groups].sort((a, b) => a - b));
     // Local and configuration checks come in the table's order (max-jobs-zero among them).

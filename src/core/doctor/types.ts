@@ -3,7 +3,7 @@
  * `Check`. Ids are stable: users, scripts and tests refer to them.
  */
 export type CheckStatus = "ok" | "warn" | "fail" | "skip";
-export type CheckGroup = "local" | "configuration" | "builder" | "end-to-end";
+export type CheckGroup = "local" | "configuration" | "cache" | "builder" | "end-to-end";
 
 /**
  * Every check doctor can report, in report order (within a group, the order a report lists
@@ -30,6 +30,14 @@ export const CHECKS = {
   },
   "config.builders-use-substitutes": { group: "configuration", summary: "builders-use-substitutes" },
   "config.daemon-stale": { group: "configuration", summary: "settings changed since the daemon started" },
+  "cache.reachable": { group: "cache", summary: "each cache the daemon uses answers and is a binary cache" },
+  "cache.keys": { group: "cache", summary: "a trusted key for every cache the daemon uses" },
+  "cache.user-settings": {
+    group: "cache",
+    summary: "cache settings in a user's files that the daemon ignores for an untrusted user",
+  },
+  "cache.netrc": { group: "cache", summary: "the netrc the daemon reads: absolute, present, private" },
+  "cache.priority": { group: "cache", summary: "a cache that outranks cache.nixos.org by accident" },
   "builder.connect": { group: "builder", summary: "name resolution, TCP and the SSH banner" },
   "builder.connect-timeout": { group: "builder", summary: "ConnectTimeout, so a hung builder is not waited on" },
   "builder.host-key": { group: "builder", summary: "the pinned host key against the one served" },
