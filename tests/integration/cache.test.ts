@@ -7,6 +7,8 @@ import {
   assertTestbedReady,
   buildProbe,
   CacheServer,
+  clientIdentity,
+  startBuilders,
   type CacheServerOptions,
   createSandbox,
   makeCache,
@@ -227,5 +229,76 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
       expect(run.stderr).toContain("Nothing was written.");
     }
     expect(nixConf()).toBe(before);
+  });
+
+  it("doctor names a user's cache settings the daemon ignores, and a nix copy cache outranking cache.nixos.org", async () => {
+    const { cache } = await cachedProbe("doctor", goodKey);
+    const home = `/home/${sandbox.clientUser}`;
+    sandbox.writeFile(`${home}/.config/nix/nix.conf`, `extra-substituters = ${cache.url}\n`);
+    const before = nixConf();
+    sandbox.writeFile("/etc/nix/nix.conf", `${before}substituters = https://cache.nixos.org/ ${cache.url}\n`);
+    try {
+      const run = await crossnix(["doctor", "--json", "--no-build", "--timeout", "2"], sandbox.clientUser);
+      const checks = (JSON.parse(run.stdout) as { checks: { id: string; status: string; observed: string }[] }).checks;
+      const byId = Object.fromEntries(checks.map((c) => [c.id, c]));
+      // The daemon lists the URL now, so the user's line is honoured; the cache still outranks cache.nixos.org.
+      expect(byId["cache.user-settings"]?.status).toBe("ok");
+      expect(byId["cache.priority"]?.status).toBe("warn");
+      expect(byId["cache.priority"]?.observed).toContain(cache.url);
+      sandbox.writeFile("/etc/nix/nix.conf", before);
+      const again = await crossnix(["doctor", "--json", "--no-build", "--timeout", "2"], sandbox.clientUser);
+      const after = (JSON.parse(again.stdout) as { checks: { id: string; status: string; observed: string }[] }).checks;
+      const ignored = after.find((c) => c.id === "cache.user-settings");
+      expect(ignored?.status).toBe("warn");
+      expect(ignored?.observed).toContain(`${cache.url} (${home}/.config/nix/nix.conf:1)`);
+    } finally {
+      sandbox.writeFile("/etc/nix/nix.conf", before);
+    }
+  });
+
+  it("cache check --builders asks each builder, over the daemon's SSH, whether it can use each cache", async () => {
+    const [builder] = await startBuilders([{ systems: ["x86_64-linux"] }]);
+    const key = "/etc/nix/testbed_client_ed25519";
+    sandbox.writeFile(key, fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8"), 0o600);
+    const add = await crossnix([
+      "builder",
+      "add",
+      `${builder!.user}@${builder!.address}:${builder!.port}`,
+      "--name",
+      "cb1",
+      "--identity",
+      key,
+      "--yes",
+    ]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    const { out, cache, args } = await cachedProbe("builders", goodKey);
+    expect(
+      (await crossnix(["cache", "add", cache.url, "--key", goodKey.publicKey, "--probe-path", out, "--yes"])).exitCode,
+    ).toBe(0);
+    try {
+      const run = await crossnix(["cache", "check", "--builders", "--json", ...args]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout) as {
+        builders: {
+          builder: string;
+          error: string | null;
+          caches: { url: string; reachable: boolean; listed: boolean; keyTrusted: boolean }[];
+        }[];
+      };
+      // The builder's Nix opens the loopback cache, but its own configuration neither lists it nor trusts its key.
+      expect(result.builders).toEqual([
+        {
+          builder: "cb1",
+          error: null,
+          caches: [{ url: cache.url, reachable: true, why: null, listed: false, keyTrusted: false }],
+        },
+      ]);
+      const text = await crossnix(["cache", "check", "--builders", ...args]);
+      expect(text.stdout).toContain(`cb1: cannot use ${cache.url}: not in its substituters, no trusted key for it`);
+    } finally {
+      await crossnix(["cache", "remove", cache.url, "--yes"]);
+      await crossnix(["builder", "remove", "cb1", "--yes"]);
+      await builder!.stop();
+    }
   });
 });

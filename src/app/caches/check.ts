@@ -24,6 +24,7 @@ import { localCapability } from "../../host/nix/local-capability.js";
 import { loadConfigState } from "../../host/state.js";
 import { succeeded } from "../../host/system/exec.js";
 import type { Host } from "../../host/system/host.js";
+import { type BuilderCacheView, builderCacheViews } from "./builders.js";
 import { fetchCacheInfo, fetchNarInfo, mapConcurrent } from "./probe.js";
 import { type CacheState, daemonCredentials, daemonKeys, loadCacheState } from "./state.js";
 
@@ -31,6 +32,8 @@ export interface CheckInput {
   installables: string[];
   nixArgs: string[];
   system: string | null;
+  /** Also ask each builder whether it can use each cache (cache check --builders). */
+  builders?: boolean;
 }
 
 export interface CheckedCache {
@@ -48,6 +51,8 @@ export interface CheckResult {
   fetchedButUnverified: string[];
   /** Paths the dry run would fetch that crossnix found in no cache it could read (e.g. credentials only the daemon has). */
   dryRunDisagrees: string[];
+  /** With --builders: each builder's view of each cache. */
+  builders?: BuilderCacheView[];
 }
 
 const CONCURRENCY = 64;
@@ -73,6 +78,15 @@ export async function checkCaches(
     const readable = caches.filter((c) => c.reachable);
     ctx.progress(`Querying ${readable.length} cache(s) for the closure of ${graph.top.length} derivation(s)…`);
     const where = await placement(host, state, graph.nodes);
+    const onBuilders = input.builders
+      ? builderCacheViews(
+          ctx,
+          caches.map((c) => ({
+            url: c.url,
+            keys: state.records.filter((r) => r.record.url === c.url).flatMap((r) => r.record.keysAdded),
+          })),
+        )
+      : undefined;
     const paths = await walk(host, client, state, graph, readable, where, timeoutMs);
     const dry = await dryRun;
     const toFetch = succeeded(dry) ? parseDryRun(dry.stderr).toFetch : [];
@@ -84,7 +98,14 @@ export async function checkCaches(
     const dryRunDisagrees = toFetch.filter(
       (p) => byPath.get(p)?.status === "build" && !fetchedButUnverified.includes(p),
     );
-    return { paths, summary: summarise(paths), caches, fetchedButUnverified, dryRunDisagrees };
+    return {
+      paths,
+      summary: summarise(paths),
+      caches,
+      fetchedButUnverified,
+      dryRunDisagrees,
+      ...(onBuilders ? { builders: await onBuilders } : {}),
+    };
   } finally {
     client.close();
   }

@@ -3,13 +3,14 @@ import { checkCaches } from "../../app/caches/check.js";
 import type { Handler } from "../../context.js";
 import { formatBytes, summaryLine } from "../../core/caches/closure.js";
 import { makeStyle } from "../../ui/style.js";
-import { stringOption } from "../options.js";
+import { flagOption, stringOption } from "../options.js";
 
 const check: Handler = async (ctx, { args, options, passthrough }) => {
   const result = await checkCaches(ctx, {
     installables: args,
     nixArgs: passthrough,
     system: stringOption(options, "system") ?? null,
+    builders: flagOption(options, "builders"),
   });
   const style = makeStyle(ctx.options.color);
   const lines = result.paths.map((p) => {
@@ -32,7 +33,21 @@ const check: Handler = async (ctx, { args, options, passthrough }) => {
       ),
     ),
   ];
-  const text = [...lines, ...notes, summaryLine(result.summary)].join("\n");
+  const builderLines = (result.builders ?? []).flatMap((b) =>
+    b.error
+      ? [style.red(`builder ${b.builder}: could not ask it: ${b.error}`)]
+      : b.caches.map((c) => {
+          const problems = [
+            ...(c.reachable ? [] : [`cannot open it (${c.why})`]),
+            ...(c.listed ? [] : ["not in its substituters"]),
+            ...(c.keyTrusted ? [] : ["no trusted key for it"]),
+          ];
+          return problems.length === 0
+            ? `${style.green("builder")} ${b.builder}: uses ${c.url}`
+            : `${style.yellow("builder")} ${b.builder}: cannot use ${c.url}: ${problems.join(", ")}`;
+        }),
+  );
+  const text = [...lines, ...notes, ...builderLines, summaryLine(result.summary)].join("\n");
   return { json: result, text };
 };
 

@@ -48,6 +48,7 @@ Examples:
     .command("check [installables...]")
     .description("for every path a build needs: valid here, in which cache (signature checked), or to be built")
     .option("--system <system>", "system to evaluate for, passed to nix as --system")
+    .option("--builders", "also ask each builder (over the daemon's SSH) whether it can reach and trust each cache")
     .addHelpText(
       "after",
       "\nEverything after -- goes to nix unchanged, e.g. crossnix cache check -- -f default.nix hello",
