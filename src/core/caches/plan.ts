@@ -46,7 +46,12 @@ export function planAddCache(inputs: CachePlanInputs, cache: NewCache): { plan: 
     keysAdded: recordedKeys,
     netrc:
       cache.netrc && inputs.netrc
-        ? { file: inputs.netrc.path, host: cache.netrc.host, login: cache.netrc.login }
+        ? {
+            file: inputs.netrc.path,
+            host: cache.netrc.host,
+            login: cache.netrc.login,
+            created: inputs.netrc.text === null,
+          }
         : (earlier?.netrc ?? null),
     addedAt: inputs.now.toISOString(),
   };
@@ -120,7 +125,9 @@ export function planRemoveCache(
     });
   }
   if (record.netrc && inputs.netrc?.text) {
-    const netrcAfter = removeNetrcEntry(inputs.netrc.text, record.netrc.host, record.netrc.login);
+    const left = removeNetrcEntry(inputs.netrc.text, record.netrc.host, record.netrc.login);
+    // A netrc that add created goes away again once its last entry does.
+    const netrcAfter = left === "" && record.netrc.created ? null : left;
     if (netrcAfter !== inputs.netrc.text) {
       plan.files.push({
         path: inputs.netrc.path,

@@ -12,7 +12,7 @@ export interface CacheRecord {
   /** Keys add put on extra-trusted-public-keys (those already trusted are not listed). */
   keysAdded: string[];
   /** The netrc entry add wrote: file, host and login (never the password). */
-  netrc: { file: string; host: string; login: string } | null;
+  netrc: { file: string; host: string; login: string; created?: boolean } | null;
   addedAt: string;
 }
 
