@@ -172,7 +172,7 @@ async function placement(
     const route = routes.find(
       (r) => r.system === node.system && r.features.join(",") === [...node.features].sort().join(","),
     );
-    if (route && route.builders.length > 0) return `on ${node.system} builders`;
+    if (route && route.builders.length > 0) return `on ${node.system} builders (${route.builders.join(", ")})`;
     if (route?.local) return "locally";
     return `nowhere (no builder for ${node.system})`;
   };
