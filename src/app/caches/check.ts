@@ -169,9 +169,8 @@ async function placement(
   const needs = [...nodes.values()].map((n) => ({ drv: n.drv, system: n.system, features: n.features }));
   const { routes } = checkCoverage(needs, builders, local);
   return (node) => {
-    const route = routes.find(
-      (r) => r.system === node.system && r.features.join(",") === [...node.features].sort().join(","),
-    );
+    const key = [...node.features].sort().join(",");
+    const route = routes.find((r) => r.system === node.system && [...r.features].sort().join(",") === key);
     if (route && route.builders.length > 0) return `on ${node.system} builders (${route.builders.join(", ")})`;
     if (route?.local) return "locally";
     return `nowhere (no builder for ${node.system})`;
