@@ -97,7 +97,8 @@ export async function addCache(ctx: AddCacheContext, request: CacheRequest): Pro
         {
           settings: current.settings,
           netrc: netrc ? { path: current.netrc.path, text: current.netrc.text } : null,
-          effectiveSubstituters: current.view.entries.filter((e) => e.role !== "user").map((e) => e.url),
+          effectiveSubstituters: current.view.entries.filter((e) => e.role === "daemon").map((e) => e.url),
+          effectiveTrustedSubstituters: current.view.entries.filter((e) => e.role === "trusted").map((e) => e.url),
           effectiveKeys: current.view.trustedKeys.map((k) => k.text),
           readOnlyReason: current.info.readOnlyReason,
           flavor: current.info.flavor,

@@ -9,8 +9,10 @@ export interface CachePlanInputs {
   settings: { path: string; text: string | null; model: NixConf };
   /** The netrc file the daemon reads (`netrc-file`), when an entry is written or removed. */
   netrc: { path: string; text: string | null } | null;
-  /** Substituters and keys the daemon already has (from every file it reads). */
+  /** Substituters the daemon already uses for every build, and those it lets builds ask for (every file it reads). */
   effectiveSubstituters: string[];
+  effectiveTrustedSubstituters?: string[];
+  /** Keys the daemon already trusts. */
   effectiveKeys: string[];
   readOnlyReason: string | null;
   flavor: string;
@@ -35,7 +37,11 @@ export function planAddCache(inputs: CachePlanInputs, cache: NewCache): { plan: 
   const setting = cache.optional ? "extra-trusted-substituters" : "extra-substituters";
   // Adding the same cache again keeps what the first add wrote as crossnix's to remove.
   const earlier = inputs.existingRecord?.record ?? null;
-  const urlAdded = !inputs.effectiveSubstituters.some((s) => sameSubstituter(s, cache.url));
+  // An optional cache is there when any build may ask for it; a required one only when every build uses it.
+  const present = cache.optional
+    ? [...inputs.effectiveSubstituters, ...(inputs.effectiveTrustedSubstituters ?? [])]
+    : inputs.effectiveSubstituters;
+  const urlAdded = !present.some((s) => sameSubstituter(s, cache.url));
   const keysAdded = cache.keys.filter((k) => !inputs.effectiveKeys.includes(k));
   const recordedKeys = [...new Set([...(earlier?.keysAdded ?? []), ...keysAdded])];
   const record: CacheRecord = {
