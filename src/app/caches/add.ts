@@ -17,6 +17,7 @@ import { badInput, CrossnixError } from "../../errors.js";
 import { cacheClient } from "../../host/caches/http.js";
 import { daemonWouldFetch, invalidPaths, localCandidatePaths } from "../../host/caches/daemon-query.js";
 import { type PlanOutcome, runPlan } from "../plan-runner.js";
+import { priorityParam } from "../../core/caches/substituters.js";
 import { fetchCacheInfo, fetchNarInfo, firstCached } from "./probe.js";
 import { type CacheState, daemonCredentials, daemonKeys, loadCacheState, restartCommand } from "./state.js";
 
@@ -30,12 +31,20 @@ export interface AddCacheResult {
   outcome: PlanOutcome;
   /** After applying: did the daemon find the narinfo through its substituters? null when not tried. */
   proven: boolean | null;
+  /** Everything said, in order: what was found before the plan (already shown), then after it. */
   messages: string[];
+  /** The part of `messages` after the plan. */
+  after: string[];
 }
 
 export async function addCache(ctx: AddCacheContext, request: CacheRequest): Promise<AddCacheResult> {
   const timeoutMs = ctx.options.timeout * 1000;
   const messages: string[] = [];
+  // What was found before the plan is shown as it is found, ahead of the plan it leads to.
+  const found = (line: string) => {
+    messages.push(line);
+    ctx.out(`${line}\n`);
+  };
   // 1. credentials
   const password = request.netrc ? await readPassword(ctx, request.netrc.passwordFile) : null;
   const state = await loadCacheState(ctx.host);
@@ -68,7 +77,7 @@ export async function addCache(ctx: AddCacheContext, request: CacheRequest): Pro
           { nothingWritten: true },
         );
       }
-      messages.push(describeCacheInfo(request, cacheInfo));
+      found(describeCacheInfo(request, cacheInfo));
     } else {
       messages.push(
         `${request.scheme}:// caches are not fetched by crossnix; nix-cache-info and the key were not checked.`,
@@ -84,9 +93,9 @@ export async function addCache(ctx: AddCacheContext, request: CacheRequest): Pro
       const result = checkSignatures(sample, keys);
       keyCheck = { path: sample.storePath, result };
       refuseUnverified(request, sample.storePath, result, keys);
-      messages.push(`Key ${keyName(result)} verifies the signature of ${sample.storePath} from this cache.`);
+      found(`Key ${keyName(result)} verifies the signature of ${sample.storePath} from this cache.`);
     } else if (request.keys.length === 0 && !request.verifyKey) {
-      messages.push("No key given: only paths signed by keys the daemon already trusts will be used.");
+      found("No key given: only paths signed by keys the daemon already trusts will be used.");
     }
 
     // 4. plan
@@ -114,6 +123,7 @@ export async function addCache(ctx: AddCacheContext, request: CacheRequest): Pro
     });
 
     // 5. proof
+    const before = messages.length;
     let proven: boolean | null = null;
     if ((outcome.applied || outcome.noop) && !ctx.options.dryRun && !state.info.readOnlyReason) {
       if (request.optional) {
@@ -124,7 +134,7 @@ export async function addCache(ctx: AddCacheContext, request: CacheRequest): Pro
         proven = await prove(ctx, sample.storePath, messages, timeoutMs);
       }
     }
-    return { url: request.url, cacheInfo, keyCheck, outcome, proven, messages };
+    return { url: request.url, cacheInfo, keyCheck, outcome, proven, messages, after: messages.slice(before) };
   } finally {
     client.close();
   }
@@ -148,10 +158,14 @@ async function readPassword(ctx: AddCacheContext, file: string): Promise<string>
 }
 
 function describeCacheInfo(request: CacheRequest, info: CacheInfo): string {
-  const priority = info.priority ?? 0;
+  const fromUrl = priorityParam(request.url);
+  const advertised =
+    info.priority === null
+      ? "advertises no priority, so Nix would use 0, ahead of cache.nixos.org's 40"
+      : `advertises priority ${info.priority}`;
   const parts = [
     `${request.baseUrl} is a binary cache for /nix/store`,
-    `priority ${priority}${info.priority === null ? " (not advertised: Nix uses 0, ahead of cache.nixos.org's 40)" : ""}`,
+    fromUrl === null ? advertised : `priority ${fromUrl} from the URL (it ${advertised})`,
     `mass queries ${info.wantMassQuery ? "welcome" : "not wanted"}`,
   ];
   return `${parts.join("; ")}.`;

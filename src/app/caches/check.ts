@@ -53,6 +53,8 @@ export interface CheckResult {
   dryRunDisagrees: string[];
   /** With --builders: each builder's view of each cache. */
   builders?: BuilderCacheView[];
+  /** Where the time went (ms): evaluating the closure, walking it (validity and narinfo queries), the dry run. */
+  timings: { evaluateMs: number; walkMs: number; dryRunMs: number | null };
 }
 
 const CONCURRENCY = 64;
@@ -66,12 +68,9 @@ export async function checkCaches(
   const state = await loadCacheState(host);
   const extra = [...input.nixArgs, ...(input.system ? ["--system", input.system] : [])];
   ctx.progress("Evaluating what the build needs…");
-  // The dry run (through the daemon, which queries its own caches) runs alongside crossnix's walk.
-  const dryRun = runNix(host, ["build", "--dry-run", ...input.installables, ...extra], {
-    env: { ...host.env, NIX_REMOTE: "daemon" },
-    timeoutMs: 5 * 60_000,
-  });
+  const started = performance.now();
   const graph = await derivationGraph(host, state, input.installables, extra);
+  const evaluated = performance.now();
   const client = cacheClient({ timeoutMs, maxSockets: 32 });
   try {
     const caches = await orderedCaches(client, state, timeoutMs);
@@ -88,8 +87,19 @@ export async function checkCaches(
         )
       : undefined;
     const paths = await walk(host, client, state, graph, readable, where, timeoutMs);
-    const dry = await dryRun;
-    const toFetch = succeeded(dry) ? parseDryRun(dry.stderr).toFetch : [];
+    const walked = performance.now();
+    // Only a path some cache has without a signature Nix accepts can make the dry run promise a
+    // fetch Nix then refuses (docs/binary-caches.md#signatures): ask Nix's own dry run then.
+    let toFetch: string[] = [];
+    let dryRunMs: number | null = null;
+    if (paths.some((p) => p.status === "build" && p.unverifiedIn.length > 0)) {
+      const dry = await runNix(host, ["build", "--dry-run", ...input.installables, ...extra], {
+        env: { ...host.env, NIX_REMOTE: "daemon" },
+        timeoutMs: 5 * 60_000,
+      });
+      toFetch = succeeded(dry) ? parseDryRun(dry.stderr).toFetch : [];
+      dryRunMs = Math.round(performance.now() - walked);
+    }
     const byPath = new Map(paths.map((p) => [p.path, p]));
     const fetchedButUnverified = toFetch.filter((p) => {
       const v = byPath.get(p);
@@ -105,6 +115,11 @@ export async function checkCaches(
       fetchedButUnverified,
       dryRunDisagrees,
       ...(onBuilders ? { builders: await onBuilders } : {}),
+      timings: {
+        evaluateMs: Math.round(evaluated - started),
+        walkMs: Math.round(walked - evaluated),
+        dryRunMs,
+      },
     };
   } finally {
     client.close();

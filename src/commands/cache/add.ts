@@ -33,9 +33,8 @@ const add: Handler = async (ctx, { args, options }) => {
     messages: result.messages,
   };
   const text = [
-    ...result.messages.slice(0, 2),
     outcome.noop ? `Nothing to change: the daemon already uses ${result.url}.` : describeOutcome(outcome),
-    ...result.messages.slice(2),
+    ...result.after,
   ]
     .filter(Boolean)
     .join("\n");
