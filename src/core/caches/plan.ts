@@ -86,6 +86,13 @@ export function planAddCache(inputs: CachePlanInputs, cache: NewCache): { plan: 
     const before = inputs.netrc.text;
     const netrcAfter = setNetrcEntry(before ?? "", cache.netrc.host, cache.netrc);
     netrcChanged = netrcAfter !== (before ?? "");
+    if (inputs.flavor === "determinate") {
+      // determinate-nixd owns its netrc and reads extra credentials only from
+      // additionalNetrcSources in /etc/determinate/config.json (docs/binary-caches.md#daemon-settings).
+      plan.notes.push(
+        `Determinate Nix manages ${inputs.netrc.path} itself: if the entry disappears, list a netrc of your own under "authentication": { "additionalNetrcSources": [ … ] } in /etc/determinate/config.json.`,
+      );
+    }
     // Credentials are never shown (secret) and only root reads the file (0600).
     if (netrcChanged) {
       plan.files.push({
