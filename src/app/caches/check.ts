@@ -71,7 +71,7 @@ export async function checkCaches(
   const started = performance.now();
   const graph = await derivationGraph(host, state, input.installables, extra);
   const evaluated = performance.now();
-  const client = cacheClient({ timeoutMs, maxSockets: 32 });
+  const client = cacheClient({ timeoutMs, maxSockets: CONCURRENCY });
   try {
     const caches = await orderedCaches(client, state, timeoutMs);
     const readable = caches.filter((c) => c.reachable);
