@@ -133,10 +133,13 @@ async function derivationGraph(
   extra: string[],
 ): Promise<{ top: string[]; nodes: Map<string, DerivationNode> }> {
   const env = { ...host.env, NIX_REMOTE: "daemon" };
-  const drvRun = await runNix(host, ["path-info", "--derivation", ...installables, ...extra], {
-    env,
-    timeoutMs: 5 * 60_000,
-  });
+  const version = state.info.nix.version?.nix ?? null;
+  const verb = version && atLeast(version, "2.15") ? ["derivation", "show"] : ["show-derivation"];
+  // Both evaluate the installables; run side by side (show-derivation takes installables too).
+  const [drvRun, show] = await Promise.all([
+    runNix(host, ["path-info", "--derivation", ...installables, ...extra], { env, timeoutMs: 5 * 60_000 }),
+    runNix(host, [...verb, "--recursive", ...installables, ...extra], { env, timeoutMs: 5 * 60_000 }),
+  ]);
   if (!succeeded(drvRun)) throw nixFailure("evaluating the installables", drvRun);
   const top = drvRun.stdout.split("\n").filter((l) => l.endsWith(".drv"));
   if (top.length === 0) {
@@ -144,9 +147,6 @@ async function derivationGraph(
       hint: "give a package, e.g. .#packages.aarch64-linux.default, or -- -f default.nix hello",
     });
   }
-  const version = state.info.nix.version?.nix ?? null;
-  const verb = version && atLeast(version, "2.15") ? ["derivation", "show"] : ["show-derivation"];
-  const show = await runNix(host, [...verb, "--recursive", ...top], { env, timeoutMs: 5 * 60_000 });
   if (!succeeded(show)) throw nixFailure("reading the derivations", show);
   return { top, nodes: parseDerivationGraph(show.stdout) };
 }

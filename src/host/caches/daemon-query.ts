@@ -1,4 +1,5 @@
 // Asks the Nix daemon itself about store paths: which are valid here, and what it would substitute.
+import { access } from "node:fs/promises";
 import { parseDryRun } from "../../core/build/nix-output.js";
 import { succeeded } from "../system/exec.js";
 import type { Host } from "../system/host.js";
@@ -10,13 +11,26 @@ function daemonEnv(host: Host): NodeJS.ProcessEnv {
 
 /** The paths among `paths` that are not valid in the store (`nix-store --check-validity --print-invalid`). */
 export async function invalidPaths(host: Host, paths: string[]): Promise<Set<string> | null> {
-  if (paths.length === 0) return new Set();
-  const run = await host.exec(["nix-store", "--check-validity", "--print-invalid", "--", ...paths], {
+  // A path missing from /nix/store is not valid; only those on disk need the daemon's word (one
+  // round trip each), which keeps a closure nothing of which is built here from costing thousands.
+  const onDisk = await Promise.all(
+    paths.map((p) =>
+      access(p).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  const present = paths.filter((_, i) => onDisk[i]);
+  const invalid = new Set(paths.filter((_, i) => !onDisk[i]));
+  if (present.length === 0) return invalid;
+  const run = await host.exec(["nix-store", "--check-validity", "--print-invalid", "--", ...present], {
     env: daemonEnv(host),
     timeoutMs: 60_000,
   });
   if (!succeeded(run)) return null;
-  return new Set(run.stdout.split("\n").filter(Boolean));
+  for (const p of run.stdout.split("\n").filter(Boolean)) invalid.add(p);
+  return invalid;
 }
 
 /**
