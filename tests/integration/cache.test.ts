@@ -301,4 +301,59 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
       await builder!.stop();
     }
   });
+
+  it("cache add --on-builders writes the cache into each builder's nix.conf through sudo there, and --builders then sees it", async () => {
+    const [builder] = await startBuilders([{ systems: ["x86_64-linux"], multiUser: true, sudo: true }]);
+    const b = builder!;
+    const key = "/etc/nix/testbed_client_ed25519";
+    const identity = fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8");
+    sandbox.writeFile(key, identity, 0o600);
+    // root's own SSH login, which --on-builders connects with (as builder setup-remote does).
+    sandbox.writeFile("/root/.ssh/id_ed25519", identity, 0o600);
+    const add = await crossnix([
+      "builder",
+      "add",
+      `${b.user}@${b.address}:${b.port}`,
+      "--name",
+      "cb2",
+      "--identity",
+      key,
+      "--yes",
+    ]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    const { out, cache, args } = await cachedProbe("on-builders", goodKey);
+    const startsBefore = b.daemonJournal().filter((l) => l.startsWith("started")).length;
+    try {
+      const run = await crossnix([
+        "cache",
+        "add",
+        cache.url,
+        "--key",
+        goodKey.publicKey,
+        "--probe-path",
+        out,
+        "--on-builders",
+        "--yes",
+        "--json",
+      ]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout) as { builders: { builder: string; status: string }[] };
+      expect(result.builders).toEqual([expect.objectContaining({ builder: "cb2", status: "changed" })]);
+      const conf = fs.readFileSync(path.join(b.etcNixDir, "nix.conf"), "utf8");
+      expect(conf).toContain(`extra-substituters = ${cache.url}`);
+      expect(conf).toContain(`extra-trusted-public-keys = ${goodKey.publicKey}`);
+      expect(b.daemonJournal().filter((l) => l.startsWith("started")).length).toBeGreaterThan(startsBefore);
+
+      const check = await crossnix(["cache", "check", "--builders", "--json", ...args]);
+      expect(check.exitCode, check.stderr).toBe(0);
+      const seen = JSON.parse(check.stdout) as { builders: { builder: string; caches: unknown[] }[] };
+      expect(seen.builders.find((x) => x.builder === "cb2")?.caches).toEqual([
+        { url: cache.url, reachable: true, why: null, listed: true, keyTrusted: true },
+      ]);
+    } finally {
+      await crossnix(["cache", "remove", cache.url, "--yes"]);
+      await crossnix(["builder", "remove", "cb2", "--yes"]);
+      await b.stop();
+    }
+  });
 });

@@ -4,7 +4,7 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { looksLikeCacheInfo, parseCacheInfo } from "../../src/core/caches/cache-info.js";
 import { addTokens, removeTokens, tokensOf } from "../../src/core/caches/conf-tokens.js";
-import { checkSignatures, parsePublicKey, publicKeyProblem } from "../../src/core/caches/keys.js";
+import { checkSignatures, checkSignaturesAsync, parsePublicKey, publicKeyProblem } from "../../src/core/caches/keys.js";
 import { type NarInfo, hashPart, narInfoFingerprint, parseNarInfo } from "../../src/core/caches/narinfo.js";
 import { netrcCredentials, removeNetrcEntry, setNetrcEntry } from "../../src/core/caches/netrc.js";
 import { canonicalHash, fromNix32, toNix32 } from "../../src/core/caches/nix32.js";
@@ -85,6 +85,15 @@ describe("signatures", () => {
     expect(checkSignatures(parsed(TOP), [impostor])).toEqual({ status: "bad-signature", key: "test-1" });
     expect(checkSignatures(parsed(TOP), [])).toEqual({ status: "unknown-key", signedBy: ["test-1"] });
     expect(checkSignatures(parsed(TOP.replace(/^Sig: .*\n/m, "")), [key])).toEqual({ status: "unsigned" });
+  });
+
+  it("the thread-pool variant agrees", async () => {
+    expect(await checkSignaturesAsync(parsed(TOP), [key])).toEqual({ status: "verified", key: "test-1" });
+    expect(await checkSignaturesAsync(parsed(TOP.replace("NarSize: 168", "NarSize: 169")), [key])).toEqual({
+      status: "bad-signature",
+      key: "test-1",
+    });
+    expect(await checkSignaturesAsync(parsed(CA), [])).toEqual({ status: "content-addressed" });
   });
 
   it("content-addressed paths need no trusted signature", () => {

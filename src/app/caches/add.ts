@@ -17,6 +17,7 @@ import { badInput, CrossnixError } from "../../errors.js";
 import { cacheClient } from "../../host/caches/http.js";
 import { daemonWouldFetch, invalidPaths, localCandidatePaths } from "../../host/caches/daemon-query.js";
 import { type PlanOutcome, runPlan } from "../plan-runner.js";
+import { addCacheOnBuilders, type OnBuilderResult } from "./on-builders.js";
 import { priorityParam } from "../../core/caches/substituters.js";
 import { fetchCacheInfo, fetchNarInfo, firstCached } from "./probe.js";
 import { type CacheState, daemonCredentials, daemonKeys, loadCacheState, restartCommand } from "./state.js";
@@ -35,6 +36,8 @@ export interface AddCacheResult {
   messages: string[];
   /** The part of `messages` after the plan. */
   after: string[];
+  /** With --on-builders: what happened on each builder. */
+  builders: OnBuilderResult[] | null;
 }
 
 export async function addCache(ctx: AddCacheContext, request: CacheRequest): Promise<AddCacheResult> {
@@ -134,7 +137,25 @@ export async function addCache(ctx: AddCacheContext, request: CacheRequest): Pro
         proven = await prove(ctx, sample.storePath, messages, timeoutMs);
       }
     }
-    return { url: request.url, cacheInfo, keyCheck, outcome, proven, messages, after: messages.slice(before) };
+    let builders: OnBuilderResult[] | null = null;
+    if (request.onBuilders && (outcome.applied || outcome.noop || ctx.options.dryRun)) {
+      builders = await addCacheOnBuilders(ctx, {
+        url: request.url,
+        keys: request.keys.map((k) => k.text),
+        optional: request.optional,
+      });
+      for (const b of builders) messages.push(b.message);
+    }
+    return {
+      url: request.url,
+      cacheInfo,
+      keyCheck,
+      outcome,
+      proven,
+      messages,
+      after: messages.slice(before),
+      builders,
+    };
   } finally {
     client.close();
   }

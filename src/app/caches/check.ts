@@ -13,7 +13,7 @@ import {
   parseDerivationGraph,
   summarise,
 } from "../../core/caches/closure.js";
-import { acceptedByNix, checkSignatures, type PublicKey } from "../../core/caches/keys.js";
+import { acceptedByNix, checkSignaturesAsync, type PublicKey } from "../../core/caches/keys.js";
 import { fetchUrl } from "../../core/caches/substituters.js";
 import { atLeast } from "../../core/nix/version.js";
 import { CrossnixError } from "../../errors.js";
@@ -254,7 +254,7 @@ async function lookup(
   for (const cache of caches) {
     const got = await fetchNarInfo(client, cache.url, path, daemonCredentials(state, fetchUrl(cache.url)), timeoutMs);
     if (got.status !== "found") continue;
-    const check = checkSignatures(got.info, keys);
+    const check = await checkSignaturesAsync(got.info, keys);
     if (acceptedByNix(check)) {
       const verdict: PathVerdict = {
         path,

@@ -10,6 +10,7 @@ export function parseCacheAddFlags(raw: RawOptions): CacheAddFlags {
     key: listOption(raw, "key"),
     optional: flagOption(raw, "optional"),
     verifyKey: negatableOption(raw, "verifyKey"),
+    onBuilders: flagOption(raw, "onBuilders"),
   };
   for (const name of ["priority", "netrcHost", "netrcLogin", "netrcPasswordFile", "probePath"] as const) {
     const value = stringOption(raw, name);
@@ -30,6 +31,7 @@ const add: Handler = async (ctx, { args, options }) => {
     applied: outcome.applied,
     noop: outcome.noop,
     proven: result.proven,
+    builders: result.builders,
     messages: result.messages,
   };
   const text = [
@@ -38,7 +40,8 @@ const add: Handler = async (ctx, { args, options }) => {
   ]
     .filter(Boolean)
     .join("\n");
-  return { json, text, exitCode: result.proven === false ? 1 : 0 };
+  const builderFailed = result.builders?.some((b) => b.status === "failed") ?? false;
+  return { json, text, exitCode: result.proven === false || builderFailed ? 1 : 0 };
 };
 
 export default add;

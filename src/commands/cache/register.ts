@@ -32,6 +32,7 @@ Examples:
     .option("--netrc-password-file <file>", "file holding the password or token (never shown or put in nix.conf)")
     .option("--probe-path <store path>", "a path the cache holds, to verify the key with")
     .option("--no-verify-key", "write the key without checking it against a signature from the cache")
+    .option("--on-builders", "also on every crossnix builder, through your SSH login and sudo there")
     .action(lazy(() => import("./add.js")));
 
   cache

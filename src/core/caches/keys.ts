@@ -1,5 +1,6 @@
 // Nix's signing keys (`name:base64`) and narinfo signature checks, with ed25519 from node:crypto.
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
+import { promisify } from "node:util";
 import { type NarInfo, narInfoFingerprint } from "./narinfo.js";
 
 export interface PublicKey {
@@ -99,4 +100,36 @@ export function verifySignature(fingerprint: string, signature: Uint8Array, key:
 /** Whether Nix would accept the path from a cache: a verifying trusted key, or content-addressed. */
 export function acceptedByNix(check: SignatureCheck): boolean {
   return check.status === "verified" || check.status === "content-addressed";
+}
+
+const verifyInPool = promisify(verify);
+
+/**
+ * checkSignatures with the ed25519 work on libuv's thread pool, so that thousands of checks overlap
+ * each other and the network instead of taking turns on the event loop.
+ */
+export async function checkSignaturesAsync(info: NarInfo, keys: readonly PublicKey[]): Promise<SignatureCheck> {
+  const fingerprint = narInfoFingerprint(info);
+  let badKey: string | null = null;
+  const signedBy: string[] = [];
+  for (const sig of info.sigs) {
+    const colon = sig.indexOf(":");
+    if (colon < 1) continue;
+    const name = sig.slice(0, colon);
+    signedBy.push(name);
+    const signature = Buffer.from(sig.slice(colon + 1), "base64");
+    for (const key of keys) {
+      if (key.name !== name) continue;
+      if (fingerprint !== null && signature.length === 64) {
+        const ok = await verifyInPool(null, Buffer.from(fingerprint, "utf8"), keyObject(key), signature).catch(
+          () => false,
+        );
+        if (ok) return { status: "verified", key: key.name };
+      }
+      badKey = key.name;
+    }
+  }
+  if (info.ca !== null) return { status: "content-addressed" };
+  if (badKey !== null) return { status: "bad-signature", key: badKey };
+  return signedBy.length === 0 ? { status: "unsigned" } : { status: "unknown-key", signedBy };
 }

@@ -12,6 +12,7 @@ export interface CacheAddFlags {
   netrcPasswordFile?: string;
   verifyKey?: boolean;
   probePath?: string;
+  onBuilders?: boolean;
 }
 
 export interface CacheRequest {
@@ -30,6 +31,8 @@ export interface CacheRequest {
   verifyKey: boolean;
   needsAuth: boolean;
   probePath: string | null;
+  /** Also configure every crossnix builder (through the person's SSH login and sudo there). */
+  onBuilders: boolean;
 }
 
 const SCHEMES = ["http", "https", "file", "s3", "ssh", "ssh-ng"] as const;
@@ -80,6 +83,7 @@ export function parseCacheRequest(given: string, flags: CacheAddFlags): CacheReq
     verifyKey: flags.verifyKey ?? true,
     needsAuth: known?.needsAuth ?? false,
     probePath: flags.probePath ?? null,
+    onBuilders: flags.onBuilders ?? false,
   };
 }
 
