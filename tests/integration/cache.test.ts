@@ -290,6 +290,7 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
         {
           builder: "cb1",
           error: null,
+          view: "user",
           caches: [{ url: cache.url, reachable: true, why: null, listed: false, keyTrusted: false }],
         },
       ]);
@@ -346,7 +347,9 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
 
       const check = await crossnix(["cache", "check", "--builders", "--json", ...args]);
       expect(check.exitCode, check.stderr).toBe(0);
-      const seen = JSON.parse(check.stdout) as { builders: { builder: string; caches: unknown[] }[] };
+      const seen = JSON.parse(check.stdout) as { builders: { builder: string; view: string; caches: unknown[] }[] };
+      // A multi-user builder substitutes in its daemon, which reads the system nix.conf crossnix edited.
+      expect(seen.builders.find((x) => x.builder === "cb2")?.view).toBe("daemon");
       expect(seen.builders.find((x) => x.builder === "cb2")?.caches).toEqual([
         { url: cache.url, reachable: true, why: null, listed: true, keyTrusted: true },
       ]);

@@ -14,6 +14,8 @@ export interface BuilderCacheView {
   builder: string;
   /** null when the builder could not be asked (SSH failed). */
   error: string | null;
+  /** Whose settings decide: the builder's daemon (system files), or the SSH user's Nix (no daemon there). */
+  view: "daemon" | "user" | null;
   caches: {
     url: string;
     reachable: boolean;
@@ -35,7 +37,15 @@ for url in "$@"; do
     echo "cache fail $url $(printf '%s' "$out" | tr '\\n' ' ' | tail -c 300)"
   fi
 done
-"$NIX" --extra-experimental-features nix-command show-config 2>/dev/null | grep -E '^(substituters|trusted-public-keys) = '
+# With a daemon on the builder, substitution happens there, and the daemon reads only the system
+# configuration; without one, the SSH user's Nix does it with the user's files too.
+if [ -S /nix/var/nix/daemon-socket/socket ]; then
+  echo "view daemon"
+  NIX_USER_CONF_FILES=/nonexistent/crossnix NIX_CONFIG= "$NIX" --extra-experimental-features nix-command show-config 2>/dev/null | grep -E '^(substituters|trusted-public-keys) = '
+else
+  echo "view user"
+  "$NIX" --extra-experimental-features nix-command show-config 2>/dev/null | grep -E '^(substituters|trusted-public-keys) = '
+fi
 `;
 
 export async function builderCacheViews(
@@ -59,7 +69,7 @@ async function ask(
     args: urls,
   });
   if (!succeeded(run) && !run.stdout.includes("cache ")) {
-    return { builder: builder.name, error: describeFailure(run), caches: [] };
+    return { builder: builder.name, error: describeFailure(run), view: null, caches: [] };
   }
   const lines = run.stdout.split("\n");
   const setting = (name: string) => lines.find((l) => l.startsWith(`${name} = `))?.slice(name.length + 3) ?? "";
@@ -68,6 +78,7 @@ async function ask(
   return {
     builder: builder.name,
     error: null,
+    view: lines.includes("view daemon") ? "daemon" : "user",
     caches: caches.map((cache, i) => {
       const line = lines.find((l) => l.startsWith(`cache ok ${urls[i]}`) || l.startsWith(`cache fail ${urls[i]} `));
       const reachable = line?.startsWith("cache ok ") ?? false;
