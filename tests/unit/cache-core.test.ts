@@ -175,6 +175,7 @@ describe("cache requests", () => {
     ["cache example", {}, /no spaces/],
     ["cachix:Bad_Name", {}, /lower-case/],
     ["cachix:", {}, /empty/],
+    ["cachix:my-cache", {}, /needs its public key: --key my-cache\.cachix\.org-1:/],
     ["http://127.0.0.5", { key: ["nokey"] }, /name:base64/],
     ["cachix:foo", { key: [KEY] }, /foo\.cachix\.org-1, not test-1/],
     ["nixos", { key: [KEY] }, /cache\.nixos\.org-N, not test-1/],

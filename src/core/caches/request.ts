@@ -63,6 +63,14 @@ export function parseCacheRequest(given: string, flags: CacheAddFlags): CacheReq
       keys = community.keys.map((k) => parsePublicKey(k)!);
       knownKeys = true;
     }
+    if (keys.length === 0) {
+      throw badInput(
+        "cache",
+        given,
+        `a Cachix cache needs its public key: --key ${cachixKeyName(name)}:<base64>`,
+        `the cache's page on https://app.cachix.org shows it`,
+      );
+    }
   } else {
     baseUrl = normaliseUrl(given);
   }
