@@ -123,6 +123,7 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
     expect(headings).toEqual([
       "Local Nix",
       "Configuration",
+      "Binary caches",
       "Builder one (ssh-ng://one)",
       "Builder two (ssh-ng://two)",
       "End to end",
