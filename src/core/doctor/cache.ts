@@ -163,8 +163,7 @@ function netrc(f: CacheFacts): Check {
 function priority(f: CacheFacts): Check {
   const entries = daemonEntries(f);
   const nixos = entries.find((e) => /^https:\/\/cache\.nixos\.org\/?$/.test(e.url.replace(/\?.*$/, "")));
-  if (!nixos)
-    return check("cache.priority", g, "ok", "Priorities", "cache.nixos.org is not among the daemon's caches");
+  if (!nixos) return check("cache.priority", g, "ok", "Priorities", "cache.nixos.org is not among the daemon's caches");
   const ahead = entries.filter((e) => {
     if (e === nixos || e.priorityParam !== null) return false;
     const probe = probeOf(f, e.url);
