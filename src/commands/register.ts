@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { LazyAction } from "./lazy.js";
 import { registerBuilder } from "./builder/register.js";
 import { registerCi } from "./ci/register.js";
+import { registerEmulate } from "./emulate/register.js";
 
 /**
  * Registers every verb. Registration only declares arguments and options (cheap); each action
@@ -11,6 +12,7 @@ import { registerCi } from "./ci/register.js";
 export function registerVerbs(program: Command, lazy: LazyAction): void {
   registerBuilder(program, lazy);
   registerCi(program, lazy);
+  registerEmulate(program, lazy);
   program
     .command("build [installables...]")
     .description("build through the fleet: check every system has a healthy builder first, then say who built what")
