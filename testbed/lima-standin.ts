@@ -53,7 +53,7 @@ const CLIENT = `import net from "node:net";
 const chunks = [];
 if (!process.stdin.isTTY) for await (const c of process.stdin) chunks.push(c);
 const req = JSON.stringify({ argv: process.argv.slice(2), uid: process.getuid(), env: { LIMA_STANDIN_AS_USER: process.env.LIMA_STANDIN_AS_USER }, stdin: Buffer.concat(chunks).toString("utf8") });
-const sock = net.connect(process.env.LIMA_STANDIN_SOCKET ?? SOCKET);
+const sock = net.connect(__SOCKET__);
 let data = "";
 sock.on("data", (d) => { data += d; });
 sock.on("end", () => { const r = JSON.parse(data); process.stdout.write(r.stdout); process.stderr.write(r.stderr); process.exit(r.code); });
@@ -69,8 +69,11 @@ export class LimaStandin implements Stoppable {
   readonly limaHome: string;
   readonly socketPath: string;
   asUser: string | null;
-  /** When set, `start` never becomes ready and fails after --timeout, as Lima does. */
-  hangOnStart = false;
+  /**
+   * When set, `start` never becomes ready and fails as Lima does after its --timeout; the stand-in
+   * waits this many milliseconds instead of the whole timeout (Lima's default is 10 minutes).
+   */
+  hangOnStartMs: number | null = null;
   /** Every argv it was called with, oldest first. */
   readonly calls: string[][] = [];
   private readonly instances = new Map<string, Instance>();
@@ -98,7 +101,7 @@ export class LimaStandin implements Stoppable {
     const key = path.join(standin.limaHome, "_config", "user");
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "lima", "-f", key]);
     const client = path.join(dir, "limactl-client.mjs");
-    fs.writeFileSync(client, CLIENT.replace("SOCKET", JSON.stringify(standin.socketPath)));
+    fs.writeFileSync(client, CLIENT.replace("__SOCKET__", JSON.stringify(standin.socketPath)));
     fs.writeFileSync(path.join(standin.binDir, "limactl"), `#!/bin/sh\nexec ${process.execPath} ${client} "$@"\n`, {
       mode: 0o755,
     });
@@ -413,8 +416,8 @@ export class LimaStandin implements Stoppable {
         code: 0,
       };
     }
-    if (this.hangOnStart) {
-      const timeout = parseDuration(values.get("--timeout")?.[0] ?? "10m");
+    if (this.hangOnStartMs !== null) {
+      const timeout = Math.min(this.hangOnStartMs, parseDuration(values.get("--timeout")?.[0] ?? "10m"));
       await new Promise((r) => setTimeout(r, timeout));
       return this.fatal(
         'did not receive an event with the "running" status',

@@ -30,6 +30,11 @@ export const CHECKS = {
   },
   "config.builders-use-substitutes": { group: "configuration", summary: "builders-use-substitutes" },
   "config.daemon-stale": { group: "configuration", summary: "settings changed since the daemon started" },
+  "config.vm": { group: "configuration", summary: "a VM crossnix made is running on its pinned port" },
+  "config.emulation": {
+    group: "configuration",
+    summary: "every emulated system in extra-platforms has a working interpreter (and none on macOS)",
+  },
   "builder.connect": { group: "builder", summary: "name resolution, TCP and the SSH banner" },
   "builder.connect-timeout": { group: "builder", summary: "ConnectTimeout, so a hung builder is not waited on" },
   "builder.host-key": { group: "builder", summary: "the pinned host key against the one served" },

@@ -22,6 +22,13 @@ export function limaAtLeast(v: LimaVersion, major: number, minor: number): boole
 /** Oldest Lima crossnix drives: 1.0 brought the flags and JSON fields it relies on (docs/lima.md#versions). */
 export const MIN_LIMA = { major: 1, minor: 0 } as const;
 
+/** The parts of an instance's `config` (its lima.yaml with defaults filled in) crossnix reads. */
+interface LimaConfig {
+  vmOpts?: { vz?: { rosetta?: { enabled?: boolean } } };
+  rosetta?: { enabled?: boolean };
+  user?: { name?: unknown };
+}
+
 export type LimaStatus = "Running" | "Stopped" | "Broken" | "Installing" | "Uninitialized" | "";
 
 export interface LimaInstance {
@@ -53,7 +60,7 @@ export function parseLimaList(stdout: string): LimaInstance[] {
       continue;
     }
     if (typeof o["name"] !== "string") continue;
-    const config = (o["config"] ?? {}) as Record<string, any>;
+    const config = (o["config"] ?? {}) as LimaConfig;
     const num = (v: unknown) => (typeof v === "number" ? v : null);
     out.push({
       name: o["name"],
@@ -63,8 +70,8 @@ export function parseLimaList(stdout: string): LimaInstance[] {
       memoryBytes: num(o["memory"]),
       diskBytes: num(o["disk"]),
       sshLocalPort: num(o["sshLocalPort"]),
-      rosetta: Boolean(config["vmOpts"]?.vz?.rosetta?.enabled ?? config["rosetta"]?.enabled),
-      user: typeof config["user"]?.name === "string" ? config["user"].name : null,
+      rosetta: Boolean(config.vmOpts?.vz?.rosetta?.enabled ?? config.rosetta?.enabled),
+      user: typeof config.user?.name === "string" ? config.user.name : null,
       arch: typeof o["arch"] === "string" ? o["arch"] : null,
     });
   }

@@ -1,0 +1,25 @@
+// What doctor learns about emulated systems: extra-platforms as the daemon reads it, and binfmt_misc.
+import type { EmulationDoctorFacts } from "../../core/doctor/vm-emulation.js";
+import { effectiveExtraPlatforms } from "../../core/emulation/plan.js";
+import { emulatedCpu, nativeSystems } from "../../core/emulation/systems.js";
+import { nixSystemFor } from "../../core/nix/systems.js";
+import type { ConfigLayer } from "../../core/nix/settings.js";
+import type { Host } from "../../host/system/host.js";
+import { emulationFacts } from "./status.js";
+
+export async function gatherEmulationFacts(host: Host, systemLayers: ConfigLayer[]): Promise<EmulationDoctorFacts> {
+  const hostSystem = nixSystemFor(host.platform, host.arch);
+  if (host.platform === "darwin") {
+    const linux = effectiveExtraPlatforms(systemLayers, hostSystem).filter((s) => s.endsWith("-linux"));
+    return { platform: "darwin", emulated: linux.map((system) => ({ system, interpreter: false })), install: null };
+  }
+  if (host.platform !== "linux") return { platform: host.platform, emulated: [], install: null };
+  // A configuration Nix rejects is config.nix-conf's finding; this check then has nothing to add.
+  const facts = await emulationFacts(host, null).catch(() => null);
+  if (!facts) return { platform: "linux", emulated: [], install: null };
+  const native = nativeSystems(facts.hostSystem);
+  const emulated = facts.extraPlatforms
+    .filter((s) => emulatedCpu(s) && !native.includes(s))
+    .map((system) => ({ system, interpreter: facts.systems.find((x) => x.system === system)?.state === "ready" }));
+  return { platform: "linux", emulated, install: facts.install };
+}
