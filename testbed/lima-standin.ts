@@ -56,7 +56,7 @@ const req = JSON.stringify({ argv: process.argv.slice(2), uid: process.getuid(),
 const sock = net.connect(__SOCKET__);
 let data = "";
 sock.on("data", (d) => { data += d; });
-sock.on("end", () => { const r = JSON.parse(data); process.stdout.write(r.stdout); process.stderr.write(r.stderr); process.exit(r.code); });
+sock.on("end", () => { if (!data) { process.stderr.write("limactl stand-in: no reply\\n"); process.exit(1); } const r = JSON.parse(data); process.stdout.write(r.stdout); process.stderr.write(r.stderr); process.exit(r.code); });
 sock.on("error", (e) => { process.stderr.write("limactl stand-in: " + e.message + "\\n"); process.exit(1); });
 sock.end(req);
 `;
@@ -105,7 +105,8 @@ export class LimaStandin implements Stoppable {
     fs.writeFileSync(path.join(standin.binDir, "limactl"), `#!/bin/sh\nexec ${process.execPath} ${client} "$@"\n`, {
       mode: 0o755,
     });
-    standin.server = net.createServer((socket) => {
+    // allowHalfOpen: the client ends its side after the request and still reads the reply.
+    standin.server = net.createServer({ allowHalfOpen: true }, (socket) => {
       let data = "";
       socket.on("data", (d) => {
         data += d;
