@@ -99,6 +99,12 @@ describe.skipIf(!ready)("vm on Lima 2.2 (stand-in)", () => {
 
     expect((await crossnix(["vm", "stop", "nixb"])).exitCode).toBe(0);
     expect(lima.instance("nixb")!.running).toBe(false);
+    const doctor = await crossnix(["doctor", "--no-build", "--json"]);
+    const vmCheck = (
+      JSON.parse(doctor.stdout) as { checks: { id: string; status: string; fix?: { command?: string } }[] }
+    ).checks.find((c) => c.id === "config.vm");
+    expect(vmCheck).toMatchObject({ status: "fail", fix: { command: "crossnix vm start nixb" } });
+
     const refused = await crossnix(["build", ...armBuild()]);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain("the VM 'nixb' (builder 'lima-nixb') is not running");
@@ -171,6 +177,32 @@ describe.skipIf(!ready)("vm on Lima 2.2 (stand-in)", () => {
       expect(slow.stderr).toContain("crossnix vm delete slow");
     } finally {
       lima.hangOnStartMs = null;
+    }
+  });
+});
+
+describe.skipIf(!ready)("vm on Lima 1.2 (stand-in)", () => {
+  it("pins the port with --set, autostarts with start-at-login, refuses --autostart boot; delete undoes both", async () => {
+    const v1 = await LimaStandin.start({ version: "1.2.3" });
+    try {
+      const boot = await crossnix(["vm", "create", "one", "--autostart", "boot", "--yes"], mac(v1));
+      expect(boot.exitCode).toBe(2);
+      expect(boot.stderr).toContain("--autostart boot needs Lima 2.2 or later");
+      const made = await crossnix(["vm", "create", "one", "--no-rosetta", "--autostart", "login", "--yes"], mac(v1));
+      expect(made.exitCode, made.stderr).toBe(0);
+      expect(made.stdout).toContain("Built aarch64-linux on 'lima-one'");
+      const create = v1.calls.find((c) => c.includes("create"))!;
+      const port = JSON.parse(sandbox.readFile("/etc/nix/crossnix/vms/one.json")).sshPort;
+      expect(create).toContain(`.ssh.localPort = ${port}`);
+      expect(create).not.toContain("--ssh-port");
+      expect(create).not.toContain("--rosetta");
+      expect(v1.instance("one")!.autostart).toBe("login");
+      const deleted = await crossnix(["vm", "delete", "one", "--yes"], mac(v1));
+      expect(deleted.exitCode, deleted.stderr).toBe(0);
+      expect(v1.calls.some((c) => c.includes("start-at-login") && c.includes("--enabled=false"))).toBe(true);
+      expect(v1.instance("one")).toBeNull();
+    } finally {
+      await v1.stop();
     }
   });
 });
