@@ -100,6 +100,7 @@ describe("emulate enable", () => {
 
   it("without an interpreter: refused with Debian's (or Fedora's) install command, nothing written", async () => {
     await binfmt({});
+    await rm(path.join(root, "usr/bin/qemu-aarch64-static")); // not installed either
     const before = await nixConf();
     const refused = await emulate(context().ctx, "enable", [], { build: false }).catch((e) => e);
     expect(refused).toBeInstanceOf(CrossnixError);
@@ -110,6 +111,14 @@ describe("emulate enable", () => {
       hint: "sudo dnf install qemu-user-static",
     });
     expect(await nixConf()).toBe(before);
+  });
+
+  it("installed but not registered: the hint registers it (update-binfmts on Debian)", async () => {
+    await binfmt({ "qemu-aarch64": QEMU_AARCH64 });
+    await put("/usr/bin/qemu-riscv64-static", "");
+    await expect(emulate(context().ctx, "enable", ["riscv64-linux"], { build: false })).rejects.toMatchObject({
+      hint: "sudo update-binfmts --enable qemu-riscv64",
+    });
   });
 
   it("refuses an interpreter registered without F, and an unmounted binfmt_misc", async () => {

@@ -1,6 +1,7 @@
 // `emulate enable|disable`: check binfmt_misc, plan extra-platforms (+ sandbox paths), restart the daemon, prove it.
 import type { Context } from "../../context.js";
-import { nixosSnippet } from "../../core/emulation/install.js";
+import { nixosSnippet, registerCommand } from "../../core/emulation/install.js";
+import { readOsRelease } from "../../host/emulation/os-release.js";
 import { planEmulation } from "../../core/emulation/plan.js";
 import { parseEmulatedSystems } from "../../core/emulation/request.js";
 import { emulatedCpu, nativeSystems } from "../../core/emulation/systems.js";
@@ -43,7 +44,7 @@ export async function emulate(
       mode === "enable" ? [...new Set([...emulated, ...systems])] : emulated.filter((s) => !systems.includes(s));
     return { ...base, nixosSnippet: nixosSnippet(wanted) };
   }
-  if (mode === "enable") assertInterpreters(facts, systems);
+  if (mode === "enable") await assertInterpreters(ctx, facts, systems);
   const sandboxPaths = await sandboxPathsFor(ctx, facts, mode, systems);
 
   const planFrom = async (state = facts.state) =>
@@ -71,7 +72,7 @@ export async function emulate(
   const unproved: string[] = [];
   if (mode === "enable" && options.build && (outcome.applied || outcome.noop)) {
     for (const system of systems) {
-      ctx.progress(`Building a ${system} derivation on this machine to prove emulation works…`);
+      ctx.progress(`Building a test derivation for ${system} on this machine to prove emulation works…`);
       const proof = await proveEmulation(ctx.host, system, Math.max(60, ctx.options.timeout));
       if (proof) proofs.push(proof);
       else unproved.push(system);
@@ -84,7 +85,7 @@ export async function emulate(
  * Every system needs an enabled binfmt_misc entry whose interpreter exists, registered with F so
  * the kernel opened it already and builds in the sandbox can run it (docs/emulation.md#flags).
  */
-function assertInterpreters(facts: EmulationFacts, systems: string[]): void {
+async function assertInterpreters(ctx: EmulateContext, facts: EmulationFacts, systems: string[]): Promise<void> {
   const install = facts.install ?? "install your distribution's qemu-user-static package";
   if (!facts.binfmt.mounted) {
     throw new CrossnixError("CHECK_FAILED", `binfmt_misc is not mounted at ${BINFMT_DIR}`, {
@@ -102,11 +103,14 @@ function assertInterpreters(facts: EmulationFacts, systems: string[]): void {
     const s = facts.systems.find((x) => x.system === system);
     const cpu = emulatedCpu(system)!;
     if (!s?.entry) {
+      // Installed but not registered: registering is the fix, not installing again.
+      const installed = await ctx.host.exists(`/usr/bin/qemu-${cpu.qemuCpu}-static`);
+      const register = installed ? registerCommand(await readOsRelease(ctx.host), cpu.qemuCpu) : null;
       throw new CrossnixError(
         "CHECK_FAILED",
         `no interpreter for ${system} is registered with binfmt_misc (no qemu-${cpu.qemuCpu} entry)`,
         {
-          hint: install,
+          hint: register ?? install,
           detail: { system, install: facts.install },
           nothingWritten: true,
         },

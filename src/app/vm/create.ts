@@ -229,7 +229,7 @@ export async function buildEach(
   if (!builder) return [];
   const builds: CreateVmResult["builds"] = [];
   for (const system of systems) {
-    ctx.progress(`Building a ${system} derivation on '${builderName}'…`);
+    ctx.progress(`Building a test derivation for ${system} on '${builderName}'…`);
     const r: E2eResult = await runE2eBuild(ctx.host, builder, system, {
       timeoutSeconds: Math.max(120, ctx.options.timeout),
       viaDaemon: state.info.mode === "daemon",

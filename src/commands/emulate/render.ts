@@ -29,7 +29,7 @@ export function renderEmulate(result: EmulateResult): string {
   for (const p of result.proofs) {
     lines.push(
       p.ok
-        ? `Built a ${p.system} derivation on this machine through QEMU in ${p.seconds.toFixed(1)}s.`
+        ? `Built ${p.system} on this machine through QEMU in ${p.seconds.toFixed(1)} s.`
         : `The ${p.system} build on this machine FAILED: ${p.detail}`,
     );
   }

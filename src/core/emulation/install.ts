@@ -36,6 +36,19 @@ export function installCommand(release: OsRelease | null, qemuCpu: string): stri
   return null;
 }
 
+/**
+ * When the interpreter is installed but not registered: Debian's binfmt-support registers the
+ * formats qemu-user-static ships (docs/emulation.md#packages); elsewhere reinstalling does.
+ */
+export function registerCommand(release: OsRelease | null, qemuCpu: string): string | null {
+  const family = release ? [release.id, ...release.idLike] : [];
+  if (family.some((f) => f === "debian" || f === "ubuntu")) return `sudo update-binfmts --enable qemu-${qemuCpu}`;
+  if (family.some((f) => f === "fedora" || f === "rhel" || f === "centos" || f === "arch")) {
+    return "sudo systemctl restart systemd-binfmt";
+  }
+  return null;
+}
+
 /** What a NixOS user puts in configuration.nix instead: NixOS registers the interpreters and sets extra-platforms. */
 export function nixosSnippet(systems: string[]): string {
   return `boot.binfmt.emulatedSystems = [ ${systems.map((s) => JSON.stringify(s)).join(" ")} ];`;
