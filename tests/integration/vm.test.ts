@@ -134,6 +134,39 @@ describe.skipIf(!ready)("vm on Lima 2.2 (stand-in)", () => {
     expect(fs.existsSync(lima.userKeyPath)).toBe(true);
   });
 
+  it("an interrupted create is resumed by running it again; a Lima VM crossnix did not make is left alone", async () => {
+    lima.hangOnStartMs = 300; // the first run fails at its start step, after limactl create
+    let first: Awaited<ReturnType<typeof crossnix>>;
+    try {
+      first = await crossnix(["vm", "create", "half", "--yes"]);
+    } finally {
+      lima.hangOnStartMs = null;
+    }
+    expect(first.exitCode).toBe(1);
+    expect(lima.instance("half")).not.toBeNull();
+    expect(sandbox.exists("/etc/nix/crossnix/vms/half.json")).toBe(false);
+
+    const second = await crossnix(["vm", "create", "half", "--yes"]);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stdout).toContain("resumed a half-made VM, started");
+    expect(lima.calls.filter((c) => c.includes("create") && c.includes("--name=half"))).toHaveLength(1);
+    expect((await crossnix(["vm", "delete", "half", "--yes"])).exitCode).toBe(0);
+
+    // Someone's own Lima VM of the same name: refused, exit 2, untouched.
+    expect(
+      (
+        await sandbox.run(["limactl", "--tty=false", "create", "--name=mine", "template://default"], {
+          env: lima.env(STD_PATH),
+        })
+      ).exitCode,
+    ).toBe(0);
+    const theirs = await crossnix(["vm", "create", "mine", "--yes"]);
+    expect(theirs.exitCode).toBe(2);
+    expect(theirs.stderr).toContain("crossnix did not make it");
+    expect((await crossnix(["vm", "delete", "mine", "--yes"])).exitCode).toBe(2);
+    expect(lima.instance("mine")).not.toBeNull();
+  });
+
   it("never calls limactl start for a VM that does not exist (Lima would create an Ubuntu VM)", async () => {
     const run = await crossnix(["vm", "start", "ghost"]);
     expect(run.exitCode).toBe(2);
