@@ -2,10 +2,11 @@
 // the sandbox's own nix-daemon (Nix 2.8), real aarch64-linux builds on this x86_64 machine.
 import { beforeAll, describe, expect, it } from "vitest";
 import { assertTestbedReady, buildProbe, createSandbox, type Sandbox } from "#testbed";
-import { useTestBed } from "#testbed/vitest";
+// Aliased: biome reads a top-level use…() call as a React hook.
+import { useTestBed as registerTestBed } from "#testbed/vitest";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
-useTestBed();
+registerTestBed();
 
 let sandbox: Sandbox;
 beforeAll(async () => {

@@ -7,11 +7,12 @@ import * as fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertTestbedReady, BUSYBOX_DIR, createSandbox, LimaStandin, newNonce, type Sandbox } from "#testbed";
-import { useTestBed } from "#testbed/vitest";
+// Aliased: biome reads a top-level use…() call as a React hook.
+import { useTestBed as registerTestBed } from "#testbed/vitest";
 import { REPO } from "../helpers/cli.js";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
-const ready = useTestBed();
+const ready = registerTestBed();
 const FLEET = path.join(REPO, "tests/fixtures/nix/fleet.nix");
 const STD_PATH = "/usr/local/bin:/usr/bin:/bin";
 // Settings the builder needs are there already, so registering changes no setting and needs no
