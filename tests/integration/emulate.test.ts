@@ -44,6 +44,27 @@ describe("emulate on a Linux host", () => {
     expect(daemonBefore).toBeDefined();
   });
 
+  it("doctor: a system in extra-platforms with no interpreter is a failure naming exit 126", async () => {
+    const conf = sandbox.readFile("/etc/nix/nix.conf");
+    try {
+      sandbox.writeFile("/etc/nix/nix.conf", `${conf}extra-platforms = riscv64-linux\n`, 0o644);
+      const run = await crossnixIn(sandbox, ["doctor", "--no-build", "--json"]);
+      const checks = (
+        JSON.parse(run.stdout) as {
+          checks: { id: string; status: string; observed: string; fix?: { command?: string } }[];
+        }
+      ).checks;
+      const emulation = checks.find((c) => c.id === "config.emulation");
+      expect(emulation).toMatchObject({
+        status: "fail",
+        fix: { command: "sudo update-binfmts --enable qemu-riscv64" },
+      });
+      expect(emulation!.observed).toContain("exit 126");
+    } finally {
+      sandbox.writeFile("/etc/nix/nix.conf", conf, 0o644);
+    }
+  });
+
   it("bad input is exit 2 and writes nothing", async () => {
     const conf = sandbox.readFile("/etc/nix/nix.conf");
     const run = await crossnixIn(sandbox, ["emulate", "enable", "mips-linux", "--yes"]);

@@ -1,6 +1,8 @@
 // What doctor learns about emulated systems: extra-platforms as the daemon reads it, and binfmt_misc.
 import type { EmulationDoctorFacts } from "../../core/doctor/vm-emulation.js";
+import { registerCommand } from "../../core/emulation/install.js";
 import { effectiveExtraPlatforms } from "../../core/emulation/plan.js";
+import { readOsRelease } from "../../host/emulation/os-release.js";
 import { emulatedCpu, nativeSystems } from "../../core/emulation/systems.js";
 import { nixSystemFor } from "../../core/nix/systems.js";
 import type { ConfigLayer } from "../../core/nix/settings.js";
@@ -21,5 +23,10 @@ export async function gatherEmulationFacts(host: Host, systemLayers: ConfigLayer
   const emulated = facts.extraPlatforms
     .filter((s) => emulatedCpu(s) && !native.includes(s))
     .map((system) => ({ system, interpreter: facts.systems.find((x) => x.system === system)?.state === "ready" }));
-  return { platform: "linux", emulated, install: facts.install };
+  // An interpreter installed but not registered is fixed by registering it, as emulate enable says.
+  const firstBroken = emulated.find((e) => !e.interpreter);
+  const cpu = firstBroken ? emulatedCpu(firstBroken.system)!.qemuCpu : null;
+  const register =
+    cpu && (await host.exists(`/usr/bin/qemu-${cpu}-static`)) ? registerCommand(await readOsRelease(host), cpu) : null;
+  return { platform: "linux", emulated, install: register ?? facts.install };
 }
