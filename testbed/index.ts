@@ -45,3 +45,4 @@ export {
   type SandboxOptions,
   type SandboxRunOptions,
 } from "./sandbox.js";
+export { LimaStandin, type LimaStandinOptions } from "./lima-standin.js";

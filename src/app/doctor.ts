@@ -20,6 +20,9 @@ import {
   privilegesCheck,
 } from "../core/doctor/local.js";
 import { type AutoFix, type Check, type CheckId, check } from "../core/doctor/types.js";
+import { emulationChecks, vmChecks } from "../core/doctor/vm-emulation.js";
+import { gatherEmulationFacts } from "./emulation/doctor-facts.js";
+import { gatherVmFacts } from "./vm/doctor-facts.js";
 import { effectiveSetting } from "../core/nix/settings.js";
 import { noSuchBuilder } from "../errors.js";
 import { gatherBuilder } from "../host/doctor/builder.js";
@@ -152,7 +155,11 @@ export async function runDoctor(ctx: Pick<Context, "host" | "progress">, input: 
   // max-jobs-zero needs the builders' results, so it is decided last but shown among the
   // configuration checks, after the first three (those about where builders come from).
   const config = configChecks(local, configFacts);
-  const configuration = [...config.slice(0, 3), maxJobsZero, ...config.slice(3)];
+  const localBuilders = [
+    ...vmChecks(await gatherVmFacts(host)),
+    ...emulationChecks(await gatherEmulationFacts(host, configFacts.systemLayers)),
+  ];
+  const configuration = [...config.slice(0, 3), maxJobsZero, ...config.slice(3), ...localBuilders];
 
   const e2e: Check[] = [];
   if (!input.build) {

@@ -7,7 +7,8 @@ import { isKnownSystem } from "../core/nix/systems.js";
 import { badInput } from "../errors.js";
 import { makeStyle, type Style } from "../ui/style.js";
 import { renderTable } from "../ui/table.js";
-import { type RawOptions, stringOption } from "./options.js";
+import { ensureVmsRunning } from "../app/vm/ensure-running.js";
+import { flagOption, type RawOptions, stringOption } from "./options.js";
 
 export interface BuildOptions {
   /** --system, a Nix system double. */
@@ -63,6 +64,7 @@ function renderResult({ outputs, builds, substituted, seconds }: BuildResult): s
 const build: Handler = async (ctx, { args, options, passthrough }) => {
   const { system, builder } = parseBuildOptions(options);
   const style = makeStyle(ctx.options.color);
+  await ensureVmsRunning(ctx, { start: flagOption(options, "startVms") });
   const showLogs = ctx.options.verbose || passthrough.includes("-L") || passthrough.includes("--print-build-logs");
   const result = await runBuild(
     ctx,

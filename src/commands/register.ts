@@ -4,6 +4,8 @@ import type { LazyAction } from "./lazy.js";
 import { registerBuilder } from "./builder/register.js";
 import { registerCache } from "./cache/register.js";
 import { registerCi } from "./ci/register.js";
+import { registerEmulate } from "./emulate/register.js";
+import { registerVm } from "./vm/register.js";
 
 /**
  * Registers every verb. Registration only declares arguments and options (cheap); each action
@@ -13,11 +15,17 @@ export function registerVerbs(program: Command, lazy: LazyAction): void {
   registerBuilder(program, lazy);
   registerCi(program, lazy);
   registerCache(program, lazy);
+  registerEmulate(program, lazy);
+  registerVm(program, lazy);
   program
     .command("build [installables...]")
     .description("build through the fleet: check every system has a healthy builder first, then say who built what")
     .option("--system <system>", "system to build for, passed to nix as --system")
     .option("--builder <name>", "build only on this builder (needs a user the Nix daemon trusts)")
+    .option(
+      "--start-vms",
+      "start crossnix's stopped Lima VMs first and wait for SSH (default with CROSSNIX_START_VMS=1)",
+    )
     .addHelpText(
       "after",
       `

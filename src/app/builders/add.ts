@@ -19,6 +19,7 @@ import type { ProbeFacts } from "../../core/builders/probe.js";
 import { remoteProgramFor } from "../../core/builders/remote-program.js";
 import { trustHint } from "../../core/builders/remote-trust.js";
 import type { BuilderRequest } from "../../core/builders/request.js";
+import type { FileChange } from "../../core/plan/plan.js";
 import { fingerprintSha256, type HostKey } from "../../core/formats/known-hosts.js";
 import {
   encodeHostKey,
@@ -60,7 +61,11 @@ export interface AddResult {
 }
 
 /** Runs the add flow above for a validated request. */
-export async function addBuilder(ctx: AddContext, request: BuilderRequest): Promise<AddResult> {
+export async function addBuilder(
+  ctx: AddContext,
+  request: BuilderRequest,
+  options: { alsoWrite?: FileChange[] } = {},
+): Promise<AddResult> {
   // 1. name
   const state = await loadConfigState(ctx.host);
   const speedFactor = await speedFactorForNix(ctx, request.speedFactor, state);
@@ -90,6 +95,8 @@ export async function addBuilder(ctx: AddContext, request: BuilderRequest): Prom
   const builder = newBuilder(request, { identity, createKeyAt, hostKey, facts, speedFactor, remoteProgram });
   const planFrom = async (current: ConfigState) => {
     const plan = planAddBuilder(await planInputs(ctx.host, current, { settingsMayChange: true }), builder);
+    // Files another use case registers in the same plan (vm create's record of its VM).
+    plan.files.push(...(options.alsoWrite ?? []));
     if (remoteProgram && !request.remoteProgram) {
       plan.notes.push(
         `nix-daemon is not on the builder's non-interactive PATH; using remote-program=${remoteProgram}.`,

@@ -30,6 +30,11 @@ export const CHECKS = {
   },
   "config.builders-use-substitutes": { group: "configuration", summary: "builders-use-substitutes" },
   "config.daemon-stale": { group: "configuration", summary: "settings changed since the daemon started" },
+  "config.vm": { group: "configuration", summary: "a VM crossnix made is running on its pinned port" },
+  "config.emulation": {
+    group: "configuration",
+    summary: "every emulated system in extra-platforms has a working interpreter (and none on macOS)",
+  },
   "cache.reachable": { group: "cache", summary: "each cache the daemon uses answers and is a binary cache" },
   "cache.keys": { group: "cache", summary: "a trusted key for every cache the daemon uses" },
   "cache.user-settings": {
