@@ -47,7 +47,10 @@ export function parseSystemFirstLine(line: string): Omit<ManualBuilder, "source"
 }
 
 /** Every system-first line of a machines file, with its line number. */
-export function systemFirstLines(text: string, file: string): ManualBuilder[] {
+export function systemFirstLines(
+  text: string,
+  file: string,
+): (ManualBuilder & { source: { file: string; line: number } })[] {
   return text.split("\n").flatMap((line, index) => {
     const parsed = parseSystemFirstLine(line);
     return parsed ? [{ ...parsed, source: { file, line: index + 1 } }] : [];
