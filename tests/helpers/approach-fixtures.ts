@@ -25,6 +25,7 @@ export type FixtureName =
   | "native-logged-out"
   | "native-off"
   | "native-module"
+  | "ssh-and-native-off"
   | "manual"
   | "lima";
 
@@ -190,6 +191,19 @@ export const LAYOUTS: Record<FixtureName, () => Layout> = {
       links: { "/etc/determinate/config.json": "../static/determinate/config.json" },
       state: { granted: "", "logged-in": "", "external-builders": "[]\n" },
     }),
+  // A crossnix SSH builder "big", and a granted native builder not asked for yet: migrate --to native.
+  "ssh-and-native-off": () =>
+    merge(LAYOUTS["native-off"](), {
+      files: {
+        "/etc/nix/nix.custom.conf": "builders = @/etc/nix/machines\n",
+        "/etc/nix/machines":
+          "ssh-ng://big x86_64-linux /etc/nix/crossnix/big_ed25519 8 1 big-parallel - c3NoLWVkMjU1MTkgQUFBQQ== # crossnix:big\n",
+        "/etc/nix/crossnix/big_ed25519": "PRIVATE KEY\n",
+        "/etc/nix/crossnix/big_ed25519.pub": "ssh-ed25519 AAAA crossnix-big\n",
+        "/etc/ssh/ssh_config.d/crossnix.conf":
+          "Host big\n  # managed by crossnix\n  HostName 127.0.0.9\n  Port 22\n  User nix\n  IdentityFile /etc/nix/crossnix/big_ed25519\n  IdentitiesOnly yes\n  HostKeyAlias big\n",
+      },
+    }),
   // The guide's manual setup on Determinate Nix: NIX_REMOTE_SYSTEMS pairs and a system-first ~/.config/nix/machines.
   manual: () =>
     merge(determinate(), {
@@ -223,7 +237,7 @@ export const LAYOUTS: Record<FixtureName, () => Layout> = {
           "ssh-ng://nixbuilder aarch64-linux,x86_64-linux /etc/nix/crossnix/nixbuilder_ed25519 4 1 benchmark,big-parallel - c3NoLWVkMjU1MTkgQUFBQQ== # crossnix:nixbuilder\n",
         "/etc/nix/crossnix/nixbuilder_ed25519": "PRIVATE KEY\n",
         "/etc/ssh/ssh_config.d/crossnix.conf":
-          "# crossnix:nixbuilder\nHost nixbuilder\n  HostName 127.0.0.1\n  Port 31322\n  User alice\n  IdentityFile /etc/nix/crossnix/nixbuilder_ed25519\n  HostKeyAlias nixbuilder\n",
+          "Host nixbuilder\n  # managed by crossnix\n  HostName 127.0.0.1\n  Port 31322\n  User alice\n  IdentityFile /etc/nix/crossnix/nixbuilder_ed25519\n  IdentitiesOnly yes\n  HostKeyAlias nixbuilder\n",
         [`${HOME}/.lima/nixbuilder/lima.yaml`]: "vmType: vz\n",
         [`${HOME}/.lima/nixbuilder/ha.pid`]: "4242\n",
       },

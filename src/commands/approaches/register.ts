@@ -26,4 +26,25 @@ export function registerApproaches(program: Command, lazy: LazyAction): void {
     .command("disable")
     .description("disable the native builder in /etc/determinate/config.json, restart the daemon, check it took effect")
     .action(lazy(() => import("./native-disable.js")));
+  program
+    .command("migrate")
+    .description("move to another way of getting Linux builds: bring the new one up, prove it, then retire the old")
+    .requiredOption("--to <approach>", "native, lima, linux-builder or ssh:<user@host>")
+    .option(
+      "--from <approach>",
+      "what to retire: manual, linux-builder, determinate-vm-builder, nix-rosetta-builder, virby, native, ssh:<name>, lima:<name>",
+    )
+    .option("--no-build", "do not prove the new approach with a build (it is then not retired from)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ crossnix migrate --from manual --to ssh:nix@box --dry-run\n  $ crossnix migrate --from linux-builder --to native",
+    )
+    .action(lazy(() => import("./migrate.js")));
+  program
+    .command("init")
+    .description("set up Linux builds: detect, recommend an approach with reasons, show the plan, apply, run doctor")
+    .option("--approach <approach>", "native, lima or ssh:<user@host> (skips the question)")
+    .option("--no-doctor", "do not run doctor at the end")
+    .addHelpText("after", "\nExamples:\n  $ crossnix init\n  $ crossnix init --yes --approach ssh:nix@box")
+    .action(lazy(() => import("./init.js")));
 }
