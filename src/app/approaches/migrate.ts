@@ -223,7 +223,8 @@ async function bringUp(
 ): Promise<BringUp> {
   const dry = ctx.options.dryRun;
   if (target.kind === "ssh") {
-    const request = parseBuilderRequest(target.destination, {});
+    // The daemon gets its own key, installed through the person's login (the guide's ssh-copy-id).
+    const request = parseBuilderRequest(target.destination, { copyKey: true });
     const added = await addBuilder(ctx, request);
     const done = added.outcome.applied || added.outcome.noop;
     step(
