@@ -168,6 +168,7 @@ function vmApproach(
   if (!sshFile) problems.push(`no ssh alias ${fp.alias} (${fp.sshConfigFile} missing)`);
   if (!has(fp.key)) problems.push(`key ${fp.key} is missing`);
   if (!entry) {
+    // nix.enable = false drops nix.buildMachines silently (docs/approaches.md#registration-lost).
     problems.push(
       s.nix.flavor === "determinate"
         ? `no machines line for ${fp.alias}: with Determinate (nix.enable = false) nix-darwin drops nix.buildMachines without a word; register it through determinateNix.buildMachines`
