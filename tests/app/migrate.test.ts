@@ -132,6 +132,17 @@ describe("migrate from the guide's manual setup", () => {
     expect(r.retired).toBe(false);
   });
 
+  it("a hand-written machines file beside a nix-darwin module: warns about darwin-rebuild's Unexpected files", async () => {
+    const f = await open("virby");
+    const r = await migrate(fixtureContext(f).ctx, { to: "lima", from: "virby", build: true });
+    expect(r.warnings).toEqual([
+      'crossnix writes /etc/nix/machines and /etc/ssh/ssh_config.d/crossnix.conf by hand. If you later let nix-darwin or the Determinate module manage them (nix.buildMachines, determinateNix.buildMachines, a linux-builder), darwin-rebuild stops with "error: Unexpected files in /etc, aborting activation": rename them to *.before-nix-darwin first.',
+    ]);
+    // The VM is not up yet, so Virby stays; its Nix change is still printed for later.
+    expect(r.nixChanges).toEqual(["services.virby.enable = false;"]);
+    expect(r.retired).toBe(false);
+  });
+
   it("an unknown --from is bad input naming what is present", async () => {
     const f = await open("manual");
     const error = await migrate(fixtureContext(f).ctx, { to: "native", from: "virby", build: true }).catch(

@@ -319,7 +319,7 @@ async function prove(
   step(
     "prove",
     ok
-      ? `built a ${system} derivation through external-builders`
+      ? `built a derivation for ${system} through external-builders`
       : `the ${system} build failed: ${run.stderr.trim().split("\n").at(-1) ?? `exit ${run.exitCode}`}`,
     ok ? "done" : "failed",
   );

@@ -26,7 +26,9 @@ export function renderStatus(r: StatusReport): string {
   if (r.approaches.length === 0) lines.push("No way to build Linux derivations was found. Try: crossnix init");
   for (const a of r.approaches) {
     const systems = a.systems.length ? ` [${a.systems.join(", ")}]` : "";
-    lines.push(`${MARK[a.state]} ${a.label}: ${a.title} — ${a.state}${systems} (managed by ${a.managedBy})`);
+    lines.push(
+      `${MARK[a.state]} ${a.label}: ${a.title} — ${a.state}${systems} (${a.managedBy === "hand-written" ? "hand-written" : `managed by ${a.managedBy}`})`,
+    );
     const f = a.footprint;
     if (f.launchdLabel)
       lines.push(
