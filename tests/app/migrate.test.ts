@@ -168,8 +168,23 @@ describe("init", () => {
     expect(r.setup.steps).toEqual([{ phase: "bring-up", text: "native builder enabled and in use", status: "done" }]);
   });
 
-  it("asks only what it must: the approach, then the destination for SSH", async () => {
+  it("the guide's setup: recommends an SSH builder at the destination it names, with why", async () => {
     const f = await open("manual");
+    const { ctx } = fixtureContext(f, { dryRun: true });
+    const r = await init(ctx, { approach: "native", doctor: false });
+    expect(r.recommendation).toMatchObject({
+      approach: "ssh:user@remote-builder",
+      reasons: [
+        "your hand-made setup (from a guide) names user@remote-builder for aarch64-linux, x86_64-linux, but Nix reads no builder from it",
+        "crossnix migrate --from manual --to ssh:user@remote-builder then retires the old lines",
+      ],
+    });
+    expect(r.chosen).toBe("native");
+  });
+
+  it("asks only what it must: the approach, then the destination for SSH", async () => {
+    const f = await open("native-off");
+    await rm(path.join(f.state, "granted"));
     const prompt = scriptedPrompter(["ssh", "nix@build-box"]);
     const { ctx } = fixtureContext(f, { yes: false, dryRun: true }, prompt);
     const error = await init(ctx, { doctor: false }).catch((e: unknown) => e);
@@ -182,7 +197,8 @@ describe("init", () => {
   });
 
   it("without a terminal or --approach, an SSH recommendation needs a destination (exit 2)", async () => {
-    const f = await open("manual");
+    const f = await open("native-off");
+    await rm(path.join(f.state, "granted"));
     const error = await init(fixtureContext(f, { yes: false }).ctx, { doctor: false }).catch((e: unknown) => e);
     expect(isCrossnixError(error) && [error.exitCode, error.hint]).toEqual([2, "pass --approach ssh:<user@host>"]);
   });

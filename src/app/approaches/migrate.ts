@@ -85,7 +85,7 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
   };
   const step = (phase: MigrateStep["phase"], text: string, status: StepStatus) =>
     result.steps.push({ phase, text, status });
-  ctx.out(overview(target, retirements, input.build));
+  ctx.out(input.retire === false ? `Setting up ${targetLabel(target)}:\n` : overview(target, retirements, input.build));
 
   // The guide's lines in /etc/nix/machines make Nix reject the whole file (and crossnix refuse to edit
   // it): comment them out first. Nothing is lost: no builder in that file worked.

@@ -57,6 +57,15 @@ export function recommend(r: StatusReport, m: MachineResources): Recommendation 
     reasons.push(`${ssh.label} is already configured (${ssh.systems.join(", ")})`);
     return { approach: ssh.label, reasons, alternatives };
   }
+  const manual = r.approaches.find((a) => a.id === "manual");
+  if (manual) {
+    const destination = manual.label.slice("manual:".length);
+    reasons.push(
+      `your hand-made setup (from a guide) names ${destination} for ${manual.systems.join(", ")}, but Nix reads no builder from it`,
+      `crossnix migrate --from manual --to ssh:${destination} then retires the old lines`,
+    );
+    return { approach: `ssh:${destination}`, reasons, alternatives };
+  }
   if (darwin && m.lima && m.cpus >= 4 && m.memoryGiB >= 8) {
     reasons.push(
       `Lima is installed and this Mac has ${m.cpus} CPUs and ${m.memoryGiB} GiB of memory: enough for a 4-CPU, 4 GiB builder VM`,
