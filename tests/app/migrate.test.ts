@@ -121,6 +121,20 @@ describe("migrate from the guide's manual setup", () => {
     expect(await read(f, "etc/nix/machines")).toBe(before);
   });
 
+  it("--dry-run --to ssh with the guide's lines in /etc/nix/machines: the add is planned after them", async () => {
+    const f = await open("manual");
+    await copyFile(path.join(f.root, HOME, ".config/nix/machines"), path.join(f.root, "etc/nix/machines"));
+    const r = await migrate(fixtureContext(f, { dryRun: true }).ctx, {
+      to: "ssh:user@remote-builder",
+      from: "manual",
+      build: true,
+    });
+    expect(r.steps.slice(0, 2).map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "prepare planned: /etc/nix/machines: comment out lines 1, 2",
+      "bring-up planned: crossnix builder add user@remote-builder --copy-key: probe, pin its host key, register it (its plan is shown once the lines above are commented out)",
+    ]);
+  });
+
   it("--to lima: the VM is crossnix vm's job, so the step is the command, and nothing is retired", async () => {
     const f = await open("manual");
     const r = await migrate(fixtureContext(f).ctx, { to: "lima", from: "manual", build: true });

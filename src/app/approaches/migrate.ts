@@ -106,8 +106,12 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
     );
   }
 
-  // Bring the new approach up.
-  const up = await bringUp(ctx, target, report, determinateModule, result, step);
+  // Bring the new approach up. Under --dry-run with the guide's lines still in the machines file,
+  // builder add would stop at them (crossnix never edits a file Nix rejects): say what it will do.
+  const blockedByGuideLines = ctx.options.dryRun && comment !== undefined && target.kind === "ssh";
+  const up = blockedByGuideLines
+    ? plannedAdd(target.destination, step)
+    : await bringUp(ctx, target, report, determinateModule, result, step);
   if (
     up.writesEtc &&
     report.approaches.some((a) => a.managedBy === "nix-darwin" || a.managedBy === "determinate-module")
@@ -204,6 +208,18 @@ function overview(target: MigrationTarget, retirements: Retirement[], build: boo
   if (retirements.length === 0) lines.push("     nothing (no other approach found)");
   for (const r of retirements) lines.push(`     ${r.label} (${r.title}): ${r.actions.length} step(s)`);
   return `${lines.join("\n")}\n`;
+}
+
+function plannedAdd(
+  destination: string,
+  step: (phase: MigrateStep["phase"], text: string, status: StepStatus) => void,
+): BringUp {
+  step(
+    "bring-up",
+    `crossnix builder add ${destination} --copy-key: probe, pin its host key, register it (its plan is shown once the lines above are commented out)`,
+    "planned",
+  );
+  return { ready: false, builderName: null, writesEtc: true };
 }
 
 interface BringUp {
