@@ -157,6 +157,15 @@ describe("migrate from the guide's manual setup", () => {
     expect(r.retired).toBe(false);
   });
 
+  it("--to linux-builder under Determinate: the module's own VM builder option, since nix.linux-builder needs nix.enable", async () => {
+    const f = await open("native-off");
+    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });
+    expect(r.nixChanges).toEqual([
+      "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off",
+    ]);
+    expect(r.retired).toBe(false);
+  });
+
   it("an unknown --from is bad input naming what is present", async () => {
     const f = await open("manual");
     const error = await migrate(fixtureContext(f).ctx, { to: "native", from: "virby", build: true }).catch(

@@ -1,10 +1,14 @@
 // `crossnix status` on each recorded macOS layout (tests/helpers/approach-fixtures.ts): the whole --json
 // report is compared with tests/fixtures/approaches/expected/<fixture>.status.json, reviewed by hand.
-import { readFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { machineStatus } from "../../src/app/approaches/status.js";
+import nativeStatusCommand from "../../src/commands/approaches/native-status.js";
 import { renderStatus } from "../../src/commands/approaches/render-status.js";
+import statusCommand from "../../src/commands/approaches/status.js";
 import { createHost } from "../../src/host/system/host.js";
+import { fixtureContext } from "../helpers/approach-context.js";
 import { type Fixture, type FixtureName, LAYOUTS, makeFixture } from "../helpers/approach-fixtures.js";
 
 let fixture: Fixture | null = null;
@@ -78,5 +82,61 @@ describe("what status decides", () => {
     expect(text).toContain("user _virby (348): present");
     expect(text).toContain("aarch64-linux: virby");
     expect(text).toContain("x86_64-linux: nobody");
+  });
+});
+
+describe("emulation", () => {
+  async function withExtraPlatforms(platform: "linux" | "darwin", binfmt: string[]) {
+    fixture = await makeFixture("linux-builder");
+    await appendFile(path.join(fixture.root, "etc/static/nix/nix.conf"), "extra-platforms = aarch64-linux\n");
+    const dir = path.join(fixture.root, "proc/sys/fs/binfmt_misc");
+    await mkdir(dir, { recursive: true });
+    for (const name of ["register", "status", ...binfmt]) await writeFile(path.join(dir, name), "");
+    const report = await machineStatus(
+      { host: createHost({ ...fixture.env, CROSSNIX_PLATFORM: platform, CROSSNIX_ARCH: "x64" }) },
+      { probe: false, timeoutSeconds: 2 },
+    );
+    return report.approaches.find((a) => a.id === "emulation");
+  }
+
+  it("on Linux, extra-platforms with a binfmt_misc handler for the CPU builds it", async () => {
+    expect(await withExtraPlatforms("linux", ["qemu-aarch64"])).toMatchObject({
+      state: "configured",
+      systems: ["aarch64-linux"],
+      problems: [],
+    });
+  });
+
+  it("on Linux without the handler, it is broken and says which", async () => {
+    expect((await withExtraPlatforms("linux", []))?.problems).toEqual([
+      "no binfmt_misc handler for aarch64 (/proc/sys/fs/binfmt_misc)",
+    ]);
+  });
+
+  it("on macOS it cannot work at all", async () => {
+    expect((await withExtraPlatforms("darwin", ["qemu-aarch64"]))?.problems).toEqual([
+      "extra-platforms lists aarch64-linux, but macOS has no binfmt_misc: no Linux binary can run here",
+    ]);
+  });
+});
+
+describe("the status and native status commands", () => {
+  it("status returns the report as --json and the rendered screen as text", async () => {
+    fixture = await makeFixture("native-granted");
+    const { ctx } = fixtureContext(fixture);
+    const result = await statusCommand(ctx, { args: [], options: {}, passthrough: [] });
+    expect(result.json).toEqual(await expected("native-granted"));
+    expect(result.text.split("\n").slice(0, 3)).toEqual([
+      "This machine: aarch64-darwin, Determinate Nix 3.15.1 (Nix 2.33.0)",
+      "Native builder: config.json builder.state=enabled; external-builders /usr/local/bin/determinate-nixd; granted true",
+      "",
+    ]);
+  });
+
+  it("native status exits 1 when the builder is not in use", async () => {
+    fixture = await makeFixture("native-logged-out");
+    const result = await nativeStatusCommand(fixtureContext(fixture).ctx, { args: [], options: {}, passthrough: [] });
+    expect(result.exitCode).toBe(1);
+    expect(result.text).toContain("Fix: sudo determinate-nixd login");
   });
 });

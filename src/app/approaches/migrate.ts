@@ -65,13 +65,11 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
   const snapshot = await readSnapshot(ctx.host, { probe: false, timeoutSeconds: ctx.options.timeout });
   const report = detectApproaches(snapshot);
   const from = input.retire === false ? [] : selectFrom(report, input.from, target);
-  const determinateModule = report.approaches.some((a) => a.managedBy === "determinate-module");
   const retirements = from.map((a) =>
     retirementFor(a, {
       manual: manualBuilders(snapshot),
       profileLines: snapshot.profileLines,
       machinesFile: snapshot.machines.path,
-      determinateModule,
     }),
   );
   const result: MigrateResult = {
@@ -111,7 +109,7 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
   const blockedByGuideLines = ctx.options.dryRun && comment !== undefined && target.kind === "ssh";
   const up = blockedByGuideLines
     ? plannedAdd(target.destination, step)
-    : await bringUp(ctx, target, report, determinateModule, result, step);
+    : await bringUp(ctx, target, report, result, step);
   if (
     up.writesEtc &&
     report.approaches.some((a) => a.managedBy === "nix-darwin" || a.managedBy === "determinate-module")
@@ -233,7 +231,6 @@ async function bringUp(
   ctx: MigrateContext,
   target: MigrationTarget,
   report: StatusReport,
-  determinateModule: boolean,
   result: MigrateResult,
   step: (phase: MigrateStep["phase"], text: string, status: StepStatus) => void,
 ): Promise<BringUp> {
@@ -291,7 +288,7 @@ async function bringUp(
     );
     return { ready: false, builderName: null, writesEtc: true };
   }
-  const snippet = targetNixChange(target, determinateModule) ?? "";
+  const snippet = targetNixChange(target, report.nix.flavor === "determinate") ?? "";
   result.nixChanges.push(snippet);
   step(
     "bring-up",

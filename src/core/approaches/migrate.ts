@@ -76,8 +76,6 @@ export function retirementFor(
     manual: MergedManualBuilder[];
     profileLines: { file: string; line: number }[];
     machinesFile: string;
-    /** The Determinate nix-darwin module is in use (its options replace nix.* ones). */
-    determinateModule: boolean;
   },
 ): Retirement {
   const actions: RetireAction[] = [];
@@ -160,9 +158,9 @@ function dedupeReports(actions: RetireAction[]): RetireAction[] {
 }
 
 /** The Nix a person adds to get a target crossnix cannot set up itself (a nix-darwin module). */
-export function targetNixChange(t: MigrationTarget, determinateModule: boolean): string | null {
+export function targetNixChange(t: MigrationTarget, determinate: boolean): string | null {
   if (t.kind !== "linux-builder") return null;
-  return determinateModule
+  return determinate
     ? "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off"
     : "nix.linux-builder.enable = true;";
 }
