@@ -3,7 +3,8 @@
 import { copyFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runDoctor } from "../../src/app/doctor.js";
+import { planDoctorFix, runDoctor } from "../../src/app/doctor.js";
+import { autoFixes } from "../../src/core/doctor/fixes.js";
 import { createHost } from "../../src/host/system/host.js";
 import { type Fixture, HOME, makeFixture } from "../helpers/approach-fixtures.js";
 
@@ -32,5 +33,22 @@ describe("doctor on the guide's manual setup", () => {
     const legacy = report.checks.find((c) => c.id === "config.legacy-remote-systems");
     expect(legacy?.observed).toContain("in the form system=user@host, which Nix never read");
     expect(legacy?.fix?.command).toBe("crossnix migrate --from manual --to ssh:<user@host>");
+  });
+
+  it("--fix comments the guide's lines out of /etc/nix/machines and names the migrate that makes them builders", async () => {
+    const host = createHost(fixture.env);
+    const report = await runDoctor({ host, progress: () => {} }, { builder: null, build: false, timeoutSeconds: 2 });
+    const fixes = autoFixes(report.checks).filter((f) => f.kind === "comment-guide-lines");
+    expect(fixes).toEqual([{ kind: "comment-guide-lines", lines: [1, 2], destinations: ["user@remote-builder"] }]);
+    const { plan, notDone } = await planDoctorFix(host, report, fixes);
+    expect(plan.files.map((f) => [f.path, f.after])).toEqual([
+      [
+        "/etc/nix/machines",
+        "# crossnix migrate (system-first line, replaced): aarch64-linux ssh://user@remote-builder 4 1 big-parallel kvm benchmark\n# crossnix migrate (system-first line, replaced): x86_64-linux ssh://user@remote-builder 4 1 big-parallel kvm benchmark\n",
+      ],
+    ]);
+    expect(notDone).toEqual([
+      "the guide's lines are commented out, not yet builders: crossnix migrate --from manual --to ssh:user@remote-builder",
+    ]);
   });
 });

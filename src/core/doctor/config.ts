@@ -1,6 +1,12 @@
 // Doctor's configuration checks: nix.conf, `builders`, machines files, trust and max-jobs.
 // One file because the checks share one view of the effective settings (buildersView, dialect, files read).
-import { correctedLine, parseRemoteSystemsPairs, parseSystemFirstLine, SWAPPED_COLUMNS } from "../approaches/manual.js";
+import {
+  correctedLine,
+  parseRemoteSystemsPairs,
+  parseSystemFirstLine,
+  SWAPPED_COLUMNS,
+  systemFirstLines,
+} from "../approaches/manual.js";
 import { isTrustedUser } from "../nix/trust.js";
 import {
   dialectRange,
@@ -456,9 +462,21 @@ export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: Build
     );
   }
   if (failures.length) {
+    // The guide's system-first lines in crossnix's own file: --fix comments them out (docs/approaches.md#manual-setup).
+    const own = c.machines.find((m) => m.path === local.machinesFile);
+    const guide = own?.text ? systemFirstLines(own.text, own.path) : [];
     return check("config.machines-file", "configuration", "fail", "Machines file", failures.join("; "), {
       description:
         "fix or remove these lines: Nix rejects the whole file ('bad machine specification'), so no builder in it is used",
+      ...(guide.length
+        ? {
+            auto: {
+              kind: "comment-guide-lines" as const,
+              lines: guide.map((g) => g.source.line),
+              destinations: [...new Set(guide.map((g) => g.destination))],
+            },
+          }
+        : {}),
     });
   }
   if (warnings.length) {
