@@ -1,6 +1,7 @@
 // Pure pieces of the approaches domain: config.json edits keep every byte they do not own, the guide's
 // setup is read as what it meant, and native-builder texts decode to reasons.
 import { describe, expect, it } from "vitest";
+import { detectApproaches } from "../../src/core/approaches/detect.js";
 import {
   correctedLine,
   mergeByDestination,
@@ -10,6 +11,7 @@ import {
 } from "../../src/core/approaches/manual.js";
 import { decodeNativeText, parseExternalBuilders } from "../../src/core/approaches/native.js";
 import { editNativeConfig, parseNativeConfig } from "../../src/core/approaches/native-config.js";
+import type { ApproachSnapshot } from "../../src/core/approaches/snapshot.js";
 
 describe("editNativeConfig", () => {
   it("changes only the builder value, keeping comments, CRLF, key order and odd spacing", () => {
@@ -110,5 +112,72 @@ describe("native builder texts", () => {
         "warning: Ignoring setting 'external-builders' because experimental feature 'external-builders' is not enabled",
       )?.code,
     ).toBe("experimental-feature-off");
+  });
+});
+
+describe("detectApproaches on a bare snapshot", () => {
+  const snapshot = (over: Partial<ApproachSnapshot> = {}): ApproachSnapshot => ({
+    platform: "darwin",
+    system: "aarch64-darwin",
+    nix: { flavor: "upstream", version: "2.28.3", determinate: null, raw: "nix (Nix) 2.28.3" },
+    native: {
+      determinateVersion: null,
+      nixVersion: "2.28.3",
+      nixdPresent: false,
+      config: { text: null, link: null },
+      externalBuilders: null,
+      nixdStatus: null,
+      nixdVersion: null,
+    },
+    launchDaemons: [],
+    launchAgents: [],
+    sshConfigFiles: [],
+    machines: { path: "/etc/nix/machines", text: null, link: null },
+    userMachines: { path: "/Users/a/.config/nix/machines", text: null, link: null },
+    builders: { value: null, source: null },
+    extraPlatforms: [],
+    substituters: [],
+    trustedPublicKeys: [],
+    existing: [],
+    vmRecords: [],
+    limaInstances: {},
+    binfmt: [],
+    env: {},
+    profileLines: [],
+    probe: null,
+    ...over,
+  });
+  const machines = (text: string) => ({ path: "/etc/nix/machines", text, link: null });
+
+  it("a hand-written SSH line is an SSH builder crossnix did not write; a disabled crossnix one is off", () => {
+    const r = detectApproaches(
+      snapshot({
+        machines: machines(
+          "ssh://root@box x86_64-linux - 2 1\n# crossnix-disabled: ssh-ng://big aarch64-linux - 4 1 - - - # crossnix:big\n",
+        ),
+      }),
+    );
+    expect(r.approaches.map((a) => [a.label, a.state, a.managedBy])).toEqual([
+      ["ssh:box", "configured", "hand-written"],
+      ["ssh:big", "off", "crossnix"],
+    ]);
+    expect(r.bySystem).toEqual({ "aarch64-linux": [], "x86_64-linux": ["ssh:box"] });
+  });
+
+  it("builders set empty (nix-darwin with distributedBuilds = false): the machines file is not read", () => {
+    const r = detectApproaches(
+      snapshot({
+        machines: machines("ssh://root@box x86_64-linux - 2 1\n"),
+        builders: { value: "", source: "/etc/nix/nix.conf" },
+      }),
+    );
+    expect(r.approaches[0]?.problems).toEqual(["builders (/etc/nix/nix.conf) does not read /etc/nix/machines"]);
+    expect(r.bySystem["x86_64-linux"]).toEqual([]);
+  });
+
+  it("nothing at all: no approach, nobody builds Linux", () => {
+    const r = detectApproaches(snapshot());
+    expect(r.approaches).toEqual([]);
+    expect(r.bySystem).toEqual({ "aarch64-linux": [], "x86_64-linux": [] });
   });
 });
