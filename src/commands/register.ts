@@ -1,6 +1,7 @@
 // Declares every top-level verb for commander, each with a lazily loaded handler.
 import type { Command } from "commander";
 import type { LazyAction } from "./lazy.js";
+import { registerApproaches } from "./approaches/register.js";
 import { registerBuilder } from "./builder/register.js";
 import { registerCache } from "./cache/register.js";
 import { registerCi } from "./ci/register.js";
@@ -17,6 +18,7 @@ export function registerVerbs(program: Command, lazy: LazyAction): void {
   registerCache(program, lazy);
   registerEmulate(program, lazy);
   registerVm(program, lazy);
+  registerApproaches(program, lazy);
   program
     .command("build [installables...]")
     .description("build through the fleet: check every system has a healthy builder first, then say who built what")

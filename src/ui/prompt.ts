@@ -1,11 +1,36 @@
 // Asks the person at the terminal: yes/no questions and free answers (the Prompter).
 import { createInterface } from "node:readline";
+import { interrupted } from "../errors.js";
 
 export interface Prompter {
   /** Whether a person can answer (stdin and stdout are terminals). */
   readonly interactive: boolean;
   confirm(question: string, defaultAnswer?: boolean): Promise<boolean>;
   ask(question: string): Promise<string>;
+  /**
+   * One of `choices` (their values); the default when the answer is empty. Optional: a Prompter
+   * without it is asked through `ask` with the choices listed (see chooseWith).
+   */
+  choose?(question: string, choices: Choice[], defaultValue: string): Promise<string>;
+}
+
+export interface Choice {
+  value: string;
+  label: string;
+  hint?: string;
+}
+
+/** Asks for one choice: the prompter's own list when it has one, else a typed answer. */
+export async function chooseWith(
+  prompt: Prompter,
+  question: string,
+  choices: Choice[],
+  defaultValue: string,
+): Promise<string> {
+  if (prompt.choose) return prompt.choose(question, choices, defaultValue);
+  const listed = choices.map((c) => c.value).join(", ");
+  const answer = await prompt.ask(`${question} (${listed}) [${defaultValue}]`);
+  return answer === "" ? defaultValue : answer;
 }
 
 /**
@@ -36,6 +61,25 @@ export function terminalPrompter(
     async ask(question) {
       if (!interactive) return "";
       return (await nextLine(`${question} `)).trim();
+    },
+    async choose(question, choices, defaultValue) {
+      if (!interactive) return defaultValue;
+      // A real terminal gets @clack/prompts' list; piped input (CROSSNIX_ASSUME_TTY) types the value.
+      if (input.isTTY && output.isTTY) {
+        const { select, isCancel } = await import("@clack/prompts");
+        const picked = await select({
+          message: question,
+          options: choices.map((c) => ({ value: c.value, label: c.label, ...(c.hint ? { hint: c.hint } : {}) })),
+          initialValue: defaultValue,
+          output: output as NodeJS.WriteStream,
+        });
+        if (isCancel(picked)) throw interrupted(question);
+        return picked;
+      }
+      const answer = (
+        await nextLine(`${question} (${choices.map((c) => c.value).join(", ")}) [${defaultValue}] `)
+      ).trim();
+      return answer === "" ? defaultValue : answer;
     },
   };
 }

@@ -1,5 +1,12 @@
 // Doctor's configuration checks: nix.conf, `builders`, machines files, trust and max-jobs.
 // One file because the checks share one view of the effective settings (buildersView, dialect, files read).
+import {
+  correctedLine,
+  parseRemoteSystemsPairs,
+  parseSystemFirstLine,
+  SWAPPED_COLUMNS,
+  systemFirstLines,
+} from "../approaches/manual.js";
 import { isTrustedUser } from "../nix/trust.js";
 import {
   dialectRange,
@@ -52,7 +59,7 @@ export interface ConfigFacts {
   /** `@file` lines crossnix could not follow: cycles, relative paths. */
   includeProblems?: IncludeProblem[];
   /** `~/.config/nix/machines` files that exist (the seed guide's advice). */
-  userMachinesFiles: { path: string; entries: number }[];
+  userMachinesFiles: { path: string; entries: number; systemFirstLines?: number[] }[];
 }
 
 export interface MachinesFacts {
@@ -172,6 +179,11 @@ function rejection(
   const lineText = text?.split("\n")[line - 1];
   const installed = local.nix.version ? `Nix ${local.nix.version}` : dialectRange(dialect);
   if (lineText === undefined) return error.message;
+  // The guide's system-first form fails at column #4; say what is really wrong (docs/approaches.md#manual-setup).
+  const guide = parseSystemFirstLine(lineText);
+  if (guide) {
+    return `${error.message} — ${SWAPPED_COLUMNS}: write it as '${correctedLine(guide)}', or let 'crossnix migrate --from manual --to ssh:${guide.destination}' register it`;
+  }
   const accepting = newerDialects(dialect).find((d) => {
     try {
       parseMachinesFile(lineText, "line", d);
@@ -318,6 +330,20 @@ export function legacyRemoteSystemsCheck(local: LocalFacts, c: ConfigFacts, view
     );
   }
   if (clientValue !== undefined) {
+    const pairs = parseRemoteSystemsPairs(clientValue);
+    if (pairs.length > 0) {
+      return check(
+        "config.legacy-remote-systems",
+        "configuration",
+        "warn",
+        "NIX_REMOTE_SYSTEMS",
+        `NIX_REMOTE_SYSTEMS=${clientValue} is set in this shell in the form system=user@host, which Nix never read: it is a ':'-list of machines files, so it names no builder`,
+        {
+          description: `turn ${pairs.map((p) => p.destination).join(", ")} into builders, then remove the variable from your shell profile`,
+          command: "crossnix migrate --from manual --to ssh:<user@host>",
+        },
+      );
+    }
     const effect =
       local.mode === "daemon"
         ? "builds go through the daemon, which never sees your environment, so it has no effect"
@@ -361,7 +387,13 @@ export function userMachinesFileCheck(local: LocalFacts, c: ConfigFacts, view: B
       `${c.userMachinesFiles.map((f) => f.path).join(", ")} is read through builders`,
     );
   }
-  const list = ignored.map((f) => `${f.path} (${plural(f.entries, "entry", "entries")})`).join(", ");
+  const list = ignored
+    .map((f) =>
+      f.systemFirstLines?.length
+        ? `${f.path} (lines ${f.systemFirstLines.join(", ")}: ${SWAPPED_COLUMNS})`
+        : `${f.path} (${plural(f.entries, "entry", "entries")})`,
+    )
+    .join(", ");
   return check(
     "config.user-machines-file",
     "configuration",
@@ -430,9 +462,21 @@ export function machinesFileCheck(local: LocalFacts, c: ConfigFacts, view: Build
     );
   }
   if (failures.length) {
+    // The guide's system-first lines in crossnix's own file: --fix comments them out (docs/approaches.md#manual-setup).
+    const own = c.machines.find((m) => m.path === local.machinesFile);
+    const guide = own?.text ? systemFirstLines(own.text, own.path) : [];
     return check("config.machines-file", "configuration", "fail", "Machines file", failures.join("; "), {
       description:
         "fix or remove these lines: Nix rejects the whole file ('bad machine specification'), so no builder in it is used",
+      ...(guide.length
+        ? {
+            auto: {
+              kind: "comment-guide-lines" as const,
+              lines: guide.map((g) => g.source.line),
+              destinations: [...new Set(guide.map((g) => g.destination))],
+            },
+          }
+        : {}),
     });
   }
   if (warnings.length) {

@@ -10,6 +10,7 @@ import {
   renderMachinesFile,
 } from "../formats/machines/index.js";
 import { type NixConf, renderNixConf, setSetting } from "../formats/nix-conf.js";
+import { commentOutLines } from "../approaches/migrate.js";
 import { emptyPlan, type Plan, type PlanCommand } from "../plan/plan.js";
 import { checkRemoteProgram } from "../builders/remote-program.js";
 import type { TolerantMachines } from "./machines.js";
@@ -89,6 +90,7 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
   let machinesChanged = false;
   let restart = false;
   let knownHostsAfter: string | null = null;
+  let guideLinesAfter: string | null = null;
 
   const setConf = (name: string, value: string, comment: string) => {
     const nixValue = /^(?:true|false|\d+)$/.test(value) ? value : JSON.stringify(value);
@@ -141,7 +143,24 @@ export function planDoctorFixes(fixes: readonly AutoFix[], inputs: FixInputs): F
       case "restart-daemon":
         restart = true;
         break;
+      case "comment-guide-lines":
+        if (inputs.readOnlyReason) notDone.push(`the guide's lines: ${inputs.readOnlyReason}`);
+        else if (inputs.machines.text !== null) {
+          guideLinesAfter = commentOutLines(inputs.machines.text, fix.lines);
+          notDone.push(
+            `the guide's lines are commented out, not yet builders: ${fix.destinations.map((d) => `crossnix migrate --from manual --to ssh:${d}`).join("; ")}`,
+          );
+        }
+        break;
     }
+  }
+  if (guideLinesAfter !== null) {
+    plan.files.push({
+      path: inputs.machines.path,
+      before: inputs.machines.text,
+      after: guideLinesAfter,
+      reason: "the guide's system-first lines made Nix reject the whole file",
+    });
   }
 
   const confAfter = renderNixConf(conf);

@@ -80,7 +80,12 @@ export type AutoFix =
    * Pin the key the builder serves now (machines column 8). Never applied without a person
    * confirming the fingerprint interactively: a changed key may be an impersonation.
    */
-  | { kind: "pin-host-key"; builder: string; pinned: string | null; served: string };
+  | { kind: "pin-host-key"; builder: string; pinned: string | null; served: string }
+  /**
+   * Comment out the guide's system-first lines in crossnix's machines file, so Nix reads the rest of
+   * it again; the destinations they name become builders only through `migrate --from manual`.
+   */
+  | { kind: "comment-guide-lines"; lines: number[]; destinations: string[] };
 
 export interface CheckFix {
   /** What to do, in a sentence. */

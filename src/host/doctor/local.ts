@@ -11,6 +11,7 @@ import {
   machinesFilesToRead,
 } from "../../core/doctor/config.js";
 import type { LocalFacts } from "../../core/doctor/local.js";
+import { systemFirstLines } from "../../core/approaches/manual.js";
 import { parseMachinesTolerant, type TolerantMachines } from "../../core/doctor/machines.js";
 import { type FleetBuilder, fleetFromMachines } from "../../core/builders/fleet.js";
 import {
@@ -169,6 +170,7 @@ export async function gatherLocal(
       userMachinesFiles.push({
         path: file,
         entries: listEntries(parseMachinesTolerant(text, file, dialect).model).length,
+        systemFirstLines: systemFirstLines(text, file).map((b) => b.source.line),
       });
   }
 

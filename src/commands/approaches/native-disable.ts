@@ -1,0 +1,4 @@
+// `crossnix native disable`: builder.state = "disabled", daemon restarted, checked.
+import { nativeChangeHandler } from "./render-native.js";
+
+export default nativeChangeHandler("disabled");

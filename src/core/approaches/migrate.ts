@@ -1,0 +1,180 @@
+// What `crossnix migrate` does, decided from status alone: the target, what to retire, and for each old
+// approach the actions crossnix may take (only on what it can attribute) or the Nix change the person
+// makes when a nix-darwin module owns the files (docs/approaches.md#migrate).
+import { badInput } from "../../errors.js";
+import type { ApproachReport, StatusReport } from "./detect.js";
+import { VM_FOOTPRINTS } from "./footprints.js";
+import { MODULE_OPTION } from "./native.js";
+import type { MergedManualBuilder } from "./manual.js";
+
+export type MigrationTarget =
+  | { kind: "native" }
+  | { kind: "lima" }
+  | { kind: "linux-builder" }
+  | { kind: "ssh"; destination: string };
+
+export function parseTarget(value: string): MigrationTarget {
+  if (value === "native" || value === "lima" || value === "linux-builder") return { kind: value };
+  if (value.startsWith("ssh:") && value.length > 4) return { kind: "ssh", destination: value.slice(4) };
+  throw badInput(
+    "--to",
+    value,
+    "must be native, lima, linux-builder or ssh:<user@host>",
+    "e.g. --to ssh:nix@build-box",
+  );
+}
+
+export function targetLabel(t: MigrationTarget): string {
+  return t.kind === "ssh" ? `ssh:${t.destination}` : t.kind;
+}
+
+/** One thing done or said to retire an old approach. */
+export type RetireAction =
+  /** A builder crossnix registered: `builder remove` (entry, alias, pinned key, dedicated key). */
+  | { kind: "remove-builder"; name: string }
+  /** Determinate's native builder: builder.state = "disabled". */
+  | { kind: "disable-native" }
+  /** The guide's lines in a machines file crossnix edits: commented out, kept for reference. */
+  | { kind: "comment-lines"; file: string; lines: number[] }
+  /** A change in the person's nix-darwin configuration (crossnix never edits store-managed files). */
+  | { kind: "nix-change"; snippet: string; why: string }
+  /** Something for the person to remove by hand: crossnix names it and leaves it. */
+  | { kind: "report"; what: string; where: string }
+  /** A crossnix command to run afterwards (another command owns it). */
+  | { kind: "command"; command: string; why: string };
+
+export interface Retirement {
+  label: string;
+  title: string;
+  actions: RetireAction[];
+}
+
+/**
+ * The approaches --from names (a label such as `manual`, `linux-builder`, `ssh:big`, or `manual`
+ * matching every manual entry); without --from, every present approach but the target.
+ */
+export function selectFrom(report: StatusReport, from: string | undefined, target: MigrationTarget): ApproachReport[] {
+  const present = report.approaches.filter((a) => a.id !== "emulation" && !(a.id === "native" && a.state === "off"));
+  const notTarget = present.filter((a) => !(target.kind === "native" && a.id === "native"));
+  if (from === undefined) return notTarget;
+  const chosen = notTarget.filter((a) => a.label === from || a.id === from);
+  if (chosen.length === 0) {
+    throw badInput(
+      "--from",
+      from,
+      `this machine has no such approach (present: ${present.map((a) => a.label).join(", ") || "none"})`,
+      "run crossnix status to see what is here",
+    );
+  }
+  return chosen;
+}
+
+/** How to retire one old approach, attributable pieces only. */
+export function retirementFor(
+  a: ApproachReport,
+  context: {
+    manual: MergedManualBuilder[];
+    profileLines: { file: string; line: number }[];
+    machinesFile: string;
+  },
+): Retirement {
+  const actions: RetireAction[] = [];
+  const vm = VM_FOOTPRINTS.find((f) => f.id === a.id);
+  if (a.id === "native") {
+    if (a.managedBy === "determinate-module")
+      actions.push({
+        kind: "nix-change",
+        snippet: `${MODULE_OPTION} = "disabled";`,
+        why: "the determinate module writes config.json",
+      });
+    else actions.push({ kind: "disable-native" });
+  } else if (vm) {
+    actions.push({
+      kind: "nix-change",
+      snippet: vm.disableOption,
+      why: `${vm.title} is a nix-darwin module: it owns ${vm.sshConfigFile}, its launchd job and its machines line`,
+    });
+    if (vm.id === "linux-builder")
+      actions.push({
+        kind: "report",
+        what: "the key nix-darwin leaves behind when linux-builder is disabled",
+        where: `${vm.key}, ${vm.key}.pub`,
+      });
+    if (vm.user)
+      actions.push({
+        kind: "report",
+        what: `the workdir and user ${vm.user.name} (removed only while the module is still imported with enable = false; dropping the input leaves them)`,
+        where: `${vm.workdir}, user ${vm.user.name} (${vm.user.uid})`,
+      });
+  } else if (a.id === "ssh") {
+    const name = a.label.slice("ssh:".length);
+    if (a.managedBy === "crossnix") actions.push({ kind: "remove-builder", name });
+    else if (a.footprint.machinesLine)
+      actions.push({
+        kind: "report",
+        what: `machines line for ${name} (not written by crossnix)`,
+        where: `${a.footprint.machinesLine.file}:${a.footprint.machinesLine.line}`,
+      });
+  } else if (a.id === "lima") {
+    const name = a.label.slice("lima:".length);
+    actions.push({
+      kind: "command",
+      command: `crossnix vm delete ${name}`,
+      why: "removes the VM, its record and its builder entry",
+    });
+  } else if (a.id === "manual") {
+    const destination = a.label.slice("manual:".length);
+    const builder = context.manual.find((m) => m.destination === destination);
+    const inMachines: number[] = [];
+    for (const source of builder?.sources ?? []) {
+      if ("variable" in source) {
+        const where = context.profileLines.map((p) => `${p.file}:${p.line}`).join(", ");
+        actions.push({
+          kind: "report",
+          what: "NIX_REMOTE_SYSTEMS (crossnix does not edit shell profiles)",
+          where: where || "your shell's environment",
+        });
+      } else if (source.file === context.machinesFile) inMachines.push(source.line);
+      else
+        actions.push({
+          kind: "report",
+          what: "a machines file Nix never reads",
+          where: `${source.file}:${source.line}`,
+        });
+    }
+    if (inMachines.length) actions.push({ kind: "comment-lines", file: context.machinesFile, lines: inMachines });
+  }
+  return { label: a.label, title: a.title, actions: dedupeReports(actions) };
+}
+
+function dedupeReports(actions: RetireAction[]): RetireAction[] {
+  const seen = new Set<string>();
+  return actions.filter((a) => {
+    const key = JSON.stringify(a);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The Nix a person adds to get a target crossnix cannot set up itself (a nix-darwin module). */
+export function targetNixChange(t: MigrationTarget, determinate: boolean): string | null {
+  if (t.kind !== "linux-builder") return null;
+  return determinate
+    ? "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off"
+    : "nix.linux-builder.enable = true;";
+}
+
+/** darwin-rebuild aborts on hand-written files where a module wants to write (docs/approaches.md#unexpected-files). */
+export function unexpectedFilesWarning(paths: string[]): string {
+  return `crossnix writes ${paths.join(" and ")} by hand. If you later let nix-darwin or the Determinate module manage them (nix.buildMachines, determinateNix.buildMachines, a linux-builder), darwin-rebuild stops with "error: Unexpected files in /etc, aborting activation": rename them to *.before-nix-darwin first.`;
+}
+
+/** Comments out the guide's lines so Nix reads the rest of the file again; every other byte kept. */
+export function commentOutLines(text: string, lines: number[]): string {
+  const wanted = new Set(lines);
+  return text
+    .split("\n")
+    .map((line, i) => (wanted.has(i + 1) ? `# crossnix migrate (system-first line, replaced): ${line}` : line))
+    .join("\n");
+}

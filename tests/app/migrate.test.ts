@@ -1,0 +1,228 @@
+// `crossnix migrate` and `crossnix init` on recorded layouts: the new approach comes up and is proven
+// by a build before anything old is retired; module-owned pieces become the Nix change to make.
+import { copyFile, readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { init } from "../../src/app/approaches/init.js";
+import { migrate } from "../../src/app/approaches/migrate.js";
+import { isCrossnixError } from "../../src/errors.js";
+import { fixtureContext, scriptedPrompter } from "../helpers/approach-context.js";
+import { type Fixture, type FixtureName, HOME, makeFixture } from "../helpers/approach-fixtures.js";
+
+let fixture: Fixture | null = null;
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  await fixture?.cleanup();
+  fixture = null;
+});
+
+async function open(name: FixtureName): Promise<Fixture> {
+  fixture = await makeFixture(name);
+  vi.stubEnv("PATH", fixture.env["PATH"]);
+  vi.stubEnv("CROSSNIX_STANDIN_STATE", fixture.state);
+  return fixture;
+}
+const read = (f: Fixture, p: string) => readFile(path.join(f.root, p), "utf8").catch(() => null);
+
+describe("migrate --to native", () => {
+  it("enables, proves with a Linux build, then removes the crossnix SSH builder it replaces", async () => {
+    const f = await open("ssh-and-native-off");
+    const r = await migrate(fixtureContext(f).ctx, { to: "native", from: "ssh:big", build: true });
+    expect(r.steps.map((s) => [s.phase, s.status])).toEqual([
+      ["bring-up", "done"],
+      ["prove", "done"],
+      ["retire", "done"],
+    ]);
+    expect(r.proven).toBe(true);
+    expect(r.retired).toBe(true);
+    expect(await read(f, "etc/determinate/config.json")).toContain('"builder": {"state":"enabled"}');
+    expect(await read(f, "etc/nix/machines")).toBe("");
+    expect(await read(f, "etc/nix/crossnix/big_ed25519")).toBeNull();
+    expect(await read(f, "etc/ssh/ssh_config.d/crossnix.conf")).not.toContain("Host big");
+  });
+
+  it("not granted: the native builder does not come up, so the SSH builder is kept", async () => {
+    const f = await open("ssh-and-native-off");
+    await rm(path.join(f.state, "granted"));
+    const machines = await read(f, "etc/nix/machines");
+    const r = await migrate(fixtureContext(f).ctx, { to: "native", from: "ssh:big", build: true });
+    expect(r.steps.map((s) => [s.phase, s.status])).toEqual([
+      ["bring-up", "failed"],
+      ["retire", "skipped"],
+    ]);
+    expect(r.steps[0]?.text).toContain("the native builder is not granted to this account");
+    expect(r.retired).toBe(false);
+    expect(await read(f, "etc/nix/machines")).toBe(machines);
+    expect(await read(f, "etc/nix/crossnix/big_ed25519")).toBe("PRIVATE KEY\n");
+  });
+
+  it("the build fails after the builder came up: nothing is retired and the error says so", async () => {
+    const f = await open("ssh-and-native-off");
+    // The daemon takes the setting, but the build does not get through (the nix-build stand-in refuses).
+    await import("node:fs/promises").then((fs) =>
+      fs.writeFile(path.join(f.state, "nix-build"), "#!/bin/sh\necho 'error: build failed' >&2\nexit 1\n", {
+        mode: 0o755,
+      }),
+    );
+    const { ctx } = fixtureContext(f);
+    const host = { ...ctx.host, env: { ...ctx.host.env, PATH: `${f.state}:${f.env["PATH"]}` } };
+    const error = await migrate({ ...ctx, host }, { to: "native", from: "ssh:big", build: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(isCrossnixError(error) && error.code).toBe("CHECK_FAILED");
+    expect(isCrossnixError(error) && error.message).toBe(
+      "the new approach (native) did not build, so nothing old was retired",
+    );
+    expect(await read(f, "etc/nix/crossnix/big_ed25519")).toBe("PRIVATE KEY\n");
+  });
+
+  it("from nix-rosetta-builder: the Nix change and the leftovers are named, nothing module-owned is touched", async () => {
+    const f = await open("rosetta-builder-lost");
+    await copyFile(path.join(f.state, "nix-version"), path.join(f.state, "nix-version.bak"));
+    const { ctx } = fixtureContext(f);
+    // Grant the account so the native builder comes up and proves itself.
+    await import("node:fs/promises").then((fs) =>
+      Promise.all([fs.writeFile(path.join(f.state, "granted"), ""), fs.writeFile(path.join(f.state, "logged-in"), "")]),
+    );
+    const r = await migrate(ctx, { to: "native", from: "nix-rosetta-builder", build: true });
+    expect(r.nixChanges).toEqual(["nix-rosetta-builder.enable = false;"]);
+    expect(r.steps.filter((s) => s.phase === "retire").map((s) => s.text)).toEqual([
+      "nix-rosetta-builder: set nix-rosetta-builder.enable = false; (nix-rosetta-builder is a nix-darwin module: it owns /etc/ssh/ssh_config.d/100-rosetta-builder.conf, its launchd job and its machines line)",
+      "nix-rosetta-builder: remove the workdir and user _rosettabuilder (removed only while the module is still imported with enable = false; dropping the input leaves them): /var/lib/rosetta-builder, user _rosettabuilder (349)",
+    ]);
+    expect(await read(f, "etc/ssh/ssh_config.d/100-rosetta-builder.conf")).toContain("Port 31122");
+  });
+
+  it("the determinate module owns config.json: prints the option and stops before retiring", async () => {
+    const f = await open("native-module");
+    const r = await migrate(fixtureContext(f).ctx, { to: "native", build: true });
+    expect(r.nixChanges).toEqual(['determinateNix.determinateNixd.builder.state = "enabled";']);
+    expect(r.retired).toBe(false);
+  });
+});
+
+describe("migrate from the guide's manual setup", () => {
+  it("--dry-run shows the whole migration and writes nothing", async () => {
+    const f = await open("manual");
+    await copyFile(path.join(f.root, HOME, ".config/nix/machines"), path.join(f.root, "etc/nix/machines"));
+    const before = await read(f, "etc/nix/machines");
+    const { ctx, seen } = fixtureContext(f, { dryRun: true });
+    const r = await migrate(ctx, { to: "native", from: "manual", build: true });
+    expect(seen.out.join("\n")).toContain(
+      "# crossnix migrate (system-first line, replaced): aarch64-linux ssh://user@remote-builder",
+    );
+    expect(r.steps.map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "prepare planned: /etc/nix/machines: comment out lines 1, 2",
+      'bring-up planned: native builder: builder.state = "enabled", daemon restarted',
+      `retire for-you: manual:user@remote-builder: remove NIX_REMOTE_SYSTEMS (crossnix does not edit shell profiles): ${HOME}/.zshrc:2`,
+      `retire for-you: manual:user@remote-builder: remove a machines file Nix never reads: ${HOME}/.config/nix/machines:1`,
+      `retire for-you: manual:user@remote-builder: remove a machines file Nix never reads: ${HOME}/.config/nix/machines:2`,
+    ]);
+    expect(await read(f, "etc/nix/machines")).toBe(before);
+  });
+
+  it("--dry-run --to ssh with the guide's lines in /etc/nix/machines: the add is planned after them", async () => {
+    const f = await open("manual");
+    await copyFile(path.join(f.root, HOME, ".config/nix/machines"), path.join(f.root, "etc/nix/machines"));
+    const r = await migrate(fixtureContext(f, { dryRun: true }).ctx, {
+      to: "ssh:user@remote-builder",
+      from: "manual",
+      build: true,
+    });
+    expect(r.steps.slice(0, 2).map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "prepare planned: /etc/nix/machines: comment out lines 1, 2",
+      "bring-up planned: crossnix builder add user@remote-builder --copy-key: probe, pin its host key, register it (its plan is shown once the lines above are commented out)",
+    ]);
+  });
+
+  it("--to lima: the VM is crossnix vm's job, so the step is the command, and nothing is retired", async () => {
+    const f = await open("manual");
+    const r = await migrate(fixtureContext(f).ctx, { to: "lima", from: "manual", build: true });
+    expect(r.steps[0]).toEqual({
+      phase: "bring-up",
+      status: "for-you",
+      text: "run: crossnix vm create nixbuilder (crossnix vm makes the VM and registers it), then this command again",
+    });
+    expect(r.retired).toBe(false);
+  });
+
+  it("a hand-written machines file beside a nix-darwin module: warns about darwin-rebuild's Unexpected files", async () => {
+    const f = await open("virby");
+    const r = await migrate(fixtureContext(f).ctx, { to: "lima", from: "virby", build: true });
+    expect(r.warnings).toEqual([
+      'crossnix writes /etc/nix/machines and /etc/ssh/ssh_config.d/crossnix.conf by hand. If you later let nix-darwin or the Determinate module manage them (nix.buildMachines, determinateNix.buildMachines, a linux-builder), darwin-rebuild stops with "error: Unexpected files in /etc, aborting activation": rename them to *.before-nix-darwin first.',
+    ]);
+    // The VM is not up yet, so Virby stays; its Nix change is still printed for later.
+    expect(r.nixChanges).toEqual(["services.virby.enable = false;"]);
+    expect(r.retired).toBe(false);
+  });
+
+  it("--to linux-builder under Determinate: the module's own VM builder option, since nix.linux-builder needs nix.enable", async () => {
+    const f = await open("native-off");
+    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });
+    expect(r.nixChanges).toEqual([
+      "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off",
+    ]);
+    expect(r.retired).toBe(false);
+  });
+
+  it("an unknown --from is bad input naming what is present", async () => {
+    const f = await open("manual");
+    const error = await migrate(fixtureContext(f).ctx, { to: "native", from: "virby", build: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(isCrossnixError(error) && [error.exitCode, error.message]).toEqual([
+      2,
+      "invalid --from 'virby': this machine has no such approach (present: manual:user@remote-builder)",
+    ]);
+  });
+});
+
+describe("init", () => {
+  it("recommends native when the account is granted, and --yes sets it up", async () => {
+    const f = await open("native-off");
+    const { ctx, seen } = fixtureContext(f);
+    const r = await init(ctx, { doctor: false });
+    expect(r.recommendation.approach).toBe("native");
+    expect(r.recommendation.reasons[0]).toBe(
+      "Determinate Nix 3.15.1 has the native builder and this account is granted it",
+    );
+    expect(seen.out[0]).toContain("Recommended: native");
+    expect(r.setup.steps).toEqual([{ phase: "bring-up", text: "native builder enabled and in use", status: "done" }]);
+  });
+
+  it("the guide's setup: recommends an SSH builder at the destination it names, with why", async () => {
+    const f = await open("manual");
+    const { ctx } = fixtureContext(f, { dryRun: true });
+    const r = await init(ctx, { approach: "native", doctor: false });
+    expect(r.recommendation).toMatchObject({
+      approach: "ssh:user@remote-builder",
+      reasons: [
+        "your hand-made setup (from a guide) names user@remote-builder for aarch64-linux, x86_64-linux, but Nix reads no builder from it",
+        "crossnix migrate --from manual --to ssh:user@remote-builder then retires the old lines",
+      ],
+    });
+    expect(r.chosen).toBe("native");
+  });
+
+  it("asks only what it must: the approach, then the destination for SSH", async () => {
+    const f = await open("native-off");
+    await rm(path.join(f.state, "granted"));
+    const prompt = scriptedPrompter(["ssh", "nix@build-box"]);
+    const { ctx } = fixtureContext(f, { yes: false, dryRun: true }, prompt);
+    const error = await init(ctx, { doctor: false }).catch((e: unknown) => e);
+    expect(prompt.asked).toEqual([
+      "How should this machine build Linux? (native, lima, ssh) [ssh]",
+      "SSH destination (user@host):",
+    ]);
+    // The destination does not resolve here: the add refuses before writing.
+    expect(isCrossnixError(error)).toBe(true);
+  });
+
+  it("without a terminal or --approach, an SSH recommendation needs a destination (exit 2)", async () => {
+    const f = await open("native-off");
+    await rm(path.join(f.state, "granted"));
+    const error = await init(fixtureContext(f, { yes: false }).ctx, { doctor: false }).catch((e: unknown) => e);
+    expect(isCrossnixError(error) && [error.exitCode, error.hint]).toEqual([2, "pass --approach ssh:<user@host>"]);
+  });
+});
