@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       .join(""),
   );
   const machines = (scheme: string) =>
-    builders.map((b, i) => `${scheme}://${b.name} x86_64-linux - 2 1 - - ${b.hostKeyBase64}\n`).join("");
+    builders.map((b, _i) => `${scheme}://${b.name} x86_64-linux - 2 1 - - ${b.hostKeyBase64}\n`).join("");
   const cacheDir = path.join(sandbox.tmpDir, "view-cache");
 
   for (const scheme of ["ssh-ng", "ssh"]) {

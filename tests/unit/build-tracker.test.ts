@@ -104,9 +104,23 @@ describe("events the recordings do not cover", () => {
   it("waiting for a free builder, then fetching from an HTTP cache with a rate", () => {
     const path = "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-big";
     const run = replay([
-      at(0, { action: "start", id: 1, type: 111, level: 1, text: `waiting for a machine to build '${drv}'`, fields: [] }),
+      at(0, {
+        action: "start",
+        id: 1,
+        type: 111,
+        level: 1,
+        text: `waiting for a machine to build '${drv}'`,
+        fields: [],
+      }),
       at(0, { action: "start", id: 2, type: 108, level: 0, text: "", fields: [path, "https://cache.nixos.org"] }),
-      at(0, { action: "start", id: 3, type: 101, level: 4, text: "downloading", fields: ["https://cache.nixos.org/nar/x.nar.xz"] }),
+      at(0, {
+        action: "start",
+        id: 3,
+        type: 101,
+        level: 4,
+        text: "downloading",
+        fields: ["https://cache.nixos.org/nar/x.nar.xz"],
+      }),
       at(1000, { action: "result", id: 3, type: 105, fields: [4 * 1024 * 1024, 8 * 1024 * 1024, 0, 0] }),
       at(1000, { action: "stop", id: 1 }),
     ]);

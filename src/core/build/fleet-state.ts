@@ -293,7 +293,7 @@ export class BuildTracker {
         return out === d.name || out.startsWith(`${d.name}-`);
       })?.drv;
     const d = drv ? this.drvs.get(drv) : undefined;
-    if (!d || d.outcome !== "running") return;
+    if (d?.outcome !== "running") return;
     r.drv = d.drv;
     d.activity = "copying outputs";
   }
@@ -316,7 +316,7 @@ export class BuildTracker {
     switch (r.role) {
       case "build": {
         const d = this.drvs.get(r.drv);
-        if (!d || d.outcome !== "running") return [];
+        if (d?.outcome !== "running") return [];
         d.endedMs = now;
         if (this.interrupted || this.failureSeen) {
           d.outcome = "stopped";
@@ -346,7 +346,7 @@ export class BuildTracker {
       }
       case "copy-out": {
         const d = r.drv ? this.drvs.get(r.drv) : undefined;
-        if (!d || d.outcome !== "running") return [];
+        if (d?.outcome !== "running") return [];
         d.copyOutMs = now - r.startedMs;
         d.endedMs = now;
         d.outcome = "built";
@@ -373,7 +373,9 @@ export class BuildTracker {
         const drv = r.role === "build" || r.role === "echo" ? r.drv : null;
         const d = drv ? this.drvs.get(drv) : undefined;
         if (!d) return [];
-        return [{ kind: "log", at: now, drv: d.drv, name: d.name, builder: d.builder, line: String(e.fields[0] ?? "") }];
+        return [
+          { kind: "log", at: now, drv: d.drv, name: d.name, builder: d.builder, line: String(e.fields[0] ?? "") },
+        ];
       }
       case Res.setPhase: {
         const drv = r.role === "build" || r.role === "echo" ? r.drv : null;
@@ -533,7 +535,10 @@ export class BuildTracker {
       remaining += d ? Math.max(0, ms - (nowMs - d.startedMs)) : ms;
     }
     if (!known) return null;
-    const slots = Math.max(1, this.options.machines.reduce((s, m) => s + m.maxJobs, 0));
+    const slots = Math.max(
+      1,
+      this.options.machines.reduce((s, m) => s + m.maxJobs, 0),
+    );
     const open = plan.toBuild.filter((drv) => !this.never.has(drv) && this.drvs.get(drv)?.outcome !== "built").length;
     return remaining / Math.max(1, Math.min(slots, open));
   }
@@ -542,5 +547,10 @@ export class BuildTracker {
 /** Split of a finished build's time: copying inputs, building (the rest), copying outputs back. */
 export function timingSplit(d: DrvState): { totalMs: number; copyInMs: number; buildMs: number; copyOutMs: number } {
   const totalMs = (d.endedMs ?? d.startedMs) - d.startedMs;
-  return { totalMs, copyInMs: d.copyInMs, buildMs: Math.max(0, totalMs - d.copyInMs - d.copyOutMs), copyOutMs: d.copyOutMs };
+  return {
+    totalMs,
+    copyInMs: d.copyInMs,
+    buildMs: Math.max(0, totalMs - d.copyInMs - d.copyOutMs),
+    copyOutMs: d.copyOutMs,
+  };
 }

@@ -1,0 +1,101 @@
+// The build view on a terminal, drawn with ink: one line per builder, one for local work, one for
+// the queue and a status line, redrawn in place (at most 10 times a second, changed lines only);
+// with -L, build logs scroll above it. Lines are cut at the terminal's width, never wrapped.
+import { Box, render, Static, Text } from "ink";
+import type { BuildView } from "../core/build/fleet-state.js";
+import { formatBytes, formatSeconds, formatTotals } from "./build-lines.js";
+
+const MAX_FPS = 10;
+
+interface Item {
+  name: string;
+  elapsedMs: number;
+  activity: string;
+}
+
+const describe = (items: Item[]) =>
+  items
+    .map((b) => `${b.name} ${formatSeconds(b.elapsedMs)}${b.activity === "building" ? "" : ` (${b.activity})`}`)
+    .join(" · ");
+
+/** The lines of the live region, as plain text (also what the tests compare with the screen). */
+export function liveLines(view: BuildView): { label: string; text: string }[] {
+  const width = Math.max(5, ...view.builders.map((b) => b.name.length));
+  const pad = (s: string) => s.padEnd(width);
+  const lines = view.builders.map((b) => ({
+    label: `${pad(b.name)} ${`${b.busy}/${b.max}`.padStart(5)}`,
+    text: b.builds.length ? describe(b.builds) : "idle",
+  }));
+  lines.push({ label: `${pad("local")}      `, text: view.local.length ? describe(view.local) : "idle" });
+  const queue = [
+    ...(view.queue.waiting ? [`${view.queue.waiting} waiting for a free builder`] : []),
+    ...view.queue.fetching.map(
+      (f) =>
+        `${f.count} fetching from ${f.from}${f.bytesPerSecond === null ? "" : ` ${formatBytes(f.bytesPerSecond)}/s`}`,
+    ),
+  ];
+  lines.push({ label: `${pad("queue")}      `, text: queue.length ? queue.join(" · ") : "empty" });
+  return lines;
+}
+
+function Live({ view, logs }: { view: BuildView; logs: { id: number; text: string }[] }) {
+  return (
+    <>
+      <Static items={logs}>{(l) => <Text key={l.id}>{l.text}</Text>}</Static>
+      <Box flexDirection="column">
+        {liveLines(view).map((l) => (
+          <Text key={l.label} wrap="truncate-end">
+            <Text bold>{l.label}</Text> {l.text}
+          </Text>
+        ))}
+        <Text wrap="truncate-end" dimColor>
+          {formatTotals(view)}
+        </Text>
+      </Box>
+    </>
+  );
+}
+
+export interface LiveView {
+  /** Redraw with this picture (ink drops frames beyond 10 a second). */
+  update(view: BuildView): void;
+  /** A line printed above the live region for good (-L logs, failures). */
+  print(text: string): void;
+  /** Draw the last picture and leave it on screen. */
+  end(view: BuildView): void;
+}
+
+export function startLiveView(stream: NodeJS.WriteStream): LiveView {
+  let logs: { id: number; text: string }[] = [];
+  let nextId = 0;
+  let last: BuildView | null = null;
+  const element = (view: BuildView) => <Live view={view} logs={logs} />;
+  const empty: BuildView = {
+    builders: [],
+    local: [],
+    queue: { waiting: 0, fetching: [] },
+    totals: { built: 0, failed: 0, fetched: 0, fetchedBytes: 0, toGo: 0, elapsedMs: 0, etaMs: null },
+  };
+  const instance = render(element(empty), {
+    stdout: stream,
+    stderr: stream,
+    exitOnCtrlC: false,
+    patchConsole: false,
+    maxFps: MAX_FPS,
+    incrementalRendering: true,
+  });
+  return {
+    update(view) {
+      last = view;
+      instance.rerender(element(view));
+    },
+    print(text) {
+      logs = [...logs, { id: nextId++, text }];
+      instance.rerender(element(last ?? empty));
+    },
+    end(view) {
+      instance.rerender(element(view));
+      instance.unmount();
+    },
+  };
+}
