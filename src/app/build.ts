@@ -53,8 +53,10 @@ export interface BuildResult {
     copyOutMs: number;
   }[];
   substituted: string[];
-  /** Paths fetched from caches: which cache, how many bytes. */
+  /** Paths fetched from caches: which cache, how many bytes (0 when Nix gave only the total). */
   fetched: { path: string; from: string; bytes: number }[];
+  /** Bytes fetched from caches in all. */
+  fetchedBytes: number;
   seconds: number;
   routes: Coverage["routes"];
 }
@@ -296,7 +298,15 @@ export async function runBuild(
   } catch {
     outputs = run.stdout.split("\n").filter((l) => l.startsWith("/"));
   }
-  return { outputs, builds, substituted: fetched.map((f) => f.path), fetched, seconds, routes: coverage.routes };
+  return {
+    outputs,
+    builds,
+    substituted: fetched.map((f) => f.path),
+    fetched,
+    fetchedBytes: tracker.fetchedBytes,
+    seconds,
+    routes: coverage.routes,
+  };
 }
 
 /**

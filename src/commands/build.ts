@@ -33,7 +33,13 @@ function makeObserver(ctx: Context, logs: boolean): BuildObserver {
   if (ctx.options.json) return { change: () => {}, end: () => {} };
   const summary = (tracker: BuildTracker, seconds: number) =>
     formatSummary(
-      { builds: tracker.builds, fetched: tracker.fetched, notStarted: tracker.notStarted, seconds },
+      {
+        builds: tracker.builds,
+        fetched: tracker.fetched,
+        notStarted: tracker.notStarted,
+        seconds,
+        fetchedBytes: tracker.fetchedBytes,
+      },
       style,
       verbose,
     );
@@ -100,6 +106,7 @@ function renderResult(result: BuildResult, verbose: boolean): string {
         fetched: result.fetched.map((f) => ({ ...f, name: f.path, startedMs: 0, endedMs: 0 })),
         notStarted: [],
         seconds: result.seconds,
+        fetchedBytes: result.fetchedBytes,
       },
       style,
       verbose,

@@ -126,6 +126,8 @@ export function formatSummary(
     fetched: FetchState[];
     notStarted: { drv: string; reason: string }[];
     seconds: number;
+    /** All bytes fetched, when known only as a total. */
+    fetchedBytes?: number;
   },
   style: Style,
   verbose: boolean,
@@ -143,7 +145,9 @@ export function formatSummary(
   const caches = new Map<string, FetchState[]>();
   for (const f of result.fetched) caches.set(f.from, [...(caches.get(f.from) ?? []), f]);
   for (const [from, fs] of caches) {
-    const bytes = fs.reduce((s, f) => s + f.bytes, 0);
+    // Without per-path sizes, Nix's announced total belongs to the only cache there is.
+    const own = fs.reduce((s, f) => s + f.bytes, 0);
+    const bytes = own || (caches.size === 1 ? (result.fetchedBytes ?? 0) : 0);
     lines.push(
       `Fetched ${fs.length} path${fs.length === 1 ? "" : "s"}${bytes ? ` (${formatBytes(bytes)})` : ""} from ${from}`,
     );

@@ -55,11 +55,17 @@ describe("append-only lines from the real Nix 2.8 stream", () => {
   it("ends with what was built where, fetched from which cache, failed, and not finished", () => {
     const { run } = lines("nix-2.8-ssh-ng-stop-on-failure.jsonl");
     const summary = formatSummary(
-      { builds: run.tracker.builds, fetched: run.tracker.fetched, notStarted: run.tracker.notStarted, seconds: 2.2 },
+      {
+        builds: run.tracker.builds,
+        fetched: run.tracker.fetched,
+        notStarted: run.tracker.notStarted,
+        seconds: 2.2,
+        fetchedBytes: run.tracker.fetchedBytes,
+      },
       style,
       false,
     );
-    expect(summary[0]).toMatch(/^Fetched 1 path from file:\/\/.*view-cache/);
+    expect(summary[0]).toMatch(/^Fetched 1 path \(120 B\) from file:\/\/.*view-cache/);
     expect(summary[1]).toBe("Failed 1: cx-view-failing on b2");
     expect(summary[2]).toMatch(
       /^Not finished 4: cx-view-0 \(stopped by Nix after a failure\), cx-view-1 .*, cx-view-after-failing \(1 dependency failed\)$/,

@@ -38,6 +38,7 @@ describe.each(["ssh-ng", "ssh"])("Nix 2.8 over %s, --keep-going", (scheme) => {
   it("counts the path fetched from the file:// cache", () => {
     expect(run.tracker.fetched.map((f) => f.name)).toEqual(["cx-view-cached"]);
     expect(run.tracker.fetched[0]!.from).toMatch(/^file:\/\/.*view-cache/);
+    expect(run.tracker.fetchedBytes).toBe(120);
   });
 
   it("shows nothing running once Nix has exited, and never more builds on a builder than its slots", () => {

@@ -119,6 +119,9 @@ export class BuildTracker {
   private readonly byUri = new Map<string, FleetMachine>();
   private firstMs: number | null = null;
   private topBuilds: number | null = null;
+  private topRealise: number | null = null;
+  /** What Nix expects to download for all substitutions (resSetExpected on the top actRealise). */
+  private expectedDownload = 0;
   private buildsProgress: { done: number; expected: number; failed: number } | null = null;
   private interrupted = false;
   private failureSeen = false;
@@ -266,6 +269,10 @@ export class BuildTracker {
       case Act.fileTransfer:
         this.roles.set(e.id, { role: "transfer", url: String(f[0] ?? ""), done: 0 });
         return [];
+      case Act.realise:
+        this.topRealise ??= e.id;
+        this.roles.set(e.id, { role: "other", type: e.type });
+        return [];
       case Act.builds:
         this.topBuilds ??= e.id;
         this.roles.set(e.id, { role: "builds" });
@@ -396,9 +403,23 @@ export class BuildTracker {
         }
         return [];
       }
+      case Res.setExpected:
+        if (e.id === this.topRealise && Number(e.fields[0]) === Act.fileTransfer) {
+          this.expectedDownload = Math.max(0, Number(e.fields[1] ?? 0));
+        }
+        return [];
       default:
         return [];
     }
+  }
+
+  /**
+   * Bytes fetched from caches: the sum of what each fetch reported, or, when Nix reported no
+   * per-path progress (a small or file:// fetch), the download size it announced for them all.
+   */
+  get fetchedBytes(): number {
+    const sum = [...this.fetches.values()].reduce((s, f) => s + f.bytes, 0);
+    return sum > 0 ? sum : this.fetches.size ? this.expectedDownload : 0;
   }
 
   private copyProgress(r: Extract<Role, { role: "copy-path" }>, done: number, expected: number): void {
@@ -492,7 +513,7 @@ export class BuildTracker {
         built,
         failed,
         fetched: done.length,
-        fetchedBytes: done.reduce((s, f) => s + f.bytes, 0),
+        fetchedBytes: done.length ? this.fetchedBytes : 0,
         toGo: this.toGo(),
         elapsedMs: this.firstMs === null ? 0 : nowMs - this.firstMs,
         etaMs: this.eta(nowMs),
