@@ -203,7 +203,7 @@ export class BuildTracker {
         const drv = String(f[0] ?? "");
         const machine = String(f[1] ?? "");
         const known = this.drvs.get(drv);
-        // ssh-ng: the builder's own daemon reports the same build again with machine "" (nom#84).
+        // ssh-ng: the builder's own daemon reports the same build again with machine "" (docs/internal-json.md#remote-builds).
         if (machine === "" && known && known.builder !== "local" && known.outcome === "running") {
           this.roles.set(e.id, { role: "echo", drv });
           return [];
@@ -332,7 +332,8 @@ export class BuildTracker {
         }
         // A remote build has ended when its outputs are back (copy-out). One whose activity stops
         // first either had nothing to copy or was given up (an interrupt Nix reports only after the
-        // stops): not running any more, settled by Nix's exit code in finish().
+        // stops): not running any more, settled by Nix's exit code in finish()
+        // (docs/internal-json.md#abandoned).
         if (r.remote) {
           d.outcome = "stopped";
           return [];
