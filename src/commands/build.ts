@@ -7,7 +7,7 @@ import type { BuildTracker } from "../core/build/fleet-state.js";
 import { isKnownSystem } from "../core/nix/systems.js";
 import { badInput } from "../errors.js";
 import { ActionsGroups, formatChange, formatSummary } from "../ui/build-lines.js";
-import { startLiveView } from "../ui/build-live.js";
+import { type LiveView, startLiveView } from "../ui/build-live.js";
 import { makeStyle } from "../ui/style.js";
 import { type RawOptions, stringOption } from "./options.js";
 
@@ -45,28 +45,37 @@ function makeObserver(ctx: Context, logs: boolean): BuildObserver {
     );
   // A terminal gets the live view unless colours were turned off (--no-color asks for plain lines).
   if (process.stderr.isTTY && ctx.options.color) {
-    const live = startLiveView(process.stderr);
-    // Elapsed times move even when Nix says nothing.
+    // Drawn from Nix's first event on, so "Evaluating…" and other progress lines come before it.
+    let live: LiveView | null = null;
     let tracker: BuildTracker | null = null;
-    const tick = setInterval(() => tracker && live.update(tracker.view(Date.now())), 500);
+    // Elapsed times move even when Nix says nothing.
+    let tick: ReturnType<typeof setInterval> | undefined;
+    const show = (t: BuildTracker) => {
+      tracker = t;
+      if (!live) {
+        live = startLiveView(process.stderr);
+        tick = setInterval(() => tracker && live?.update(tracker.view(Date.now())), 500);
+      }
+      return live;
+    };
     return {
       change(change, t) {
-        tracker = t;
+        const view = show(t);
         if (change.kind === "log") {
-          if (logs) live.print(`${style.dim(`${change.name}@${change.builder}>`)} ${change.line}`);
+          if (logs) view.print(`${style.dim(`${change.name}@${change.builder}>`)} ${change.line}`);
         } else if (
           change.kind === "failed" ||
           change.kind === "abandoned" ||
           (change.kind === "message" && change.level <= 1)
         ) {
           const line = formatChange(change, { style, verbose, logs });
-          if (line) live.print(line);
+          if (line) view.print(line);
         }
-        live.update(t.view(Date.now()));
+        view.update(t.view(Date.now()));
       },
       end(t, outcome) {
         clearInterval(tick);
-        live.end(t.view(Date.now()));
+        live?.end(t.view(Date.now()));
         if (outcome.exitCode !== 0 || outcome.interrupted) ctx.warn(summary(t, outcome.seconds).join("\n"));
       },
     };

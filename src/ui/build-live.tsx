@@ -1,5 +1,5 @@
 // The build view on a terminal, drawn with ink: one line per builder, one for local work, one for
-// the queue and a status line, redrawn in place (at most 10 times a second, changed lines only);
+// the queue and a status line, redrawn in place (at most 10 times a second, in one write each);
 // with -L, build logs scroll above it. Lines are cut at the terminal's width, never wrapped.
 import { Box, render, Static, Text } from "ink";
 import type { BuildView } from "../core/build/fleet-state.js";
@@ -82,7 +82,9 @@ export function startLiveView(stream: NodeJS.WriteStream): LiveView {
     exitOnCtrlC: false,
     patchConsole: false,
     maxFps: MAX_FPS,
-    incrementalRendering: true,
+    // ink 6.8's incremental mode left every frame's changed lines on screen under tmux (seen in
+    // tests/integration/build-view.test.ts); the default rewrites the region in one write.
+    incrementalRendering: false,
   });
   return {
     update(view) {
