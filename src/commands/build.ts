@@ -7,7 +7,7 @@ import type { BuildTracker } from "../core/build/fleet-state.js";
 import { isKnownSystem } from "../core/nix/systems.js";
 import { badInput } from "../errors.js";
 import { ActionsGroups, formatChange, formatSummary } from "../ui/build-lines.js";
-import { type LiveView, startLiveView } from "../ui/build-live.js";
+import type { LiveView } from "../ui/build-live.js";
 import { makeStyle } from "../ui/style.js";
 import { type RawOptions, stringOption } from "./options.js";
 
@@ -50,10 +50,15 @@ function makeObserver(ctx: Context, logs: boolean): BuildObserver {
     let tracker: BuildTracker | null = null;
     // Elapsed times move even when Nix says nothing.
     let tick: ReturnType<typeof setInterval> | undefined;
+    // ink and react load while Nix evaluates (they cost start-up time no pipe or CI run should pay).
+    let start: typeof import("../ui/build-live.js").startLiveView | null = null;
+    void import("../ui/build-live.js").then((m) => {
+      start = m.startLiveView;
+    });
     const show = (t: BuildTracker) => {
       tracker = t;
-      if (!live) {
-        live = startLiveView(process.stderr);
+      if (!live && start) {
+        live = start(process.stderr);
         tick = setInterval(() => tracker && live?.update(tracker.view(Date.now())), 500);
       }
       return live;
@@ -61,6 +66,7 @@ function makeObserver(ctx: Context, logs: boolean): BuildObserver {
     return {
       change(change, t) {
         const view = show(t);
+        if (!view) return;
         if (change.kind === "log") {
           if (logs) view.print(`${style.dim(`${change.name}@${change.builder}>`)} ${change.line}`);
         } else if (
