@@ -52,6 +52,8 @@ function makeObserver(ctx: Context, logs: boolean): BuildObserver {
     let tick: ReturnType<typeof setInterval> | undefined;
     // ink and react load while Nix evaluates (they cost start-up time no pipe or CI run should pay).
     let start: typeof import("../ui/build-live.js").startLiveView | null = null;
+    // React's development build (the default without NODE_ENV) costs several times the CPU per redraw.
+    process.env["NODE_ENV"] ??= "production";
     void import("../ui/build-live.js").then((m) => {
       start = m.startLiveView;
     });
@@ -59,7 +61,7 @@ function makeObserver(ctx: Context, logs: boolean): BuildObserver {
       tracker = t;
       if (!live && start) {
         live = start(process.stderr);
-        tick = setInterval(() => tracker && live?.update(tracker.view(Date.now())), 500);
+        tick = setInterval(() => tracker && live?.update(tracker.view(Date.now())), 1000);
       }
       return live;
     };

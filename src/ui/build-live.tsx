@@ -13,9 +13,12 @@ interface Item {
   activity: string;
 }
 
+/** Whole seconds on the live view, so a line changes (and is redrawn) at most once a second. */
+const wholeSeconds = (ms: number) => formatSeconds(Math.floor(ms / 1000) * 1000).replace(/\.0 s$/, " s");
+
 const describe = (items: Item[]) =>
   items
-    .map((b) => `${b.name} ${formatSeconds(b.elapsedMs)}${b.activity === "building" ? "" : ` (${b.activity})`}`)
+    .map((b) => `${b.name} ${wholeSeconds(b.elapsedMs)}${b.activity === "building" ? "" : ` (${b.activity})`}`)
     .join(" · ");
 
 /** The lines of the live region, as plain text (also what the tests compare with the screen). */
@@ -38,19 +41,23 @@ export function liveLines(view: BuildView): { label: string; text: string }[] {
   return lines;
 }
 
+/** The status line, with elapsed time in whole seconds like the rest of the view. */
+const totalsLine = (view: BuildView) =>
+  formatTotals({ ...view, totals: { ...view.totals, elapsedMs: Math.floor(view.totals.elapsedMs / 1000) * 1000 } });
+
+/** The live region: one plain line per builder, local, queue, then the status line. */
 function Live({ view, logs }: { view: BuildView; logs: { id: number; text: string }[] }) {
+  const region = [...liveLines(view).map((l) => `${l.label} ${l.text}`), totalsLine(view)];
   return (
     <>
-      <Static items={logs}>{(l) => <Text key={l.id}>{l.text}</Text>}</Static>
+      {logs.length > 0 && <Static items={logs}>{(l) => <Text key={l.id}>{l.text}</Text>}</Static>}
       <Box flexDirection="column">
-        {liveLines(view).map((l) => (
-          <Text key={l.label} wrap="truncate-end">
-            <Text bold>{l.label}</Text> {l.text}
+        {region.map((line, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the region's lines are positional.
+          <Text key={i} wrap="truncate-end">
+            {line}
           </Text>
         ))}
-        <Text wrap="truncate-end" dimColor>
-          {formatTotals(view)}
-        </Text>
       </Box>
     </>
   );
@@ -69,6 +76,9 @@ export function startLiveView(stream: NodeJS.WriteStream): LiveView {
   let logs: { id: number; text: string }[] = [];
   let nextId = 0;
   let last: BuildView | null = null;
+  let drawn = "";
+  /** What the region shows, to skip a redraw that would change nothing. */
+  const key = (view: BuildView) => JSON.stringify([liveLines(view), totalsLine(view)]);
   const element = (view: BuildView) => <Live view={view} logs={logs} />;
   const empty: BuildView = {
     builders: [],
@@ -89,6 +99,9 @@ export function startLiveView(stream: NodeJS.WriteStream): LiveView {
   return {
     update(view) {
       last = view;
+      const now = key(view);
+      if (now === drawn) return;
+      drawn = now;
       instance.rerender(element(view));
     },
     print(text) {
