@@ -1,7 +1,7 @@
 // Benchmark: the build view's overhead (BENCH_ONLY=view). Wall time of `crossnix build` (showing
 // its append-only lines, as in CI) against raw `nix build` on the 12-derivation batch, and the CPU
 // crossnix itself (the node process, not the Nix client under it) uses while a long build runs,
-// both without a terminal and with the live view on a pseudo-terminal (`script`).
+// both without a terminal and with the live view on a 120×40 pseudo-terminal (`script`).
 import path from "node:path";
 import { BUSYBOX_DIR, newNonce } from "#testbed";
 import { CLI, type Fleet, NIX_CMD, REPO } from "./fleet.js";
@@ -40,7 +40,7 @@ const { spawn } = require("node:child_process");
 const [mode, ...argv] = process.argv.slice(2);
 const t0 = Date.now();
 const child = mode === "tty"
-  ? spawn("script", ["-qec", argv.map((a) => "'" + a.replace(/'/g, "'\\\\''") + "'").join(" "), "/dev/null"], { stdio: ["ignore", "ignore", "ignore"] })
+  ? spawn("script", ["-qec", "stty rows 40 cols 120; " + argv.map((a) => "'" + a.replace(/'/g, "'\\\\''") + "'").join(" "), "/dev/null"], { stdio: ["ignore", "ignore", "ignore"] })
   : spawn(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "ignore"] });
 const tick = Number(require("node:child_process").execFileSync("getconf", ["CLK_TCK"]).toString().trim());
 let cpuMs = 0;
@@ -133,7 +133,11 @@ export async function buildViewBench(fleet: Fleet, runs: number, log: (l: string
         ["what", "while building", "whole run"],
         [
           ["no terminal (timestamped lines)", steadyText(pipe), `${fmtMs(pipe.cpuMs)} in ${fmtMs(pipe.wallMs)}`],
-          ["live view on a pseudo-terminal (`script`)", steadyText(tty), `${fmtMs(tty.cpuMs)} in ${fmtMs(tty.wallMs)}`],
+          [
+            "live view on a 120×40 pseudo-terminal (`script`)",
+            steadyText(tty),
+            `${fmtMs(tty.cpuMs)} in ${fmtMs(tty.wallMs)}`,
+          ],
         ],
       ),
     ],

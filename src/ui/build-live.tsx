@@ -22,13 +22,27 @@ const describe = (items: Item[]) =>
     .join(" · ");
 
 /** The lines of the live region, as plain text (also what the tests compare with the screen). */
-export function liveLines(view: BuildView): { label: string; text: string }[] {
+export function liveLines(view: BuildView, rows = 0): { label: string; text: string }[] {
   const width = Math.max(5, ...view.builders.map((b) => b.name.length));
   const pad = (s: string) => s.padEnd(width);
-  const lines = view.builders.map((b) => ({
+  // The region must stay shorter than the terminal: ink clears the whole screen (scrollback too)
+  // to draw a taller one. Busy builders first; the rest are summed up on one line.
+  const room = rows > 0 ? Math.max(1, rows - 1 - 3) : Number.POSITIVE_INFINITY;
+  let shown = view.builders;
+  let hidden: BuildView["builders"] = [];
+  if (shown.length > room) {
+    const order = [...view.builders].sort((a, b) => Number(b.busy > 0) - Number(a.busy > 0));
+    shown = order.slice(0, room - 1);
+    hidden = order.slice(room - 1);
+  }
+  const lines = shown.map((b) => ({
     label: `${pad(b.name)} ${`${b.busy}/${b.max}`.padStart(5)}`,
     text: b.builds.length ? describe(b.builds) : "idle",
   }));
+  if (hidden.length) {
+    const busy = hidden.filter((b) => b.busy > 0).length;
+    lines.push({ label: `${pad("…")}      `, text: `${hidden.length} more builders, ${busy} busy` });
+  }
   lines.push({ label: `${pad("local")}      `, text: view.local.length ? describe(view.local) : "idle" });
   const queue = [
     ...(view.queue.waiting ? [`${view.queue.waiting} waiting for a free builder`] : []),
@@ -46,8 +60,8 @@ const totalsLine = (view: BuildView) =>
   formatTotals({ ...view, totals: { ...view.totals, elapsedMs: Math.floor(view.totals.elapsedMs / 1000) * 1000 } });
 
 /** The live region: one plain line per builder, local, queue, then the status line. */
-function Live({ view, logs }: { view: BuildView; logs: { id: number; text: string }[] }) {
-  const region = [...liveLines(view).map((l) => `${l.label} ${l.text}`), totalsLine(view)];
+function Live({ view, logs, rows }: { view: BuildView; logs: { id: number; text: string }[]; rows: number }) {
+  const region = [...liveLines(view, rows).map((l) => `${l.label} ${l.text}`), totalsLine(view)];
   return (
     <>
       {logs.length > 0 && <Static items={logs}>{(l) => <Text key={l.id}>{l.text}</Text>}</Static>}
@@ -78,8 +92,8 @@ export function startLiveView(stream: NodeJS.WriteStream): LiveView {
   let last: BuildView | null = null;
   let drawn = "";
   /** What the region shows, to skip a redraw that would change nothing. */
-  const key = (view: BuildView) => JSON.stringify([liveLines(view), totalsLine(view)]);
-  const element = (view: BuildView) => <Live view={view} logs={logs} />;
+  const key = (view: BuildView) => JSON.stringify([liveLines(view, stream.rows ?? 0), totalsLine(view)]);
+  const element = (view: BuildView) => <Live view={view} logs={logs} rows={stream.rows ?? 0} />;
   const empty: BuildView = {
     builders: [],
     local: [],
