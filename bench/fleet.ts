@@ -33,7 +33,10 @@ export async function startFleet(count: number, log: (line: string) => void): Pr
   const enabled = new Set(names);
 
   const run: Fleet["run"] = async (argv, opts = {}) => {
-    const r = await sandbox.run(argv, { timeoutMs: opts.timeoutMs ?? 120_000, env: { NO_COLOR: "1", ...opts.env } });
+    const r = await sandbox.run(argv, {
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      env: { NO_COLOR: "1", XDG_STATE_HOME: `${sandbox.tmpDir}/state`, ...opts.env },
+    });
     if (!(opts.ok ?? [0]).includes(r.exitCode ?? -1)) {
       throw new Error(
         `${argv.join(" ")} exited ${r.exitCode}${r.timedOut ? " (timed out)" : ""}:\n${(r.stderr + r.stdout).slice(-2000)}`,

@@ -7,6 +7,7 @@ import path from "node:path";
 import { assertTestbedReady, getRun, stopAll } from "#testbed";
 import { buildBench } from "./build.js";
 import { cacheBench } from "./cache.js";
+import { buildViewBench } from "./build-view.js";
 import { type Fleet, REPO, startFleet } from "./fleet.js";
 import { doctorBuilt, hungBench } from "./hung.js";
 import { probeBench } from "./probe.js";
@@ -14,8 +15,8 @@ import { type Section, targetLine } from "./stats.js";
 import { startupBench } from "./startup.js";
 
 const RUNS = Math.max(1, Number(process.env["BENCH_RUNS"] ?? 5));
-/** BENCH_ONLY=probe,hung,build,startup,cache runs just those (for working on one benchmark). */
-const ALL = "probe,hung,build,startup,cache";
+/** BENCH_ONLY=probe,hung,build,view,startup,cache runs just those (for working on one benchmark). */
+const ALL = "probe,hung,build,view,startup,cache";
 const ONLY = new Set((process.env["BENCH_ONLY"] ?? ALL).split(","));
 const FLEET_SIZE = 16;
 const started = performance.now();
@@ -87,6 +88,8 @@ async function main(): Promise<number> {
     if (ONLY.has("hung")) sections.push(await section("Hung builder", () => hungBench(f, RUNS, log), failures));
     if (ONLY.has("build")) sections.push(await section("Build overhead", () => buildBench(f, RUNS, log), failures));
     if (ONLY.has("cache")) sections.push(await section("Binary cache check", () => cacheBench(f, RUNS, log), failures));
+    if (ONLY.has("view"))
+      sections.push(await section("Build view overhead", () => buildViewBench(f, RUNS, log), failures));
   }
   if (startup) sections.push(startup);
   await stopAll();

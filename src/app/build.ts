@@ -1,5 +1,6 @@
 // The `crossnix build` use case: checks that every derivation has somewhere to build (with a short
-// builder-health cache), runs Nix, and reports which builder built what.
+// builder-health cache), runs Nix while following its internal-json log (the build view's state
+// machine), reports which builder built what with true timings, and records the build history.
 import type { Context } from "../context.js";
 import { daemonSshTarget, type FleetBuilder, findBuilder } from "../core/builders/fleet.js";
 import {
@@ -9,18 +10,21 @@ import {
   checkCoverage,
   type DerivationNeed,
 } from "../core/build/coverage.js";
-import { type LogEvent, NixLogTracker } from "../core/build/nix-log.js";
+import { BuildTracker, type Change, type DrvState, type FetchState } from "../core/build/fleet-state.js";
+import { makePredictor } from "../core/build/history.js";
+import { parseNixLine } from "../core/build/internal-json.js";
 import { diagnoseNixOutput } from "../core/diagnosis/index.js";
-import { formatEntry, normalizeStoreUri } from "../core/formats/machines/index.js";
+import { formatEntry } from "../core/formats/machines/index.js";
 import { isTrustedUser } from "../core/nix/trust.js";
 import { CrossnixError, noSuchBuilder } from "../errors.js";
 import { readProbeCache, writeProbeCache } from "../host/builders/probe-cache.js";
 import { reachBuilder } from "../host/builders/probe.js";
 import { localCapability } from "../host/nix/local-capability.js";
-import { derivationInfo, derivationsToBuild, runNix } from "../host/nix/nix.js";
+import { derivationInfo, dryRunPlan, runNix } from "../host/nix/nix.js";
 import { loadConfigState } from "../host/state.js";
 import type { Host } from "../host/system/host.js";
 import { currentUser } from "../host/system/user.js";
+import { readBuildHistory, recordBuilds } from "./build-history.js";
 
 export interface BuildInput {
   /** What to build; [] with no passthrough means ".". */
@@ -37,16 +41,34 @@ export interface BuildInput {
 
 export interface BuildResult {
   outputs: string[];
-  /** Who built what, by crossnix name ("local" for this machine). */
-  builds: { drv: string; builder: string; seconds: number | null }[];
+  /** Who built what, by crossnix name ("local" for this machine), with true timings (ms split). */
+  builds: {
+    drv: string;
+    name: string;
+    builder: string;
+    outcome: DrvState["outcome"];
+    seconds: number | null;
+    copyInMs: number;
+    buildMs: number;
+    copyOutMs: number;
+  }[];
   substituted: string[];
-  copied: NixLogTracker["copied"];
+  /** Paths fetched from caches: which cache, how many bytes (0 when Nix gave only the total). */
+  fetched: { path: string; from: string; bytes: number }[];
+  /** Bytes fetched from caches in all. */
+  fetchedBytes: number;
   seconds: number;
   routes: Coverage["routes"];
 }
 
-/** What a build reports while it runs: Nix's events, with a machine's URI turned into a builder's name. */
-export type BuildObserver = (event: LogEvent, builderName: (machine: string) => string) => void;
+/** Follows a build as it runs: each state change, with the tracker for the whole picture. */
+export interface BuildObserver {
+  change(change: Change, tracker: BuildTracker): void;
+  /** Nix has exited (also on failure and interrupt, before the error is thrown). */
+  end(tracker: BuildTracker, outcome: { exitCode: number | null; interrupted: boolean; seconds: number }): void;
+}
+
+const ignore: BuildObserver = { change: () => {}, end: () => {} };
 
 /**
  * Builder health is remembered briefly, so back-to-back builds do not pay for an SSH round trip to
@@ -127,7 +149,7 @@ async function forgetBuilders(host: Host, builders: FleetBuilder[]): Promise<voi
 export async function runBuild(
   ctx: Pick<Context, "host" | "progress">,
   input: BuildInput,
-  observe: BuildObserver = () => {},
+  observe: BuildObserver = ignore,
 ): Promise<BuildResult> {
   const started = performance.now();
   const { host } = ctx;
@@ -166,10 +188,11 @@ export async function runBuild(
   ctx.progress("Evaluating what must be built…");
   // Reaching the builders overlaps with evaluation; it cannot wait to know which systems matter.
   const healthPromise = builderHealth(host, candidates, input.timeoutSeconds);
-  const toBuild = await derivationsToBuild(host, installables, nixArgs).catch(async (error: unknown) => {
+  const plan = await dryRunPlan(host, installables, nixArgs).catch(async (error: unknown) => {
     await healthPromise;
     throw error;
   });
+  const toBuild = plan.toBuild;
   const info = await derivationInfo(host, state.info.nix.version?.nix ?? null, toBuild);
   const needs: DerivationNeed[] = toBuild.map((drv) => ({
     drv,
@@ -201,34 +224,57 @@ export async function runBuild(
     );
   }
 
-  const names = (machine: string) => {
-    if (machine === "") return "local";
-    const builder = state.fleet.find((b) => b.entry.uri === machine || b.uri === normalizeStoreUri(machine));
-    return builder?.name ?? machine;
-  };
-  const tracker = new NixLogTracker();
-  let pending = "";
-  const run = await runNix(host, ["build", "--log-format", "internal-json", "--json", ...installables, ...nixArgs], {
-    onStderr: (chunk) => {
-      pending += chunk;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        const event = tracker.feed(line, performance.now());
-        if (event) observe(event, names);
-      }
-    },
+  const tracker = new BuildTracker({
+    machines: candidates.map((b) => ({ name: b.name, uris: [b.entry.uri, b.uri], maxJobs: b.entry.maxJobs ?? 1 })),
+    planned: plan,
+    predict: makePredictor(readBuildHistory(host)),
   });
-  if (pending) tracker.feed(pending, performance.now());
+  const run = await followNix(
+    host,
+    ["build", "--log-format", "internal-json", "--json", ...installables, ...nixArgs],
+    tracker,
+    observe,
+  );
   const seconds = (performance.now() - started) / 1000;
-  const builds = tracker.builds.map((b) => ({ drv: b.drv, builder: names(b.machine), seconds: b.seconds }));
-  const substituted = tracker.substituted.map((s) => s.path);
+  observe.end(tracker, { exitCode: run.exitCode, interrupted: run.interrupted, seconds });
+  try {
+    const systems = new Map([...info].map(([drv, i]) => [drv, i.system]));
+    recordBuilds(host, {
+      id: `${host.now().toISOString()}-${process.pid}`,
+      via: "build",
+      builds: tracker.builds,
+      systems,
+    });
+  } catch (error) {
+    // History is a convenience: a full disk or a read-only home must not fail the build.
+    ctx.progress(`could not record the build history: ${String(error)}`);
+  }
+  const builds = tracker.builds.map((b) => {
+    const totalMs = b.endedMs === null ? null : b.endedMs - b.startedMs;
+    return {
+      drv: b.drv,
+      name: b.name,
+      builder: b.builder,
+      outcome: b.outcome,
+      seconds: totalMs === null ? null : totalMs / 1000,
+      copyInMs: b.copyInMs,
+      buildMs: totalMs === null ? 0 : Math.max(0, totalMs - b.copyInMs - b.copyOutMs),
+      copyOutMs: b.copyOutMs,
+    };
+  });
+  const fetched = tracker.fetched.map((f: FetchState) => ({ path: f.path, from: f.from, bytes: f.bytes }));
 
+  if (run.interrupted) {
+    throw new CrossnixError("INTERRUPTED", "interrupted: Nix stopped the build", {
+      exitCode: 130,
+      detail: { builds, fetched },
+    });
+  }
   if (run.exitCode !== 0) {
     const diagnoses = diagnoseNixOutput(tracker.messages.join("\n"));
     const first = diagnoses[0];
     const unreachable = new Set(
-      diagnoses.filter((d) => d.builder && d.cause !== "build-failed").map((d) => names(d.builder!)),
+      diagnoses.filter((d) => d.builder && d.cause !== "build-failed").map((d) => tracker.builderName(d.builder!)),
     );
     await forgetBuilders(
       host,
@@ -237,7 +283,7 @@ export async function runBuild(
     throw new CrossnixError(
       "NIX",
       first
-        ? `the build failed: ${first.summary}${first.builder ? ` (${names(first.builder)})` : ""}`
+        ? `the build failed: ${first.summary}${first.builder ? ` (${tracker.builderName(first.builder)})` : ""}`
         : "the build failed",
       {
         hint: first?.fix ?? "run again with -v to see Nix's full output",
@@ -252,5 +298,61 @@ export async function runBuild(
   } catch {
     outputs = run.stdout.split("\n").filter((l) => l.startsWith("/"));
   }
-  return { outputs, builds, substituted, copied: tracker.copied, seconds, routes: coverage.routes };
+  return {
+    outputs,
+    builds,
+    substituted: fetched.map((f) => f.path),
+    fetched,
+    fetchedBytes: tracker.fetchedBytes,
+    seconds,
+    routes: coverage.routes,
+  };
+}
+
+/**
+ * Runs nix with internal-json logs, feeding each line to the tracker as it arrives. Ctrl-C (and
+ * SIGTERM) is passed on to Nix's process group as SIGINT, so Nix stops its builds and hooks itself
+ * and nothing is left running; crossnix then ends the view and exits 130.
+ */
+async function followNix(
+  host: Host,
+  args: string[],
+  tracker: BuildTracker,
+  observe: BuildObserver,
+): Promise<{ exitCode: number | null; stdout: string; interrupted: boolean }> {
+  let pending = "";
+  const feed = (line: string) => {
+    const event = parseNixLine(line);
+    if (!event) return;
+    for (const change of tracker.apply(event, Date.now())) observe.change(change, tracker);
+  };
+  const abort = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    tracker.interrupt();
+    abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const run = await runNix(host, args, {
+      signal: abort.signal,
+      abortWith: "SIGINT",
+      timeoutMs: 24 * 3600_000,
+      onStderr: (chunk) => {
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) feed(line);
+      },
+    });
+    if (pending) feed(pending);
+    for (const change of tracker.finish(run.exitCode, Date.now())) observe.change(change, tracker);
+    return { exitCode: run.exitCode, stdout: run.stdout, interrupted };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }

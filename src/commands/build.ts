@@ -1,14 +1,16 @@
-// `crossnix build`: parses its options, runs the build use case, renders progress and the result table.
-import { type BuildResult, runBuild } from "../app/build.js";
-import type { Handler } from "../context.js";
+// `crossnix build`: parses its options, runs the build use case, shows the build view while it runs
+// (live on a terminal, timestamped lines otherwise) and the summary of what ran where.
+import { type BuildObserver, type BuildResult, runBuild } from "../app/build.js";
+import type { Context, Handler } from "../context.js";
 import { checkBuilderName } from "../core/builders/name.js";
-import { drvName, type LogEvent } from "../core/build/nix-log.js";
+import type { BuildTracker } from "../core/build/fleet-state.js";
 import { isKnownSystem } from "../core/nix/systems.js";
 import { badInput } from "../errors.js";
-import { makeStyle, type Style } from "../ui/style.js";
-import { renderTable } from "../ui/table.js";
-import { ensureVmsRunning } from "../app/vm/ensure-running.js";
+import { ActionsGroups, formatChange, formatSummary } from "../ui/build-lines.js";
+import type { LiveView } from "../ui/build-live.js";
+import { makeStyle } from "../ui/style.js";
 import { flagOption, type RawOptions, stringOption } from "./options.js";
+import { ensureVmsRunning } from "../app/vm/ensure-running.js";
 
 export interface BuildOptions {
   /** --system, a Nix system double. */
@@ -25,57 +27,122 @@ export function parseBuildOptions(raw: RawOptions): BuildOptions {
   return { system, builder: builder === undefined ? null : checkBuilderName("--builder", builder) };
 }
 
-function progressLine(
-  style: Style,
-  event: LogEvent,
-  names: (machine: string) => string,
-  showLogs: boolean,
-): string | null {
-  switch (event.kind) {
-    case "build-start":
-      return `${style.cyan("▸")} building ${drvName(event.drv)} on ${names(event.machine)}`;
-    case "build-end":
-      return `${style.green("✓")} ${drvName(event.drv)} on ${names(event.machine)} (${event.seconds.toFixed(1)} s)`;
-    case "substitute":
-      return `${style.dim("↓")} fetching ${drvName(event.path)} from ${event.from}`;
-    case "log":
-      return showLogs ? `${style.dim(`${drvName(event.drv)}>`)} ${event.line}` : null;
-    case "message":
-      return event.level <= 1 || showLogs ? event.text : null;
+/** How the build is shown while it runs: a live view on a terminal, timestamped lines otherwise. */
+function makeObserver(ctx: Context, logs: boolean): BuildObserver {
+  const style = makeStyle(ctx.options.color);
+  const verbose = ctx.options.verbose;
+  if (ctx.options.json) return { change: () => {}, end: () => {} };
+  const summary = (tracker: BuildTracker, seconds: number) =>
+    formatSummary(
+      {
+        builds: tracker.builds,
+        fetched: tracker.fetched,
+        notStarted: tracker.notStarted,
+        seconds,
+        fetchedBytes: tracker.fetchedBytes,
+      },
+      style,
+      verbose,
+    );
+  // A terminal gets the live view unless colours were turned off (--no-color asks for plain lines).
+  if (process.stderr.isTTY && ctx.options.color) {
+    // Drawn from Nix's first event on, so "Evaluating…" and other progress lines come before it.
+    let live: LiveView | null = null;
+    let tracker: BuildTracker | null = null;
+    // Elapsed times move even when Nix says nothing.
+    let tick: ReturnType<typeof setInterval> | undefined;
+    // ink and react load while Nix evaluates (they cost start-up time no pipe or CI run should pay).
+    let start: typeof import("../ui/build-live.js").startLiveView | null = null;
+    // React's development build (the default without NODE_ENV) costs several times the CPU per redraw.
+    process.env["NODE_ENV"] ??= "production";
+    void import("../ui/build-live.js").then((m) => {
+      start = m.startLiveView;
+    });
+    const show = (t: BuildTracker) => {
+      tracker = t;
+      if (!live && start) {
+        live = start(process.stderr);
+        tick = setInterval(() => tracker && live?.update(tracker.view(Date.now())), 1000);
+      }
+      return live;
+    };
+    return {
+      change(change, t) {
+        const view = show(t);
+        if (!view) return;
+        if (change.kind === "log") {
+          if (logs) view.print(`${style.dim(`${change.name}@${change.builder}>`)} ${change.line}`);
+        } else if (
+          change.kind === "failed" ||
+          change.kind === "abandoned" ||
+          (change.kind === "message" && change.level <= 1)
+        ) {
+          const line = formatChange(change, { style, verbose, logs });
+          if (line) view.print(line);
+        }
+        view.update(t.view(Date.now()));
+      },
+      end(t, outcome) {
+        clearInterval(tick);
+        live?.end(t.view(Date.now()));
+        if (outcome.exitCode !== 0 || outcome.interrupted) ctx.warn(summary(t, outcome.seconds).join("\n"));
+      },
+    };
   }
+  const groups = ctx.host.env["GITHUB_ACTIONS"] === "true" ? new ActionsGroups(logs) : null;
+  return {
+    change(change) {
+      const line = formatChange(change, { style, verbose, logs: logs && !groups });
+      for (const out of groups ? groups.feed(change, line) : line ? [line] : []) ctx.warn(out);
+    },
+    end(t, outcome) {
+      if (outcome.exitCode !== 0 || outcome.interrupted) ctx.warn(summary(t, outcome.seconds).join("\n"));
+    },
+  };
 }
 
-function renderResult({ outputs, builds, substituted, seconds }: BuildResult): string {
-  const table = builds.length
-    ? renderTable(
-        ["DERIVATION", "BUILDER", "TIME"],
-        builds.map((b) => [drvName(b.drv), b.builder, b.seconds === null ? "?" : `${b.seconds.toFixed(1)} s`]),
-      )
-    : "Nothing had to be built.";
+function renderResult(result: BuildResult, verbose: boolean): string {
+  const style = makeStyle(false);
   return [
-    ...outputs,
-    "",
-    table,
-    ...(substituted.length ? [`Fetched ${substituted.length} path(s) from caches.`] : []),
-    `Done in ${seconds.toFixed(1)} s.`,
+    ...result.outputs,
+    ...(result.outputs.length ? [""] : []),
+    ...formatSummary(
+      {
+        builds: result.builds.map((b) => ({
+          drv: b.drv,
+          name: b.name,
+          builder: b.builder,
+          outcome: b.outcome,
+          startedMs: 0,
+          endedMs: b.seconds === null ? null : b.seconds * 1000,
+          copyInMs: b.copyInMs,
+          copyOutMs: b.copyOutMs,
+          bytesIn: 0,
+          bytesOut: 0,
+          activity: "",
+        })),
+        fetched: result.fetched.map((f) => ({ ...f, name: f.path, startedMs: 0, endedMs: 0 })),
+        notStarted: [],
+        seconds: result.seconds,
+        fetchedBytes: result.fetchedBytes,
+      },
+      style,
+      verbose,
+    ),
   ].join("\n");
 }
 
 const build: Handler = async (ctx, { args, options, passthrough }) => {
   const { system, builder } = parseBuildOptions(options);
-  const style = makeStyle(ctx.options.color);
   await ensureVmsRunning(ctx, { start: flagOption(options, "startVms") });
-  const showLogs = ctx.options.verbose || passthrough.includes("-L") || passthrough.includes("--print-build-logs");
+  const logs =
+    passthrough.includes("-L") || passthrough.includes("--print-build-logs") || options["printBuildLogs"] === true;
   const result = await runBuild(
     ctx,
     { installables: args, passthrough, system, builder, timeoutSeconds: ctx.options.timeout },
-    (event, names) => {
-      const text = ctx.options.json ? null : progressLine(style, event, names, showLogs);
-      // Progress as the build runs, on stderr whatever the terminal (the result goes to stdout).
-      if (text !== null) ctx.warn(text);
-    },
+    makeObserver(ctx, logs),
   );
-  return { json: result, text: renderResult(result) };
+  return { json: result, text: renderResult(result, ctx.options.verbose) };
 };
 
 export default build;

@@ -28,10 +28,13 @@ export function registerVerbs(program: Command, lazy: LazyAction): void {
       "--start-vms",
       "start crossnix's stopped Lima VMs first and wait for SSH (default with CROSSNIX_START_VMS=1)",
     )
+    .option("-L, --print-build-logs", "interleave build logs, each line prefixed with derivation and builder")
     .addHelpText(
       "after",
       `
-Everything after -- goes to nix build unchanged.
+Everything after -- goes to nix build unchanged. On a terminal a live view shows each builder's
+slots and builds, local work, the queue and an ETA; without one (CI, pipes, --no-color) one
+timestamped line per change. Every build is recorded for 'crossnix builds'.
 
 Examples:
   $ crossnix build .#packages.aarch64-linux.default
@@ -39,6 +42,13 @@ Examples:
   $ crossnix build -- --expr 'with import <nixpkgs> { system = "aarch64-linux"; }; hello' --impure`,
     )
     .action(lazy(() => import("./build.js")));
+  program
+    .command("builds")
+    .description("build history: per-builder utilization and success rate, the slowest derivations and their trend")
+    .option("--since <when>", "only builds since then: a date (2026-12-01) or a duration back (12h, 7d, 2w)")
+    .option("--builder <name>", "only builds on this builder")
+    .addHelpText("after", `\nExamples:\n  $ crossnix builds --since 7d\n  $ crossnix builds --builder big --json`)
+    .action(lazy(() => import("./builds.js")));
   program
     .command("env")
     .description("print shell lines that use the registered builders in this shell only")

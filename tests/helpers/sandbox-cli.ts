@@ -10,6 +10,7 @@ export function crossnixIn(sandbox: Sandbox, args: string[], options: Omit<Sandb
   return sandbox.run([process.execPath, CLI, ...args], {
     timeoutMs: 120_000,
     ...options,
-    env: { NO_COLOR: "1", ...options.env },
+    // Build history goes to the run's temporary directory, not the host's /root.
+    env: { NO_COLOR: "1", XDG_STATE_HOME: `${sandbox.tmpDir}/state`, ...options.env },
   });
 }

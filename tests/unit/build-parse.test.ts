@@ -1,7 +1,6 @@
 // Parsing Nix's dry-run and derivation output, and checking build coverage.
 import { describe, expect, it } from "vitest";
 import { checkCoverage, type CandidateBuilder } from "../../src/core/build/coverage.js";
-import { NixLogTracker } from "../../src/core/build/nix-log.js";
 import { parseDryRun, parseShowDerivation } from "../../src/core/build/nix-output.js";
 
 describe("parseDryRun", () => {
@@ -106,56 +105,5 @@ describe("checkCoverage", () => {
     expect(c.ok).toBe(false);
     expect(c.problems[0]!.reason).toBe(reason);
     expect(c.problems[0]!.detail).toMatch(detail);
-  });
-});
-
-describe("NixLogTracker", () => {
-  it("times a remote build by its goal activity, not the hand-over that stays open (Nix 2.8)", () => {
-    const t = new NixLogTracker();
-    const at = (o: object) => `@nix ${JSON.stringify(o)}`;
-    t.feed(at({ action: "start", id: 10, type: 105, fields: ["/nix/store/h-a.drv", "", 1, 1] }), 0);
-    expect(
-      t.feed(at({ action: "start", id: 11, type: 105, fields: ["/nix/store/h-a.drv", "ssh-ng://one", 1, 1] }), 100),
-    ).toMatchObject({ kind: "build-start", machine: "ssh-ng://one" });
-    expect(t.feed(at({ action: "stop", id: 10 }), 1100)).toEqual({
-      kind: "build-end",
-      drv: "/nix/store/h-a.drv",
-      machine: "ssh-ng://one",
-      seconds: 1.1,
-    });
-    expect(t.feed(at({ action: "stop", id: 11 }), 9000)).toBeNull();
-    expect(t.builds).toEqual([{ drv: "/nix/store/h-a.drv", machine: "ssh-ng://one", seconds: 1.1 }]);
-  });
-
-  it("a local build is attributed to the empty machine", () => {
-    const t = new NixLogTracker();
-    const at = (o: object) => `@nix ${JSON.stringify(o)}`;
-    expect(t.feed(at({ action: "start", id: 1, type: 105, fields: ["/nix/store/h-b.drv", "", 1, 1] }), 0)).toBeNull();
-    expect(t.feed(at({ action: "stop", id: 1 }), 500)).toEqual({
-      kind: "build-end",
-      drv: "/nix/store/h-b.drv",
-      machine: "",
-      seconds: 0.5,
-    });
-  });
-
-  it("times builds by machine and collects substitutions and messages", () => {
-    const t = new NixLogTracker();
-    const at = (o: object) => `@nix ${JSON.stringify(o)}`;
-    expect(
-      t.feed(at({ action: "start", id: 1, type: 105, fields: ["/nix/store/h-a.drv", "ssh-ng://one", 1, 1] }), 1000),
-    ).toEqual({ kind: "build-start", drv: "/nix/store/h-a.drv", machine: "ssh-ng://one" });
-    t.feed(at({ action: "result", id: 1, type: 101, fields: ["compiling"] }), 1100);
-    t.feed(at({ action: "start", id: 2, type: 108, fields: ["/nix/store/h-dep", "https://cache.example"] }), 1200);
-    expect(t.feed(at({ action: "stop", id: 1 }), 3500)).toEqual({
-      kind: "build-end",
-      drv: "/nix/store/h-a.drv",
-      machine: "ssh-ng://one",
-      seconds: 2.5,
-    });
-    t.feed(at({ action: "msg", level: 0, msg: "\u001b[31;1merror:\u001b[0m boom" }), 3600);
-    expect(t.builds).toEqual([{ drv: "/nix/store/h-a.drv", machine: "ssh-ng://one", seconds: 2.5 }]);
-    expect(t.substituted).toEqual([{ path: "/nix/store/h-dep", from: "https://cache.example" }]);
-    expect(t.messages).toEqual(["error: boom"]);
   });
 });

@@ -26,11 +26,20 @@ export async function runNix(host: Host, args: string[], options: ExecOptions = 
   return host.exec([...NIX, ...args], { timeoutMs: 10 * 60_000, ...options });
 }
 
-/** Derivations that `nix build` would build (not substitute), by evaluating once with --dry-run. */
-export async function derivationsToBuild(host: Host, installables: string[], nixArgs: string[]): Promise<string[]> {
+/** What `nix build` would build and fetch, by evaluating once with --dry-run. */
+export async function dryRunPlan(
+  host: Host,
+  installables: string[],
+  nixArgs: string[],
+): Promise<{ toBuild: string[]; toFetch: string[] }> {
   const run = await runNix(host, ["build", "--dry-run", ...installables, ...nixArgs], { timeoutMs: 5 * 60_000 });
   if (!succeeded(run)) throw nixFailure("evaluating what to build", run);
-  return parseDryRun(run.stderr).toBuild;
+  return parseDryRun(run.stderr);
+}
+
+/** Derivations that `nix build` would build (not substitute), by evaluating once with --dry-run. */
+export async function derivationsToBuild(host: Host, installables: string[], nixArgs: string[]): Promise<string[]> {
+  return (await dryRunPlan(host, installables, nixArgs)).toBuild;
 }
 
 /** System and required features of each derivation (`nix derivation show`, 2.15+; `show-derivation` before). */

@@ -9,6 +9,8 @@ export interface ExecOptions {
   /** Milliseconds before the process (group) is killed; default 60 s. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Sent to the process group when `signal` aborts; default SIGKILL (SIGINT lets Nix stop cleanly). */
+  abortWith?: NodeJS.Signals;
   /** Called with each chunk of stderr as it arrives (for streaming Nix progress). */
   onStderr?: (chunk: string) => void;
   onStdout?: (chunk: string) => void;
@@ -60,7 +62,7 @@ export const exec: Exec = (argv, options = {}) => {
       timedOut = true;
       killGroup("SIGKILL");
     }, options.timeoutMs ?? 60_000);
-    const onAbort = () => killGroup("SIGKILL");
+    const onAbort = () => killGroup(options.abortWith ?? "SIGKILL");
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
