@@ -36,3 +36,4 @@ export {
   type SandboxOptions,
   type SandboxRunOptions,
 } from "./sandbox.js";
+export { type CpuQuota, limitCpu } from "./cpu-quota.js";
