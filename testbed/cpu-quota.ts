@@ -32,6 +32,8 @@ export function limitCpu(builder: Builder, cpus: number): CpuQuota {
   if (!(cpus > 0)) throw new Error(`not a CPU amount: ${cpus}`);
   const pid = builder.sshdPid;
   if (pid === undefined) throw new Error(`${builder.name}: sshd is not running`);
+  const comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  if (comm !== "sshd") throw new Error(`${builder.name}: pid ${pid} is '${comm}', not sshd`);
   const { root, version } = hierarchy();
   const dir = path.join(root, `crossnix-testbed-${process.pid}-${builder.name}`);
   fs.mkdirSync(dir, { recursive: true });

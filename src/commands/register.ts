@@ -69,6 +69,11 @@ Examples:
     )
     .option("--jobs <n>", "derivations at once in the parallel round (default: each entry's max-jobs)")
     .option("--runs <n>", "timed runs of each measurement (default 3)")
+    .option(
+      "--system <system>",
+      "measure only this system of each builder (repeatable; default: all)",
+      (v: string, p: string[] = []) => [...p, v],
+    )
     .option("--iterations <n>", "shell-loop steps in one benchmark unit (default 750000, about 1 s)")
     .option(
       "--calibrate",

@@ -28,6 +28,8 @@ export interface BenchInput {
   runs: number;
   /** Loop iterations in one unit (tests and benchmarks shorten it). */
   iterations?: number;
+  /** Only these systems of each builder; []: all its systems. */
+  systems?: string[];
 }
 
 /** Doctor's checks that decide whether Nix can reach a builder at all: one failing means no bench. */
@@ -125,7 +127,9 @@ export async function runBench(
       await benchBuilder(ctx, host, b, {
         cpus: probe?.cpus ?? null,
         nixVersion: probe?.nixVersion ?? null,
-        systems: b.entry.systems.length ? b.entry.systems : [localSystem],
+        systems: (b.entry.systems.length ? b.entry.systems : [localSystem]).filter(
+          (s) => !input.systems?.length || input.systems.includes(s),
+        ),
         jobs: input.jobs ?? Math.max(1, effectiveMaxJobs(b.entry)),
         runs: input.runs,
         iterations,

@@ -12,7 +12,13 @@ import { renderCompare } from "./render-compare.js";
 const bench: Handler = async (ctx, { args, options }) => {
   const o = parseBenchOptions(args, options);
   const style = makeStyle(ctx.options.color);
-  const input = { names: o.names, jobs: o.jobs, runs: o.runs, ...(o.iterations ? { iterations: o.iterations } : {}) };
+  const input = {
+    names: o.names,
+    jobs: o.jobs,
+    runs: o.runs,
+    systems: o.systems,
+    ...(o.iterations ? { iterations: o.iterations } : {}),
+  };
   if (o.compare) {
     const result = await runCompare(ctx, input);
     return {

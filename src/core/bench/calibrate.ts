@@ -43,13 +43,17 @@ function primary(b: BuilderBench, entry: FleetBuilder | undefined): SystemBench 
 }
 
 /**
- * Max-jobs where parallel throughput stops rising: `jobs` at a time gave `speedup`× the units per
- * second of one, so about that many jobs really ran side by side (a CPU-limited builder stays near
- * 1). Never above what was measured.
+ * Max-jobs where parallel throughput stops rising. `jobs` at a time gave `speedup`× the units per
+ * second of one: that many builds really run side by side (a CPU-limited builder stays near 1).
+ * But a build also holds its slot while Nix connects and copies (the first-build latency) without
+ * using the builder's CPU, so keeping `speedup` builds computing takes `speedup × (latency + unit) /
+ * unit` slots. Never above what was measured or the builder's CPUs, whichever is more.
  */
-export function proposeMaxJobs(s: SystemBench): { value: number; speedup: number } {
-  const speedup = s.throughputParallel / s.throughputOne;
-  return { value: Math.min(s.jobs, Math.max(1, Math.round(speedup))), speedup };
+export function proposeMaxJobs(s: SystemBench, cpus: number | null): { value: number; speedup: number; slots: number } {
+  const speedup = Math.min(s.jobs, Math.max(1, s.throughputParallel / s.throughputOne));
+  const slots = (speedup * (s.latency.median + s.unit.median)) / s.unit.median;
+  const cap = Math.max(s.jobs, cpus ?? 1);
+  return { value: Math.min(cap, Math.max(1, Math.round(slots))), speedup, slots };
 }
 
 /**
@@ -75,12 +79,12 @@ export function calibrate(
       left.push({ name: b.name, why: "no system was measured" });
       continue;
     }
-    const jobs = proposeMaxJobs(s).value;
+    const jobs = proposeMaxJobs(s, b.cpus).value;
     rows.push({ b, entry, s, jobs, capacity: Math.max(s.throughputOne, s.throughputParallel) });
   }
   const slowest = Math.min(...rows.map((r) => r.capacity));
   const entries = rows.map(({ b, entry, s, jobs, capacity }): EntryProposal => {
-    const { speedup } = proposeMaxJobs(s);
+    const { speedup, slots } = proposeMaxJobs(s, b.cpus);
     const ratio = capacity / slowest;
     const fractional = Number(ratio.toFixed(1));
     const refusal = speedFactorRefusal(fractional, nix.dialect, nix.version);
@@ -91,8 +95,8 @@ export function calibrate(
       ratio === 1
         ? `${throughputText}: the slowest measured builder, so 1`
         : `${throughputText}, ${fmt(ratio)}× ${slowestName}'s ${fmt(slowest)}${refusal ? `; Nix ${nix.version ?? "before 2.20"} divides whole numbers, so ${factor}` : ""}`;
-    const stillRising = jobs === s.jobs && speedup > s.jobs - 0.5;
-    const jobsWhy = `${s.jobs} at a time gave ${fmt(speedup)}× the throughput of one (${fmt(s.throughputOne)} → ${fmt(s.throughputParallel)} units/s)${stillRising ? `; still rising at ${s.jobs}: measure more with --jobs` : ""}`;
+    const stillRising = speedup > s.jobs - 0.5;
+    const jobsWhy = `${s.jobs} at a time gave ${fmt(speedup)}× the throughput of one (${fmt(s.throughputOne)} → ${fmt(s.throughputParallel)} units/s), and each build holds its slot ${fmt(s.latency.median)} s for SSH and copies besides ${fmt(s.unit.median)} s of work: ${fmt(speedup)} × ${fmt(s.latency.median + s.unit.median)} / ${fmt(s.unit.median)} = ${fmt(slots, 1)} slots${stillRising ? `; throughput was still rising at ${s.jobs}: measure more with --jobs` : ""}`;
     const cores =
       b.cpus === null
         ? null
