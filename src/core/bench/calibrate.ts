@@ -18,7 +18,7 @@ export interface EntryProposal {
   system: string;
   speedFactor: Proposed<number>;
   maxJobs: Proposed<number>;
-  /** The builder's own `cores`: Nix does not send it, so it is set on the builder (docs/scheduling.md#cores). */
+  /** The builder's own `cores`: Nix never sends it, so it is set on the builder (docs/scheduling.md#cores). */
   cores: Proposed<number> | null;
 }
 
