@@ -108,8 +108,13 @@ export async function runCompare(
           setup: localSetup,
         },
   );
+  const family = (system: string) => {
+    const cpu = system.split("-")[0] ?? "";
+    return /^(x86_64|i[3-6]86)$/.test(cpu) ? "x86" : /^(aarch64|armv[5-7]l)$/.test(cpu) ? "arm" : cpu;
+  };
   for (const system of local.systems.slice(1)) {
-    if (system.split("-")[0] === native.split("-")[0]) continue;
+    // i686 on x86_64 (and 32-bit ARM on some aarch64) runs natively, not emulated.
+    if (family(system) === family(native)) continue;
     // The benchmark's builder is /bin/sh, a program of this machine's own architecture: under
     // extra-platforms it runs natively, so timing it would say nothing about emulation.
     rows.push({
