@@ -98,6 +98,28 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
     }
   });
 
+  it("a builder that fails mid-bench is reported and left out; the others are still measured", async () => {
+    const before = machines();
+    // The entry now claims a system the builder cannot build: its x86_64 figures come first, then
+    // its riscv64 benchmark build fails on the builder, as a builder that goes away would.
+    sandbox.writeFile("/etc/nix/machines", before.replace(/^(ssh-ng:\/\/slow x86_64-linux) /m, "$1,riscv64-linux "));
+    try {
+      const run = await crossnix(["bench", "--json", "--iterations", "100000", "--runs", "1"]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const json = JSON.parse(run.stdout) as {
+        builders: { name: string; status: string; reason: string | null; systems: { system: string }[] }[];
+      };
+      expect(json.builders.map((b) => [b.name, b.status])).toEqual([
+        ["fast", "measured"],
+        ["slow", "failed"],
+      ]);
+      expect(json.builders[1]!.reason).toMatch(/^riscv64-linux benchmark build: /);
+      expect(run.stderr).toContain("slow failed during the riscv64-linux benchmark build");
+    } finally {
+      sandbox.writeFile("/etc/nix/machines", before);
+    }
+  });
+
   it("--calibrate --dry-run measures both and proposes the faster one the higher speed factor, changing nothing", async () => {
     const before = { machines: machines(), conf: sandbox.readFile("/etc/nix/nix.conf") };
     const run = await crossnix(["bench", "--calibrate", "--dry-run", "--json", ...SHORT]);
@@ -137,12 +159,16 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
     const doctor = await crossnix(["doctor", "--no-build", "--json"]);
     const checks = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; observed: string }[] }).checks;
     expect(checks.find((c) => c.id === "config.daemon-stale")).toMatchObject({ status: "ok" });
-    // And bench.jsonl holds the measurements (--dry-run recorded nothing).
+    // bench.jsonl holds one record per run that measured: the mid-bench failure's and this one
+    // (the disabled-only run measured nothing and --dry-run records nothing).
     const records = fs
       .readFileSync(`${state()}/crossnix/bench.jsonl`, "utf8")
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { kind: string; builders: unknown[] });
-    expect(records.map((r) => [r.kind, r.builders.length])).toEqual([["bench", 2]]);
+      .map((l) => JSON.parse(l) as { kind: string; builders: { name: string; status: string }[] });
+    expect(records.map((r) => r.builders.map((b) => `${b.name}:${b.status}`))).toEqual([
+      ["fast:measured", "slow:failed"],
+      ["fast:measured", "slow:measured"],
+    ]);
   });
 });
