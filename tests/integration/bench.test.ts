@@ -98,6 +98,19 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
     }
   });
 
+  it("never runs on a builder failing doctor's connect checks, and says which", async () => {
+    await slow.setFault("keyMissing");
+    try {
+      const run = await crossnix(["bench", "slow", "--json", ...SHORT]);
+      expect(run.exitCode).toBe(1);
+      const json = JSON.parse(run.stdout) as { builders: { name: string; status: string; reason: string }[] };
+      expect(json.builders[0]).toMatchObject({ name: "slow", status: "skipped" });
+      expect(json.builders[0]!.reason).toMatch(/^fails doctor's connect checks: builder\.auth: /);
+    } finally {
+      await slow.setFault("keyMissing", false);
+    }
+  });
+
   it("a builder that fails mid-bench is reported and left out; the others are still measured", async () => {
     const before = machines();
     // The entry now claims a system the builder cannot build: its x86_64 figures come first, then
