@@ -31,7 +31,10 @@ export interface Calibration {
 
 /** Nix's default build-poll-interval, seconds (docs/scheduling.md#poll-interval). */
 export const DEFAULT_POLL_INTERVAL = 5;
-/** What calibration proposes: a freed slot waits at most 1 s; the idle daemon wakes once a second. */
+/**
+ * What calibration proposes: a freed slot waits at most 1 s. Not 0, which retries every waiting
+ * build on every chunk of build output (docs/scheduling.md#poll-interval).
+ */
 export const PROPOSED_POLL_INTERVAL = 1;
 
 const fmt = (x: number, digits = 2) => Number(x.toFixed(digits)).toString();
