@@ -26,12 +26,13 @@ const COUNT = 12;
 const CPU_ITERATIONS = 300_000;
 const CPU_BATCH = 12;
 /**
- * CPU quotas of the two builders: one whole CPU and a tenth of one, so the fast one's capacity
- * does not depend on what else runs on this 2-vCPU machine's other CPU.
+ * CPU quotas of the two builders: one whole CPU and a twentieth of one, so the fast one's capacity
+ * does not depend on what else runs on this 2-vCPU machine's other CPU, and two units on the slow
+ * one take longer than the fast one's share of the batch (else equal factors would cost nothing).
  */
 const FAST_CPUS = 1;
-const SLOW_CPUS = 0.1;
-const BENCH_ARGS = ["--iterations", String(CPU_ITERATIONS), "--runs", "3", "--jobs", "2", "--system", "x86_64-linux"];
+const SLOW_CPUS = 0.05;
+const BENCH_ARGS = ["--iterations", String(CPU_ITERATIONS), "--jobs", "2", "--system", "x86_64-linux"];
 
 interface Entry {
   maxJobs: number;
@@ -71,10 +72,14 @@ export async function throughputBench(fleet: Fleet, runs: number, log: (l: strin
     );
     await sandbox.restartDaemon();
   };
-  const calibrate = async (names: string[]) => {
-    const r = await fleet.crossnix(["bench", ...names, "--calibrate", "--yes", "--json", ...BENCH_ARGS], {
-      timeoutMs: 600_000,
-    });
+  /** Three runs each; two on the slow builder, where a unit takes 8 s. */
+  const calibrate = async (names: string[], runs = 3) => {
+    const r = await fleet.crossnix(
+      ["bench", ...names, "--calibrate", "--yes", "--json", "--runs", String(runs), ...BENCH_ARGS],
+      {
+        timeoutMs: 600_000,
+      },
+    );
     return JSON.parse(r.stdout) as {
       run: { builders: { name: string; systems: { latency: Summary; throughputParallel: number }[] }[] };
       calibration: { entries: { name: string; speedFactor: { value: number; why: string } }[] };
@@ -167,7 +172,7 @@ export async function throughputBench(fleet: Fleet, runs: number, log: (l: strin
     };
     const equal: number[] = [];
     for (let i = 0; i < runs; i++) equal.push(await cpuBatch());
-    const two = await calibrate([n1, n2]);
+    const two = await calibrate([n1, n2], 2);
     const factors = { [n1]: entry(n1), [n2]: entry(n2) };
     const calibratedRatio = factors[n1]!.speedFactor / factors[n2]!.speedFactor;
     const calibrated: number[] = [];
@@ -202,7 +207,7 @@ export async function throughputBench(fleet: Fleet, runs: number, log: (l: strin
     return {
       title: "Fleet throughput (bench --calibrate)",
       body: [
-        `As the non-trusted client through the root daemon; the local machine has \`max-jobs = 0\`. Tuning is \`crossnix bench --calibrate --yes ${BENCH_ARGS.join(" ")}\`; untuned is what \`builder add\` writes (max-jobs 2 = probed CPUs, speed factor 1, default \`build-poll-interval\` 5).`,
+        `As the non-trusted client through the root daemon; the local machine has \`max-jobs = 0\`. Tuning is \`crossnix bench --calibrate --yes --runs 3 ${BENCH_ARGS.join(" ")}\` (\`--runs 2\` for the two builders); untuned is what \`builder add\` writes (max-jobs 2 = probed CPUs, speed factor 1, default \`build-poll-interval\` 5).`,
         "",
         `One builder (${n1}), ${COUNT} aarch64-linux derivations sleeping 1 s each (qemu-user busybox). Calibration set build-poll-interval 1 and max-jobs ${tuned.maxJobs} (${n1} has no CPU quota here and shares this machine's 2 vCPUs); "2 slots, poll 1" puts max-jobs back to 2, the issue's case.`,
         "",
