@@ -46,3 +46,4 @@ export {
   type SandboxRunOptions,
 } from "./sandbox.js";
 export { LimaStandin, type LimaStandinOptions } from "./lima-standin.js";
+export { type CpuQuota, limitCpu } from "./cpu-quota.js";

@@ -61,7 +61,7 @@ function isSsh(b: FleetBuilder): boolean {
  * `sudo` on Linux resets PATH to secure_path, which lacks the Nix profile: Nix is then
  * installed but `nix` is not found. Its usual homes go after the caller's own PATH.
  */
-function withNixOnPath(host: Host): Host {
+export function withNixOnPath(host: Host): Host {
   const dirs = [SYSTEM_PATHS.nixProfileBin, "/run/current-system/sw/bin"];
   const path = host.env["PATH"] ?? "/usr/bin:/bin";
   const missing = dirs.filter((d) => !path.split(":").includes(d));

@@ -85,6 +85,37 @@ Examples:
     )
     .action(lazy(() => import("./doctor/index.js")));
   program
+    .command("bench [builders...]")
+    .description(
+      "measure each builder (a fixed CPU-bound derivation 1 and N at a time, SSH round trip, copy rates); --calibrate sets what Nix's scheduler reads",
+    )
+    .option("--jobs <n>", "derivations at once in the parallel round (default: each entry's max-jobs)")
+    .option("--runs <n>", "timed runs of each measurement (default 3)")
+    .option(
+      "--system <system>",
+      "measure only this system of each builder (repeatable; default: all)",
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .option("--iterations <n>", "shell-loop steps in one benchmark unit (default 750000, about 1 s)")
+    .option(
+      "--calibrate",
+      "then set each entry's speed factor and max-jobs and the daemon's build-poll-interval from the figures, as a plan",
+    )
+    .option("--compare", "the same benchmark through every approach here: each SSH builder, this machine, emulation")
+    .addHelpText(
+      "after",
+      `
+Builds go through the Nix daemon on one builder at a time (--builders), so run it as root or a
+trusted user. Results are appended to ~/.local/state/crossnix/bench.jsonl.
+
+Examples:
+  $ sudo crossnix bench
+  $ sudo crossnix bench big --jobs 8 --runs 5 --json
+  $ sudo crossnix bench --calibrate --dry-run
+  $ sudo crossnix bench --compare`,
+    )
+    .action(lazy(() => import("./bench/index.js")));
+  program
     .command("history")
     .description("list the plans crossnix applied on this machine (time, command, files, backups)")
     .addHelpText("after", "\nExamples:\n  $ crossnix history\n  $ crossnix history --json")

@@ -1,0 +1,187 @@
+// crossnix bench on real builders: two loopback builders made unequal for real (a CPU quota on one
+// builder's sshd cgroup), measured through the sandbox's root daemon, then calibrated.
+import * as fs from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  assertTestbedReady,
+  type Builder,
+  type CpuQuota,
+  clientIdentity,
+  createSandbox,
+  limitCpu,
+  type Sandbox,
+  startBuilders,
+} from "#testbed";
+import { useTestBed } from "#testbed/vitest";
+import { crossnixIn } from "../helpers/sandbox-cli.js";
+
+const ready = useTestBed();
+const KEY = "/etc/nix/bench_client_ed25519";
+/** A short unit (~0.3 s here) keeps the test bed free for others; the ordering does not depend on it. */
+const SHORT = ["--iterations", "200000", "--runs", "1"];
+
+interface Proposal {
+  name: string;
+  speedFactor: { value: number; current: number | null; why: string };
+  maxJobs: { value: number; current: number | null; why: string };
+}
+
+describe.skipIf(!ready)("bench on two unequal builders", () => {
+  let fast: Builder;
+  let slow: Builder;
+  let sandbox: Sandbox;
+  let quota: CpuQuota | undefined;
+  // bench.jsonl goes to the run's own directory, never to this machine's /root.
+  const state = () => `${sandbox.tmpDir}/state`;
+  const crossnix = (args: string[]) =>
+    crossnixIn(sandbox, args, { timeoutMs: 300_000, env: { XDG_STATE_HOME: state() } });
+  const machines = () => sandbox.readFile("/etc/nix/machines");
+  const entry = (name: string) =>
+    machines()
+      .split("\n")
+      .find((l) => l.endsWith(`# crossnix:${name}`)) ?? "";
+
+  beforeAll(async () => {
+    assertTestbedReady();
+    [fast, slow] = (await startBuilders([{ systems: ["x86_64-linux"] }, { systems: ["x86_64-linux"] }])) as [
+      Builder,
+      Builder,
+    ];
+    sandbox = await createSandbox({ nixConf: "max-jobs = 0" });
+    sandbox.writeFile(KEY, fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8"), 0o600);
+    for (const [b, name] of [
+      [fast, "fast"],
+      [slow, "slow"],
+    ] as const) {
+      const add = await crossnix([
+        "builder",
+        "add",
+        `${b.user}@${b.address}:${b.port}`,
+        "--name",
+        name,
+        "--identity",
+        KEY,
+        "--yes",
+      ]);
+      expect(add.exitCode, add.stderr + add.stdout).toBe(0);
+    }
+    // A quarter of one CPU for everything the slow builder's sshd starts from now on.
+    quota = limitCpu(slow, 0.25);
+  }, 120_000);
+  afterAll(async () => {
+    quota?.remove();
+    await sandbox?.stop();
+  });
+
+  it("bad input exits 2 and writes nothing: an unknown builder, --jobs 0", async () => {
+    const before = machines();
+    const unknown = await crossnix(["bench", "nosuch"]);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain("no builder named 'nosuch'");
+    const zero = await crossnix(["bench", "--jobs", "0"]);
+    expect(zero.exitCode).toBe(2);
+    expect(zero.stderr).toContain("invalid --jobs '0'");
+    expect(machines()).toBe(before);
+  });
+
+  it("never runs on a disabled builder, and says why", async () => {
+    expect((await crossnix(["builder", "disable", "slow", "--yes"])).exitCode).toBe(0);
+    try {
+      const run = await crossnix(["bench", "slow", "--json", ...SHORT]);
+      expect(run.exitCode).toBe(1);
+      const json = JSON.parse(run.stdout) as { builders: { name: string; status: string; reason: string }[] };
+      expect(json.builders).toEqual([
+        expect.objectContaining({ name: "slow", status: "skipped", reason: expect.stringMatching(/^disabled at /) }),
+      ]);
+    } finally {
+      expect((await crossnix(["builder", "enable", "slow", "--yes"])).exitCode).toBe(0);
+    }
+  });
+
+  it("never runs on a builder failing doctor's connect checks, and says which", async () => {
+    await slow.setFault("keyMissing");
+    try {
+      const run = await crossnix(["bench", "slow", "--json", ...SHORT]);
+      expect(run.exitCode).toBe(1);
+      const json = JSON.parse(run.stdout) as { builders: { name: string; status: string; reason: string }[] };
+      expect(json.builders[0]).toMatchObject({ name: "slow", status: "skipped" });
+      expect(json.builders[0]!.reason).toMatch(/^fails doctor's connect checks: builder\.auth: /);
+    } finally {
+      await slow.setFault("keyMissing", false);
+    }
+  });
+
+  it("a builder that fails mid-bench is reported and left out; the others are still measured", async () => {
+    const before = machines();
+    // The entry now claims a system the builder cannot build: its x86_64 figures come first, then
+    // its riscv64 benchmark build fails on the builder, as a builder that goes away would.
+    sandbox.writeFile("/etc/nix/machines", before.replace(/^(ssh-ng:\/\/slow x86_64-linux) /m, "$1,riscv64-linux "));
+    try {
+      const run = await crossnix(["bench", "--json", "--iterations", "100000", "--runs", "1"]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const json = JSON.parse(run.stdout) as {
+        builders: { name: string; status: string; reason: string | null; systems: { system: string }[] }[];
+      };
+      expect(json.builders.map((b) => [b.name, b.status])).toEqual([
+        ["fast", "measured"],
+        ["slow", "failed"],
+      ]);
+      expect(json.builders[1]!.reason).toMatch(/^riscv64-linux benchmark build: /);
+      expect(run.stderr).toContain("slow failed during the riscv64-linux benchmark build");
+    } finally {
+      sandbox.writeFile("/etc/nix/machines", before);
+    }
+  });
+
+  it("--calibrate --dry-run measures both and proposes the faster one the higher speed factor, changing nothing", async () => {
+    const before = { machines: machines(), conf: sandbox.readFile("/etc/nix/nix.conf") };
+    const run = await crossnix(["bench", "--calibrate", "--dry-run", "--json", ...SHORT]);
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    const json = JSON.parse(run.stdout) as {
+      run: { builders: { name: string; status: string }[] };
+      calibration: { entries: Proposal[]; pollInterval: { value: number } | null };
+      outcome: { applied: boolean };
+    };
+    expect(json.run.builders.map((b) => [b.name, b.status])).toEqual([
+      ["fast", "measured"],
+      ["slow", "measured"],
+    ]);
+    const [f, s] = ["fast", "slow"].map((n) => json.calibration.entries.find((e) => e.name === n)!);
+    expect(s!.speedFactor.value).toBe(1);
+    expect(f!.speedFactor.value).toBeGreaterThan(1);
+    // Nix 2.8 divides whole numbers: only whole factors are proposed.
+    expect(Number.isInteger(f!.speedFactor.value)).toBe(true);
+    expect(json.calibration.pollInterval?.value).toBe(1);
+    expect(json.outcome.applied).toBe(false);
+    expect({ machines: machines(), conf: sandbox.readFile("/etc/nix/nix.conf") }).toEqual(before);
+  });
+
+  it("--calibrate --yes writes the speed-factor ordering and max-jobs, sets build-poll-interval where the daemon reads it and restarts it", async () => {
+    const run = await crossnix(["bench", "--calibrate", "--yes", ...SHORT]);
+    expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain("--- a/etc/nix/machines");
+    expect(run.stdout).toMatch(/ran: \S+ \S+cli\.js internal restart-daemon/);
+    const column = (line: string, i: number) => Number(line.split(/\s+/)[i]);
+    // columns: uri systems key max-jobs speed-factor …
+    expect(column(entry("fast"), 4)).toBeGreaterThan(column(entry("slow"), 4));
+    expect(column(entry("slow"), 4)).toBe(1);
+    // A quarter CPU runs two jobs no faster than one.
+    expect(column(entry("slow"), 3)).toBe(1);
+    expect(sandbox.readFile("/etc/nix/nix.conf")).toMatch(/^build-poll-interval = 1$/m);
+    // The daemon started after the change: doctor's own check of that.
+    const doctor = await crossnix(["doctor", "--no-build", "--json"]);
+    const checks = (JSON.parse(doctor.stdout) as { checks: { id: string; status: string; observed: string }[] }).checks;
+    expect(checks.find((c) => c.id === "config.daemon-stale")).toMatchObject({ status: "ok" });
+    // bench.jsonl holds one record per run that measured: the mid-bench failure's and this one
+    // (the disabled-only run measured nothing and --dry-run records nothing).
+    const records = fs
+      .readFileSync(`${state()}/crossnix/bench.jsonl`, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind: string; builders: { name: string; status: string }[] });
+    expect(records.map((r) => r.builders.map((b) => `${b.name}:${b.status}`))).toEqual([
+      ["fast:measured", "slow:failed"],
+      ["fast:measured", "slow:measured"],
+    ]);
+  });
+});
