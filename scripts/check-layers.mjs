@@ -20,7 +20,7 @@ function* files(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) yield* files(full);
-    else if (entry.name.endsWith(".ts")) yield full;
+    else if (/\.tsx?$/.test(entry.name)) yield full;
   }
 }
 

@@ -3,15 +3,7 @@ import { type GithubWorkflowInput, githubWorkflow } from "../../app/ci/github.js
 import { describeOutcome } from "../../app/plan-runner.js";
 import type { Handler } from "../../context.js";
 import { DEFAULT_WORKFLOW_PATH, regenerateCommand } from "../../core/ci/generate.js";
-import {
-  type Cache,
-  type FlakeAttr,
-  type Installer,
-  parseCache,
-  parseFlakeAttr,
-  parseInstaller,
-  parseSystemList,
-} from "../../core/ci/options.js";
+import { parseCache, parseFlakeAttr, parseInstaller, parseSystemList } from "../../core/ci/options.js";
 import { badInput } from "../../errors.js";
 import { flagOption, type RawOptions, textOption } from "../options.js";
 
