@@ -29,7 +29,8 @@ set -eu
 CACHE="${CROSSNIX_TESTBED_CACHE:-/var/cache/crossnix-testbed}"
 NUSERS="${CROSSNIX_TESTBED_BUILDER_USERS:-8}"
 BUSYBOX="$CACHE/busybox-arm64/bin/busybox"
-PACKAGES="nix-bin openssh-server openssh-client qemu-user-static binfmt-support sudo"
+# tmux: the live build view is tested through a real pseudo-terminal.
+PACKAGES="nix-bin openssh-server openssh-client qemu-user-static binfmt-support sudo tmux"
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 die() { printf 'install-test-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -85,6 +86,27 @@ if [ -n "$MISSING" ]; then
 	apt-get install -y -qq --no-install-recommends $MISSING
 else
 	say "packages already installed"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# cgroup cpu controller: the throughput tests slow a builder down for real with a CPU quota.
+# systemd mounts it on an installed system; a fresh container or pivot_root (fresh-ci's) has an
+# empty /sys/fs/cgroup, so mount the controller where Debian puts it (v1), or cgroup2 instead.
+if [ ! -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] && ! grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+	mounted_tmpfs=0
+	if ! mountpoint -q /sys/fs/cgroup; then
+		mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup && mounted_tmpfs=1
+	fi
+	mkdir -p /sys/fs/cgroup/cpu
+	if mount -t cgroup -o cpu cgroup /sys/fs/cgroup/cpu 2>/dev/null; then
+		say "mounted the cgroup v1 cpu controller"
+	else
+		rmdir /sys/fs/cgroup/cpu
+		if [ "$mounted_tmpfs" -eq 1 ]; then
+			umount /sys/fs/cgroup
+			mount -t cgroup2 cgroup2 /sys/fs/cgroup && say "mounted cgroup2"
+		fi
+	fi
 fi
 
 # ---------------------------------------------------------------------------------------------
