@@ -65,11 +65,17 @@ export type SignatureCheck =
   /** Content-addressed: Nix needs no signature (docs/binary-caches.md#signatures). */
   | { status: "content-addressed" };
 
-/** Checks each `Sig` whose key name is trusted; the first that verifies wins. */
-export function checkSignatures(info: NarInfo, keys: readonly PublicKey[]): SignatureCheck {
-  const fingerprint = narInfoFingerprint(info);
-  let badKey: string | null = null;
+/** A signature by a trusted key's name, worth verifying (a 64-byte signature over a known fingerprint). */
+interface Candidate {
+  key: PublicKey;
+  signature: Buffer;
+}
+
+/** The names that signed, and each signature a trusted key of that name could verify, in order. */
+function signatureCandidates(info: NarInfo, keys: readonly PublicKey[]) {
   const signedBy: string[] = [];
+  const candidates: Candidate[] = [];
+  const triedKeys: string[] = [];
   for (const sig of info.sigs) {
     const colon = sig.indexOf(":");
     if (colon < 1) continue;
@@ -78,15 +84,31 @@ export function checkSignatures(info: NarInfo, keys: readonly PublicKey[]): Sign
     const signature = Buffer.from(sig.slice(colon + 1), "base64");
     for (const key of keys) {
       if (key.name !== name) continue;
-      if (fingerprint !== null && signature.length === 64 && verifySignature(fingerprint, signature, key)) {
-        return { status: "verified", key: key.name };
-      }
-      badKey = key.name;
+      triedKeys.push(key.name);
+      if (signature.length === 64) candidates.push({ key, signature });
     }
   }
+  return { signedBy, candidates, triedKeys };
+}
+
+/** The verdict when no candidate verified. */
+function unverified(info: NarInfo, signedBy: string[], triedKeys: string[]): SignatureCheck {
   if (info.ca !== null) return { status: "content-addressed" };
-  if (badKey !== null) return { status: "bad-signature", key: badKey };
+  const badKey = triedKeys.at(-1);
+  if (badKey !== undefined) return { status: "bad-signature", key: badKey };
   return signedBy.length === 0 ? { status: "unsigned" } : { status: "unknown-key", signedBy };
+}
+
+/** Checks each `Sig` whose key name is trusted; the first that verifies wins. */
+export function checkSignatures(info: NarInfo, keys: readonly PublicKey[]): SignatureCheck {
+  const fingerprint = narInfoFingerprint(info);
+  const { signedBy, candidates, triedKeys } = signatureCandidates(info, keys);
+  if (fingerprint !== null) {
+    for (const { key, signature } of candidates) {
+      if (verifySignature(fingerprint, signature, key)) return { status: "verified", key: key.name };
+    }
+  }
+  return unverified(info, signedBy, triedKeys);
 }
 
 export function verifySignature(fingerprint: string, signature: Uint8Array, key: PublicKey): boolean {
@@ -110,26 +132,13 @@ const verifyInPool = promisify(verify);
  */
 export async function checkSignaturesAsync(info: NarInfo, keys: readonly PublicKey[]): Promise<SignatureCheck> {
   const fingerprint = narInfoFingerprint(info);
-  let badKey: string | null = null;
-  const signedBy: string[] = [];
-  for (const sig of info.sigs) {
-    const colon = sig.indexOf(":");
-    if (colon < 1) continue;
-    const name = sig.slice(0, colon);
-    signedBy.push(name);
-    const signature = Buffer.from(sig.slice(colon + 1), "base64");
-    for (const key of keys) {
-      if (key.name !== name) continue;
-      if (fingerprint !== null && signature.length === 64) {
-        const ok = await verifyInPool(null, Buffer.from(fingerprint, "utf8"), keyObject(key), signature).catch(
-          () => false,
-        );
-        if (ok) return { status: "verified", key: key.name };
-      }
-      badKey = key.name;
+  const { signedBy, candidates, triedKeys } = signatureCandidates(info, keys);
+  if (fingerprint !== null) {
+    const data = Buffer.from(fingerprint, "utf8");
+    for (const { key, signature } of candidates) {
+      const ok = await verifyInPool(null, data, keyObject(key), signature).catch(() => false);
+      if (ok) return { status: "verified", key: key.name };
     }
   }
-  if (info.ca !== null) return { status: "content-addressed" };
-  if (badKey !== null) return { status: "bad-signature", key: badKey };
-  return signedBy.length === 0 ? { status: "unsigned" } : { status: "unknown-key", signedBy };
+  return unverified(info, signedBy, triedKeys);
 }
