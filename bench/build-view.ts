@@ -2,33 +2,11 @@
 // its append-only lines, as in CI) against raw `nix build` on the 12-derivation batch, and the CPU
 // crossnix itself (the node process, not the Nix client under it) uses while a long build runs,
 // both without a terminal and with the live view on a 120×40 pseudo-terminal (`script`).
-import path from "node:path";
-import { BUSYBOX_DIR, newNonce } from "#testbed";
-import { CLI, type Fleet, NIX_CMD, REPO } from "./fleet.js";
+import { batchArgs, CLI, type Fleet, NIX_CMD } from "./fleet.js";
 import { fmtMs, measureInterleaved, ROW_HEADERS, row, type Section, table } from "./stats.js";
 
-const FLEET_NIX = path.join(REPO, "tests/fixtures/nix/fleet.nix");
 const COUNT = 12;
 const LONG = { count: 6, seconds: 20 };
-
-const batchArgs = (count: number, seconds: number) => [
-  "-f",
-  FLEET_NIX,
-  "batch",
-  "--argstr",
-  "nonce",
-  newNonce(),
-  "--arg",
-  "busybox",
-  BUSYBOX_DIR,
-  "--arg",
-  "count",
-  String(count),
-  "--arg",
-  "seconds",
-  String(seconds),
-  "--no-link",
-];
 
 /**
  * Runs a command in the sandbox under a watcher that samples the CPU time (utime + stime from

@@ -3,8 +3,8 @@
 // same arguments and builders; then the same crossnix build over 1 builder.
 import * as fs from "node:fs";
 import path from "node:path";
-import { type Builder, BUSYBOX_DIR, newNonce } from "#testbed";
-import { coveredMs, type Fleet, NIX_CMD, REPO, type TracedCall, traceRun } from "./fleet.js";
+import type { Builder } from "#testbed";
+import { batchArgs, coveredMs, type Fleet, NIX_CMD, REPO, type TracedCall, traceRun } from "./fleet.js";
 import {
   fmtMs,
   fmtRange,
@@ -17,7 +17,6 @@ import {
   table,
 } from "./stats.js";
 
-const FLEET_NIX = path.join(REPO, "tests/fixtures/nix/fleet.nix");
 const COUNT = 12;
 const SECONDS = 1;
 
@@ -42,29 +41,10 @@ interface BuildJson {
 
 export async function buildBench(fleet: Fleet, runs: number, log: (l: string) => void): Promise<Section> {
   const three = fleet.names.slice(0, 3);
-  // A fresh nonce every run: twelve new derivations, nothing cached, for every variant.
-  const nixArgs = () => [
-    "-f",
-    FLEET_NIX,
-    "batch",
-    "--argstr",
-    "nonce",
-    newNonce(),
-    "--arg",
-    "busybox",
-    BUSYBOX_DIR,
-    "--arg",
-    "count",
-    String(COUNT),
-    "--arg",
-    "seconds",
-    String(SECONDS),
-    "--no-link",
-  ];
   const used = { 3: new Set<string>(), 1: new Set<string>() };
   const buildSeconds: number[] = [];
   const crossnix = (builders: 3 | 1) => async () => {
-    const r = await fleet.crossnix(["build", "--json", "--", ...nixArgs()], { timeoutMs: 300_000 });
+    const r = await fleet.crossnix(["build", "--json", "--", ...batchArgs(COUNT, SECONDS)], { timeoutMs: 300_000 });
     const doc = JSON.parse(r.stdout) as BuildJson;
     if (doc.outputs.length !== COUNT) throw new Error(`crossnix build gave ${doc.outputs.length} outputs`);
     for (const b of doc.builds) {
@@ -73,14 +53,16 @@ export async function buildBench(fleet: Fleet, runs: number, log: (l: string) =>
     }
   };
   const raw = async () => {
-    const r = await fleet.run(["nix", ...NIX_CMD, "build", "--json", ...nixArgs()], { timeoutMs: 300_000 });
+    const r = await fleet.run(["nix", ...NIX_CMD, "build", "--json", ...batchArgs(COUNT, SECONDS)], {
+      timeoutMs: 300_000,
+    });
     const outputs = (JSON.parse(r.stdout) as { outputs: Record<string, string> }[]).flatMap((o) =>
       Object.values(o.outputs),
     );
     if (outputs.length !== COUNT) throw new Error(`nix build gave ${outputs.length} outputs`);
   };
   const traced = () =>
-    traceRun(fleet, [process.execPath, `${REPO}/dist/cli.js`, "build", "--json", "--", ...nixArgs()]);
+    traceRun(fleet, [process.execPath, `${REPO}/dist/cli.js`, "build", "--json", "--", ...batchArgs(COUNT, SECONDS)]);
   // crossnix remembers for 30 s which builders answered over ssh: a first build checks them, a
   // build within 30 s of the last does not. Cold clears that cache; warm runs right after cold.
   const cache = path.join(fleet.sandbox.tmpDir, "crossnix-0");

@@ -3,9 +3,28 @@
 // bed's sandbox root so crossnix, ssh and nix see the /etc files crossnix writes.
 import * as fs from "node:fs";
 import path from "node:path";
-import { type Builder, clientIdentity, createSandbox, type ExecResult, type Sandbox, startBuilders } from "#testbed";
+import {
+  type Builder,
+  BUSYBOX_DIR,
+  clientIdentity,
+  createSandbox,
+  type ExecResult,
+  newNonce,
+  type Sandbox,
+  startBuilders,
+} from "#testbed";
 
 export const REPO = path.resolve(import.meta.dirname, "..");
+const FLEET_NIX = path.join(REPO, "tests/fixtures/nix/fleet.nix");
+
+/**
+ * Nix arguments for `count` derivations that each sleep `seconds` on their builder, with a fresh
+ * nonce every call: new derivations, nothing cached, for every variant and run.
+ */
+export function batchArgs(count: number, seconds: number): string[] {
+  const args = ["-f", FLEET_NIX, "batch", "--argstr", "nonce", newNonce(), "--arg", "busybox", BUSYBOX_DIR];
+  return [...args, "--arg", "count", String(count), "--arg", "seconds", String(seconds), "--no-link"];
+}
 export const CLI = path.join(REPO, "dist/cli.js");
 /** Nix 2.8 needs this for every `nix <subcommand>`. */
 export const NIX_CMD = ["--extra-experimental-features", "nix-command"];

@@ -5,9 +5,9 @@
 // with calibrated against equal factors. (3) `crossnix build` on the tuned fleet against raw
 // `nix build` on the untuned one.
 import path from "node:path";
-import { BUSYBOX_DIR, type Builder, limitCpu, newNonce } from "#testbed";
+import { type Builder, limitCpu, newNonce } from "#testbed";
 import { benchExpression } from "../src/core/bench/derivation.js";
-import { type Fleet, NIX_CMD, REPO } from "./fleet.js";
+import { batchArgs, type Fleet, NIX_CMD, REPO } from "./fleet.js";
 import {
   fmtMs,
   fmtRange,
@@ -20,7 +20,6 @@ import {
   table,
 } from "./stats.js";
 
-const FLEET_NIX = path.join(REPO, "tests/fixtures/nix/fleet.nix");
 const COUNT = 12;
 /** The CPU-bound unit for the two-builder batch: ~0.4 s on a free core here. */
 const CPU_ITERATIONS = 300_000;
@@ -92,32 +91,14 @@ export async function throughputBench(fleet: Fleet, runs: number, log: (l: strin
       throw new Error(`${argv.slice(0, 3).join(" ")} exited ${r.exitCode}: ${r.stderr.slice(-1500)}`);
     return r;
   };
-  const batchArgs = () => [
-    "-f",
-    FLEET_NIX,
-    "batch",
-    "--argstr",
-    "nonce",
-    newNonce(),
-    "--arg",
-    "busybox",
-    BUSYBOX_DIR,
-    "--arg",
-    "count",
-    String(COUNT),
-    "--arg",
-    "seconds",
-    "1",
-    "--no-link",
-  ];
   const timedMs = async (fn: () => Promise<unknown>) => {
     const t = performance.now();
     await fn();
     return performance.now() - t;
   };
-  const rawBatch = () => timedMs(() => client(["nix", ...NIX_CMD, "build", ...batchArgs()]));
+  const rawBatch = () => timedMs(() => client(["nix", ...NIX_CMD, "build", ...batchArgs(COUNT, 1)]));
   const crossnixBatch = () =>
-    timedMs(() => client([process.execPath, path.join(REPO, "dist/cli.js"), "build", "--", ...batchArgs()]));
+    timedMs(() => client([process.execPath, path.join(REPO, "dist/cli.js"), "build", "--", ...batchArgs(COUNT, 1)]));
 
   // (1) and (3): one builder.
   await fleet.enableOnly([n1]);
