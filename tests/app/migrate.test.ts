@@ -135,14 +135,13 @@ describe("migrate from the guide's manual setup", () => {
     ]);
   });
 
-  it("--to lima: the VM is crossnix vm's job, so the step is the command, and nothing is retired", async () => {
+  it("--to lima without Lima: the bring-up fails with the fix, and nothing is retired", async () => {
     const f = await open("manual");
     const r = await migrate(fixtureContext(f).ctx, { to: "lima", from: "manual", build: true });
-    expect(r.steps[0]).toEqual({
-      phase: "bring-up",
-      status: "for-you",
-      text: "run: crossnix vm create nixbuilder (crossnix vm makes the VM and registers it), then this command again",
-    });
+    expect(r.steps.map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "bring-up failed: Lima VM nixbuilder did not come up: limactl is not installed (Lima runs the VM) (brew install lima)",
+      "retire skipped: nothing retired: the new approach is not up yet",
+    ]);
     expect(r.retired).toBe(false);
   });
 

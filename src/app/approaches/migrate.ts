@@ -27,6 +27,7 @@ import { addBuilder } from "../builders/add.js";
 import { removeBuilder } from "../builders/remove.js";
 import { runDoctor } from "../doctor.js";
 import { runPlan } from "../plan-runner.js";
+import { bringUpLima } from "./migrate-lima.js";
 import { setNative } from "./native.js";
 
 export type MigrateContext = Omit<Context, "debug">;
@@ -131,7 +132,9 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
     if (input.retire !== false) step("prove", "no build (--no-build), so nothing is retired", "skipped");
     return result;
   }
-  result.proven = await prove(ctx, up.builderName, report, step);
+  result.proven = up.builds
+    ? provenBy(up.builds, up.builderName ?? "", step)
+    : await prove(ctx, up.builderName, report, step);
   if (!result.proven) {
     step("retire", "nothing retired: the old approach stays as it was", "skipped");
     throw new CrossnixError(
@@ -223,6 +226,8 @@ function plannedAdd(
 interface BringUp {
   ready: boolean;
   builderName: string | null;
+  /** Builds the bring-up already ran on the new builder (vm create's): the proof, so no second build. */
+  builds?: { system: string; ok: boolean; detail: string }[] | null;
   /** The new approach writes /etc/nix/machines and the ssh alias by hand. */
   writesEtc: boolean;
 }
@@ -273,20 +278,9 @@ async function bringUp(
     return { ready: ok, builderName: null, writesEtc: false };
   }
   if (target.kind === "lima") {
-    const name = "nixbuilder";
-    const existing = report.approaches.find(
-      (a) => a.id === "lima" && (a.state === "configured" || a.state === "works"),
-    );
-    if (existing) {
-      step("bring-up", `${existing.label} is already registered`, "done");
-      return { ready: !dry, builderName: existing.label.slice("lima:".length), writesEtc: true };
-    }
-    step(
-      "bring-up",
-      `run: crossnix vm create ${name} (crossnix vm makes the VM and registers it), then this command again`,
-      "for-you",
-    );
-    return { ready: false, builderName: null, writesEtc: true };
+    const lima = await bringUpLima(ctx, target.name, report);
+    step("bring-up", lima.text, lima.status);
+    return { ready: lima.ready, builderName: lima.builderName, writesEtc: true, builds: lima.builds };
   }
   const snippet = targetNixChange(target, report.nix.flavor === "determinate") ?? "";
   result.nixChanges.push(snippet);
@@ -296,6 +290,24 @@ async function bringUp(
     "for-you",
   );
   return { ready: false, builderName: null, writesEtc: false };
+}
+
+/** The builds the bring-up ran (vm create builds once per system) as the proof. */
+function provenBy(
+  builds: NonNullable<BringUp["builds"]>,
+  builderName: string,
+  step: (phase: MigrateStep["phase"], text: string, status: StepStatus) => void,
+): boolean {
+  const ok = builds.length > 0 && builds.every((b) => b.ok);
+  const failed = builds.filter((b) => !b.ok).map((b) => `${b.system}: ${b.detail}`);
+  step(
+    "prove",
+    ok
+      ? `built ${builds.map((b) => b.system).join(", ")} on ${builderName}`
+      : `the build on ${builderName} failed: ${failed.join("; ") || "no build ran"}`,
+    ok ? "done" : "failed",
+  );
+  return ok;
 }
 
 /** A real build on the new approach: doctor's end-to-end build for a builder, a Linux derivation for native. */

@@ -2,6 +2,7 @@
 // approach the actions crossnix may take (only on what it can attribute) or the Nix change the person
 // makes when a nix-darwin module owns the files (docs/approaches.md#migrate).
 import { badInput } from "../../errors.js";
+import { checkVmName } from "../vm/lima.js";
 import type { ApproachReport, StatusReport } from "./detect.js";
 import { VM_FOOTPRINTS } from "./footprints.js";
 import { MODULE_OPTION } from "./native.js";
@@ -9,23 +10,31 @@ import type { MergedManualBuilder } from "./manual.js";
 
 export type MigrationTarget =
   | { kind: "native" }
-  | { kind: "lima" }
+  /** A Lima VM crossnix makes (or already made) under this name. */
+  | { kind: "lima"; name: string }
   | { kind: "linux-builder" }
   | { kind: "ssh"; destination: string };
 
+/** The VM name `--to lima` uses, as `crossnix vm create` does without a name. */
+export const DEFAULT_VM_NAME = "nixbuilder";
+
 export function parseTarget(value: string): MigrationTarget {
-  if (value === "native" || value === "lima" || value === "linux-builder") return { kind: value };
+  if (value === "native" || value === "linux-builder") return { kind: value };
+  if (value === "lima") return { kind: "lima", name: DEFAULT_VM_NAME };
+  if (value.startsWith("lima:")) return { kind: "lima", name: checkVmName(value.slice(5)) };
   if (value.startsWith("ssh:") && value.length > 4) return { kind: "ssh", destination: value.slice(4) };
   throw badInput(
     "--to",
     value,
-    "must be native, lima, linux-builder or ssh:<user@host>",
+    "must be native, lima, lima:<vm name>, linux-builder or ssh:<user@host>",
     "e.g. --to ssh:nix@build-box",
   );
 }
 
 export function targetLabel(t: MigrationTarget): string {
-  return t.kind === "ssh" ? `ssh:${t.destination}` : t.kind;
+  if (t.kind === "ssh") return `ssh:${t.destination}`;
+  if (t.kind === "lima") return t.name === DEFAULT_VM_NAME ? "lima" : `lima:${t.name}`;
+  return t.kind;
 }
 
 /** One thing done or said to retire an old approach. */
@@ -55,7 +64,9 @@ export interface Retirement {
  */
 export function selectFrom(report: StatusReport, from: string | undefined, target: MigrationTarget): ApproachReport[] {
   const present = report.approaches.filter((a) => a.id !== "emulation" && !(a.id === "native" && a.state === "off"));
-  const notTarget = present.filter((a) => !(target.kind === "native" && a.id === "native"));
+  const isTarget = (a: ApproachReport) =>
+    (target.kind === "native" && a.id === "native") || (target.kind === "lima" && a.label === `lima:${target.name}`);
+  const notTarget = present.filter((a) => !isTarget(a));
   if (from === undefined) return notTarget;
   const chosen = notTarget.filter((a) => a.label === from || a.id === from);
   if (chosen.length === 0) {
