@@ -4,7 +4,7 @@ import { copyFile, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { init } from "../../src/app/approaches/init.js";
-import { migrate } from "../../src/app/approaches/migrate.js";
+import { type MigrateResult, migrate } from "../../src/app/approaches/migrate.js";
 import { isCrossnixError } from "../../src/errors.js";
 import { fixtureContext, scriptedPrompter } from "../helpers/approach-context.js";
 import { type Fixture, type FixtureName, HOME, makeFixture } from "../helpers/approach-fixtures.js";
@@ -140,9 +140,10 @@ describe("migrate from the guide's manual setup", () => {
     const r = await migrate(fixtureContext(f).ctx, { to: "lima", from: "manual", build: true });
     expect(r.steps.map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
       "bring-up failed: Lima VM nixbuilder did not come up: limactl is not installed (Lima runs the VM) (brew install lima)",
-      "retire skipped: nothing retired: the new approach is not up yet",
+      "retire skipped: deferred: nothing is retired until lima is up and a build on it succeeds; then run crossnix migrate --to lima --from manual",
     ]);
     expect(r.retired).toBe(false);
+    expect(r.retireLater).toBe("crossnix migrate --to lima --from manual");
   });
 
   it("a hand-written machines file beside a nix-darwin module: warns about darwin-rebuild's Unexpected files", async () => {
@@ -151,18 +152,9 @@ describe("migrate from the guide's manual setup", () => {
     expect(r.warnings).toEqual([
       'crossnix writes /etc/nix/machines and /etc/ssh/ssh_config.d/crossnix.conf by hand. If you later let nix-darwin or the Determinate module manage them (nix.buildMachines, determinateNix.buildMachines, a linux-builder), darwin-rebuild stops with "error: Unexpected files in /etc, aborting activation": rename them to *.before-nix-darwin first.',
     ]);
-    // The VM is not up yet, so Virby stays; its Nix change is still printed for later.
-    expect(r.nixChanges).toEqual(["services.virby.enable = false;"]);
-    expect(r.retired).toBe(false);
-  });
-
-  it("--to linux-builder under Determinate: the module's own VM builder option, since nix.linux-builder needs nix.enable", async () => {
-    const f = await open("native-off");
-    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });
-    expect(r.nixChanges).toEqual([
-      "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off",
-    ]);
-    expect(r.retired).toBe(false);
+    // The VM is not up yet, so Virby stays, and its Nix change waits for the run that retires it.
+    expect(r.nixChanges).toEqual([]);
+    expect(r).toMatchObject({ retired: false, retireLater: "crossnix migrate --to lima --from virby" });
   });
 
   it("an unknown --from is bad input naming what is present", async () => {
@@ -173,6 +165,74 @@ describe("migrate from the guide's manual setup", () => {
     expect(isCrossnixError(error) && [error.exitCode, error.message]).toEqual([
       2,
       "invalid --from 'virby': this machine has no such approach (present: manual:user@remote-builder)",
+    ]);
+  });
+});
+
+describe("migrate --to linux-builder (only nix-darwin can set it up)", () => {
+  const DETERMINATE_ASSERTION =
+    'Determinate Nix runs nix-darwin with nix.enable = false, and then nix.linux-builder.enable = true stops darwin-rebuild with "nix.linux-builder.enable requires nix.enable" (nix-darwin#1505): set Determinate\'s own determinateNix.nixosVmBasedLinuxBuilder instead (the same nixpkgs VM).';
+
+  it("under Determinate: the module's own VM builder option, the assertion named, retirement deferred", async () => {
+    const f = await open("manual");
+    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", from: "manual", build: true });
+    expect(r.nixChanges).toEqual([
+      "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off",
+    ]);
+    expect(r.warnings).toEqual([DETERMINATE_ASSERTION]);
+    expect(r.steps.map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "bring-up for-you: set determinateNix.nixosVmBasedLinuxBuilder.enable = true; in your nix-darwin configuration and run darwin-rebuild switch",
+      "retire skipped: deferred: nothing is retired until linux-builder is up and a build on it succeeds; then run crossnix migrate --to linux-builder --from manual",
+    ]);
+    expect(r).toMatchObject({
+      proven: null,
+      retired: false,
+      retireLater: "crossnix migrate --to linux-builder --from manual",
+    });
+  });
+
+  it("the native builder in use: warns that the Determinate module turns it off at the same switch", async () => {
+    const f = await open("native-granted");
+    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });
+    expect(r.warnings).toEqual([
+      DETERMINATE_ASSERTION,
+      'determinateNix.nixosVmBasedLinuxBuilder also sets builder.state = "disabled": the native builder stops at that darwin-rebuild switch, before the VM builder is proven.',
+    ]);
+    expect(r.retireLater).toBe("crossnix migrate --to linux-builder");
+    expect(await read(f, "etc/determinate/config.json")).not.toContain('"disabled"');
+  });
+
+  it("upstream Nix: a linux-builder that lost its machines line is not up, so nix.linux-builder is the change", async () => {
+    const f = await open("linux-builder");
+    await rm(path.join(f.root, "etc/static/nix/machines"));
+    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });
+    expect(r.nixChanges).toEqual(["nix.linux-builder.enable = true;"]);
+    expect(r.warnings).toEqual([]);
+    expect(r.steps.map((s) => [s.phase, s.status])).toEqual([
+      ["bring-up", "for-you"],
+      ["retire", "skipped"],
+    ]);
+  });
+
+  it("after darwin-rebuild: the VM builder is found and must build before anything is retired", async () => {
+    const f = await open("determinate-vm-builder");
+    const { ctx } = fixtureContext(f);
+    const host = {
+      ...ctx.host,
+      env: { ...ctx.host.env, NIX_REMOTE_SYSTEMS: "aarch64-linux=user@remote-builder" },
+    };
+    const error = await migrate({ ...ctx, host }, { to: "linux-builder", from: "manual", build: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(isCrossnixError(error) && error.message).toBe(
+      "the new approach (linux-builder) did not build, so nothing old was retired",
+    );
+    const migration = isCrossnixError(error) ? (error.detail as { migration: MigrateResult }).migration : null;
+    // The fixture has no daemon, so doctor's build is not attempted: not proven, nothing retired.
+    expect(migration?.steps.map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "bring-up done: Determinate module VM builder is set up by nix-darwin (machines host nixos-vm-based-linux-builder)",
+      "prove failed: the build on nixos-vm-based-linux-builder failed: no build ran (not attempted: nix.daemon failed)",
+      "retire skipped: nothing retired: the old approach stays as it was",
     ]);
   });
 });

@@ -4,7 +4,7 @@
 import { badInput } from "../../errors.js";
 import { checkVmName } from "../vm/lima.js";
 import type { ApproachReport, StatusReport } from "./detect.js";
-import { VM_FOOTPRINTS } from "./footprints.js";
+import { type ApproachId, VM_FOOTPRINTS } from "./footprints.js";
 import { MODULE_OPTION } from "./native.js";
 import type { MergedManualBuilder } from "./manual.js";
 
@@ -64,8 +64,11 @@ export interface Retirement {
  */
 export function selectFrom(report: StatusReport, from: string | undefined, target: MigrationTarget): ApproachReport[] {
   const present = report.approaches.filter((a) => a.id !== "emulation" && !(a.id === "native" && a.state === "off"));
+  const builderId = targetApproachId(target, report.nix.flavor === "determinate");
   const isTarget = (a: ApproachReport) =>
-    (target.kind === "native" && a.id === "native") || (target.kind === "lima" && a.label === `lima:${target.name}`);
+    (target.kind === "native" && a.id === "native") ||
+    (target.kind === "lima" && a.label === `lima:${target.name}`) ||
+    a.id === builderId;
   const notTarget = present.filter((a) => !isTarget(a));
   if (from === undefined) return notTarget;
   const chosen = notTarget.filter((a) => a.label === from || a.id === from);
@@ -174,6 +177,38 @@ export function targetNixChange(t: MigrationTarget, determinate: boolean): strin
   return determinate
     ? "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off"
     : "nix.linux-builder.enable = true;";
+}
+
+/** The approach a module target becomes: under Determinate, `linux-builder` is Determinate's own VM builder. */
+export function targetApproachId(t: MigrationTarget, determinate: boolean): ApproachId | null {
+  if (t.kind !== "linux-builder") return null;
+  return determinate ? "determinate-vm-builder" : "linux-builder";
+}
+
+/**
+ * What the person must know before switching to nixpkgs' builder VM through nix-darwin
+ * (docs/approaches.md#migrate-to-linux-builder): the Determinate assertion, the native builder the
+ * Determinate module turns off, and the other builder VM on the same port and key.
+ */
+export function linuxBuilderWarnings(report: StatusReport): string[] {
+  const determinate = report.nix.flavor === "determinate";
+  const warnings: string[] = [];
+  if (determinate) {
+    warnings.push(
+      'Determinate Nix runs nix-darwin with nix.enable = false, and then nix.linux-builder.enable = true stops darwin-rebuild with "nix.linux-builder.enable requires nix.enable" (nix-darwin#1505): set Determinate\'s own determinateNix.nixosVmBasedLinuxBuilder instead (the same nixpkgs VM).',
+    );
+    const native = report.approaches.find((a) => a.id === "native");
+    if (native && native.state !== "off")
+      warnings.push(
+        'determinateNix.nixosVmBasedLinuxBuilder also sets builder.state = "disabled": the native builder stops at that darwin-rebuild switch, before the VM builder is proven.',
+      );
+  }
+  const other = report.approaches.find((a) => a.id === (determinate ? "linux-builder" : "determinate-vm-builder"));
+  if (other)
+    warnings.push(
+      `${other.title} runs the same nixpkgs VM on port 31022 with /etc/nix/builder_ed25519: the two cannot run side by side, so turn it off in the same switch.`,
+    );
+  return warnings;
 }
 
 /** darwin-rebuild aborts on hand-written files where a module wants to write (docs/approaches.md#unexpected-files). */
