@@ -2,13 +2,16 @@
 // by a build before anything old is retired; module-owned pieces become the Nix change to make.
 import { copyFile, readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { init } from "../../src/app/approaches/init.js";
 import { type MigrateResult, migrate } from "../../src/app/approaches/migrate.js";
 import { isCrossnixError } from "../../src/errors.js";
+import { userStateDir } from "../../src/host/system/records.js";
 import { fixtureContext, scriptedPrompter } from "../helpers/approach-context.js";
 import { type Fixture, type FixtureName, HOME, makeFixture } from "../helpers/approach-fixtures.js";
 
+const BENCH_RECORDS = fileURLToPath(new URL("../fixtures/approaches/bench/bench.jsonl", import.meta.url));
 let fixture: Fixture | null = null;
 afterEach(async () => {
   vi.unstubAllEnvs();
@@ -262,6 +265,56 @@ describe("init", () => {
       ],
     });
     expect(r.chosen).toBe("native");
+  });
+
+  describe("with crossnix bench's recorded history", () => {
+    // A second crossnix builder "small", listed before "big", so only the figures make big the choice.
+    const withBench = async (f: Fixture) => {
+      const fs = await import("node:fs/promises");
+      const machines = path.join(f.root, "etc/nix/machines");
+      await fs.writeFile(
+        machines,
+        `ssh-ng://small x86_64-linux /etc/nix/crossnix/small_ed25519 2 1 - - c3NoLWVkMjU1MTkgQUFBQg== # crossnix:small\n${await fs.readFile(machines, "utf8")}`,
+      );
+      await fs.writeFile(path.join(f.root, "etc/nix/crossnix/small_ed25519"), "PRIVATE KEY\n");
+      await fs.appendFile(
+        path.join(f.root, "etc/ssh/ssh_config.d/crossnix.conf"),
+        "Host small\n  # managed by crossnix\n  HostName 127.0.0.8\n  Port 22\n  User nix\n  IdentityFile /etc/nix/crossnix/small_ed25519\n  IdentitiesOnly yes\n  HostKeyAlias small\n",
+      );
+      const { ctx, seen } = fixtureContext(f, { dryRun: true });
+      const host = { ...ctx.host, now: () => new Date("2026-12-03T09:00:00Z") };
+      const state = userStateDir(host);
+      await fs.mkdir(state, { recursive: true });
+      await fs.copyFile(BENCH_RECORDS, path.join(state, "bench.jsonl"));
+      return { ctx: { ...ctx, host }, seen };
+    };
+
+    it("recommends the SSH builder bench measured fastest, with its figures as the reason", async () => {
+      const f = await open("ssh-and-native-off");
+      await rm(path.join(f.state, "granted"));
+      const { ctx, seen } = await withBench(f);
+      const r = await init(ctx, { approach: "native", doctor: false });
+      expect(r.recommendation.approach).toBe("ssh:big");
+      expect(r.recommendation.reasons).toEqual([
+        "ssh:big is already configured (x86_64-linux)",
+        "big: 3.1 benchmark units/s on x86_64-linux (8 at a time), 12 ms SSH round trip, measured 2026-12-02",
+        "the fastest of the 2 SSH builders crossnix bench measured",
+      ]);
+      expect(seen.out[0]).toContain("  because big: 3.1 benchmark units/s on x86_64-linux");
+    });
+
+    it("native granted: the measured SSH builder is the alternative, with its figures", async () => {
+      const f = await open("ssh-and-native-off");
+      const { ctx } = await withBench(f);
+      const r = await init(ctx, { approach: "native", doctor: false });
+      expect(r.recommendation.approach).toBe("native");
+      expect(r.recommendation.alternatives).toEqual([
+        {
+          approach: "ssh:big",
+          why: "already configured; keep it as a second builder (big: 3.1 benchmark units/s on x86_64-linux (8 at a time), 12 ms SSH round trip, measured 2026-12-02)",
+        },
+      ]);
+    });
   });
 
   it("asks only what it must: the approach, then the destination for SSH", async () => {
