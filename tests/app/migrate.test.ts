@@ -1,30 +1,18 @@
 // `crossnix migrate` and `crossnix init` on recorded layouts: the new approach comes up and is proven
 // by a build before anything old is retired; module-owned pieces become the Nix change to make.
-import { copyFile, readFile, rm } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { init } from "../../src/app/approaches/init.js";
 import { type MigrateResult, migrate } from "../../src/app/approaches/migrate.js";
 import { isCrossnixError } from "../../src/errors.js";
 import { userStateDir } from "../../src/host/system/records.js";
-import { fixtureContext, scriptedPrompter } from "../helpers/approach-context.js";
-import { type Fixture, type FixtureName, HOME, makeFixture } from "../helpers/approach-fixtures.js";
+import { fixtureContext, fixtureOpener, scriptedPrompter } from "../helpers/approach-context.js";
+import { type Fixture, HOME } from "../helpers/approach-fixtures.js";
 
 const BENCH_RECORDS = fileURLToPath(new URL("../fixtures/approaches/bench/bench.jsonl", import.meta.url));
-let fixture: Fixture | null = null;
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await fixture?.cleanup();
-  fixture = null;
-});
-
-async function open(name: FixtureName): Promise<Fixture> {
-  fixture = await makeFixture(name);
-  vi.stubEnv("PATH", fixture.env["PATH"]);
-  vi.stubEnv("CROSSNIX_STANDIN_STATE", fixture.state);
-  return fixture;
-}
+const open = fixtureOpener();
 const read = (f: Fixture, p: string) => readFile(path.join(f.root, p), "utf8").catch(() => null);
 
 describe("migrate --to native", () => {
@@ -62,11 +50,9 @@ describe("migrate --to native", () => {
   it("the build fails after the builder came up: nothing is retired and the error says so", async () => {
     const f = await open("ssh-and-native-off");
     // The daemon takes the setting, but the build does not get through (the nix-build stand-in refuses).
-    await import("node:fs/promises").then((fs) =>
-      fs.writeFile(path.join(f.state, "nix-build"), "#!/bin/sh\necho 'error: build failed' >&2\nexit 1\n", {
-        mode: 0o755,
-      }),
-    );
+    await writeFile(path.join(f.state, "nix-build"), "#!/bin/sh\necho 'error: build failed' >&2\nexit 1\n", {
+      mode: 0o755,
+    });
     const { ctx } = fixtureContext(f);
     const host = { ...ctx.host, env: { ...ctx.host.env, PATH: `${f.state}:${f.env["PATH"]}` } };
     const error = await migrate({ ...ctx, host }, { to: "native", from: "ssh:big", build: true }).catch(
@@ -81,12 +67,9 @@ describe("migrate --to native", () => {
 
   it("from nix-rosetta-builder: the Nix change and the leftovers are named, nothing module-owned is touched", async () => {
     const f = await open("rosetta-builder-lost");
-    await copyFile(path.join(f.state, "nix-version"), path.join(f.state, "nix-version.bak"));
     const { ctx } = fixtureContext(f);
     // Grant the account so the native builder comes up and proves itself.
-    await import("node:fs/promises").then((fs) =>
-      Promise.all([fs.writeFile(path.join(f.state, "granted"), ""), fs.writeFile(path.join(f.state, "logged-in"), "")]),
-    );
+    await Promise.all([writeFile(path.join(f.state, "granted"), ""), writeFile(path.join(f.state, "logged-in"), "")]);
     const r = await migrate(ctx, { to: "native", from: "nix-rosetta-builder", build: true });
     expect(r.nixChanges).toEqual(["nix-rosetta-builder.enable = false;"]);
     expect(r.steps.filter((s) => s.phase === "retire").map((s) => s.text)).toEqual([
@@ -270,22 +253,21 @@ describe("init", () => {
   describe("with crossnix bench's recorded history", () => {
     // A second crossnix builder "small", listed before "big", so only the figures make big the choice.
     const withBench = async (f: Fixture) => {
-      const fs = await import("node:fs/promises");
       const machines = path.join(f.root, "etc/nix/machines");
-      await fs.writeFile(
+      await writeFile(
         machines,
-        `ssh-ng://small x86_64-linux /etc/nix/crossnix/small_ed25519 2 1 - - c3NoLWVkMjU1MTkgQUFBQg== # crossnix:small\n${await fs.readFile(machines, "utf8")}`,
+        `ssh-ng://small x86_64-linux /etc/nix/crossnix/small_ed25519 2 1 - - c3NoLWVkMjU1MTkgQUFBQg== # crossnix:small\n${await readFile(machines, "utf8")}`,
       );
-      await fs.writeFile(path.join(f.root, "etc/nix/crossnix/small_ed25519"), "PRIVATE KEY\n");
-      await fs.appendFile(
+      await writeFile(path.join(f.root, "etc/nix/crossnix/small_ed25519"), "PRIVATE KEY\n");
+      await appendFile(
         path.join(f.root, "etc/ssh/ssh_config.d/crossnix.conf"),
         "Host small\n  # managed by crossnix\n  HostName 127.0.0.8\n  Port 22\n  User nix\n  IdentityFile /etc/nix/crossnix/small_ed25519\n  IdentitiesOnly yes\n  HostKeyAlias small\n",
       );
       const { ctx, seen } = fixtureContext(f, { dryRun: true });
       const host = { ...ctx.host, now: () => new Date("2026-12-03T09:00:00Z") };
       const state = userStateDir(host);
-      await fs.mkdir(state, { recursive: true });
-      await fs.copyFile(BENCH_RECORDS, path.join(state, "bench.jsonl"));
+      await mkdir(state, { recursive: true });
+      await copyFile(BENCH_RECORDS, path.join(state, "bench.jsonl"));
       return { ctx: { ...ctx, host }, seen };
     };
 
