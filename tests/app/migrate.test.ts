@@ -177,6 +177,20 @@ describe("migrate --to linux-builder (only nix-darwin can set it up)", () => {
     });
   });
 
+  it("--dry-run: the retirement is shown deferred, not planned, since darwin-rebuild comes first", async () => {
+    const f = await open("manual");
+    const r = await migrate(fixtureContext(f, { dryRun: true }).ctx, {
+      to: "linux-builder",
+      from: "manual",
+      build: true,
+    });
+    expect(r.steps.map((s) => [s.phase, s.status])).toEqual([
+      ["bring-up", "for-you"],
+      ["retire", "skipped"],
+    ]);
+    expect(r.retireLater).toBe("crossnix migrate --to linux-builder --from manual");
+  });
+
   it("the native builder in use: warns that the Determinate module turns it off at the same switch", async () => {
     const f = await open("native-granted");
     const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });

@@ -124,4 +124,20 @@ describe.skipIf(!ready)("migrate --to lima (stand-in)", () => {
     expect(builds.map((b) => b.builder)).toEqual(["lima-mig"]);
     expect(lima.instance("mig")!.builder.hasBuildLog(builds[0]!.drv)).toBe(true);
   });
+
+  it("the VM crossnix made is the target: started if stopped, proven by doctor's build, never retired itself", async () => {
+    expect((await crossnix(["vm", "stop", "mig"])).exitCode).toBe(0);
+    const run = await crossnix(["migrate", "--to", "lima:mig", "--yes", "--json"]);
+    expect(run.exitCode, `${run.stderr}\n${run.stdout}`.slice(-3000)).toBe(0);
+    const result = JSON.parse(run.stdout) as Migration;
+    expect(result.steps.map((s) => [s.phase, s.status])).toEqual([
+      ["bring-up", "done"],
+      ["prove", "done"],
+    ]);
+    expect(result.steps[0]!.text).toBe("Lima VM mig (made by crossnix, builder lima-mig): started");
+    expect(result.steps[1]!.text).toMatch(/^built on lima-mig: /);
+    expect(result).toMatchObject({ proven: true, retired: true });
+    expect(lima.instance("mig")!.running).toBe(true);
+    expect(sandbox.exists("/etc/nix/crossnix/vms/mig.json")).toBe(true);
+  });
 });

@@ -122,7 +122,12 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
     report.approaches.some((a) => a.managedBy === "nix-darwin" || a.managedBy === "determinate-module")
   )
     result.warnings.push(unexpectedFilesWarning(["/etc/nix/machines", "/etc/ssh/ssh_config.d/crossnix.conf"]));
-  if (ctx.options.dryRun) {
+  // A bring-up that is the person's to do (a nix-darwin option) or already failed cannot be proven in
+  // this run, dry or not: the retirement is deferred rather than shown as planned.
+  const notThisRun = result.steps.some(
+    (s) => s.phase === "bring-up" && (s.status === "for-you" || s.status === "failed"),
+  );
+  if (ctx.options.dryRun && !notThisRun) {
     for (const r of retirements) for (const a of r.actions) recordRetire(result, r, a, "planned", step);
     return result;
   }
