@@ -1,27 +1,18 @@
 // `crossnix migrate` and `crossnix init` on recorded layouts: the new approach comes up and is proven
 // by a build before anything old is retired; module-owned pieces become the Nix change to make.
-import { copyFile, readFile, rm } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
 import { init } from "../../src/app/approaches/init.js";
-import { migrate } from "../../src/app/approaches/migrate.js";
+import { type MigrateResult, migrate } from "../../src/app/approaches/migrate.js";
 import { isCrossnixError } from "../../src/errors.js";
-import { fixtureContext, scriptedPrompter } from "../helpers/approach-context.js";
-import { type Fixture, type FixtureName, HOME, makeFixture } from "../helpers/approach-fixtures.js";
+import { userStateDir } from "../../src/host/system/records.js";
+import { fixtureContext, fixtureOpener, scriptedPrompter } from "../helpers/approach-context.js";
+import { type Fixture, HOME } from "../helpers/approach-fixtures.js";
 
-let fixture: Fixture | null = null;
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await fixture?.cleanup();
-  fixture = null;
-});
-
-async function open(name: FixtureName): Promise<Fixture> {
-  fixture = await makeFixture(name);
-  vi.stubEnv("PATH", fixture.env["PATH"]);
-  vi.stubEnv("CROSSNIX_STANDIN_STATE", fixture.state);
-  return fixture;
-}
+const BENCH_RECORDS = fileURLToPath(new URL("../fixtures/approaches/bench/bench.jsonl", import.meta.url));
+const open = fixtureOpener();
 const read = (f: Fixture, p: string) => readFile(path.join(f.root, p), "utf8").catch(() => null);
 
 describe("migrate --to native", () => {
@@ -59,11 +50,9 @@ describe("migrate --to native", () => {
   it("the build fails after the builder came up: nothing is retired and the error says so", async () => {
     const f = await open("ssh-and-native-off");
     // The daemon takes the setting, but the build does not get through (the nix-build stand-in refuses).
-    await import("node:fs/promises").then((fs) =>
-      fs.writeFile(path.join(f.state, "nix-build"), "#!/bin/sh\necho 'error: build failed' >&2\nexit 1\n", {
-        mode: 0o755,
-      }),
-    );
+    await writeFile(path.join(f.state, "nix-build"), "#!/bin/sh\necho 'error: build failed' >&2\nexit 1\n", {
+      mode: 0o755,
+    });
     const { ctx } = fixtureContext(f);
     const host = { ...ctx.host, env: { ...ctx.host.env, PATH: `${f.state}:${f.env["PATH"]}` } };
     const error = await migrate({ ...ctx, host }, { to: "native", from: "ssh:big", build: true }).catch(
@@ -78,12 +67,9 @@ describe("migrate --to native", () => {
 
   it("from nix-rosetta-builder: the Nix change and the leftovers are named, nothing module-owned is touched", async () => {
     const f = await open("rosetta-builder-lost");
-    await copyFile(path.join(f.state, "nix-version"), path.join(f.state, "nix-version.bak"));
     const { ctx } = fixtureContext(f);
     // Grant the account so the native builder comes up and proves itself.
-    await import("node:fs/promises").then((fs) =>
-      Promise.all([fs.writeFile(path.join(f.state, "granted"), ""), fs.writeFile(path.join(f.state, "logged-in"), "")]),
-    );
+    await Promise.all([writeFile(path.join(f.state, "granted"), ""), writeFile(path.join(f.state, "logged-in"), "")]);
     const r = await migrate(ctx, { to: "native", from: "nix-rosetta-builder", build: true });
     expect(r.nixChanges).toEqual(["nix-rosetta-builder.enable = false;"]);
     expect(r.steps.filter((s) => s.phase === "retire").map((s) => s.text)).toEqual([
@@ -135,15 +121,15 @@ describe("migrate from the guide's manual setup", () => {
     ]);
   });
 
-  it("--to lima: the VM is crossnix vm's job, so the step is the command, and nothing is retired", async () => {
+  it("--to lima without Lima: the bring-up fails with the fix, and nothing is retired", async () => {
     const f = await open("manual");
     const r = await migrate(fixtureContext(f).ctx, { to: "lima", from: "manual", build: true });
-    expect(r.steps[0]).toEqual({
-      phase: "bring-up",
-      status: "for-you",
-      text: "run: crossnix vm create nixbuilder (crossnix vm makes the VM and registers it), then this command again",
-    });
+    expect(r.steps.map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "bring-up failed: Lima VM nixbuilder did not come up: limactl is not installed (Lima runs the VM) (brew install lima)",
+      "retire skipped: deferred: nothing is retired until lima is up and a build on it succeeds; then run crossnix migrate --to lima --from manual",
+    ]);
     expect(r.retired).toBe(false);
+    expect(r.retireLater).toBe("crossnix migrate --to lima --from manual");
   });
 
   it("a hand-written machines file beside a nix-darwin module: warns about darwin-rebuild's Unexpected files", async () => {
@@ -152,18 +138,9 @@ describe("migrate from the guide's manual setup", () => {
     expect(r.warnings).toEqual([
       'crossnix writes /etc/nix/machines and /etc/ssh/ssh_config.d/crossnix.conf by hand. If you later let nix-darwin or the Determinate module manage them (nix.buildMachines, determinateNix.buildMachines, a linux-builder), darwin-rebuild stops with "error: Unexpected files in /etc, aborting activation": rename them to *.before-nix-darwin first.',
     ]);
-    // The VM is not up yet, so Virby stays; its Nix change is still printed for later.
-    expect(r.nixChanges).toEqual(["services.virby.enable = false;"]);
-    expect(r.retired).toBe(false);
-  });
-
-  it("--to linux-builder under Determinate: the module's own VM builder option, since nix.linux-builder needs nix.enable", async () => {
-    const f = await open("native-off");
-    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });
-    expect(r.nixChanges).toEqual([
-      "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off",
-    ]);
-    expect(r.retired).toBe(false);
+    // The VM is not up yet, so Virby stays, and its Nix change waits for the run that retires it.
+    expect(r.nixChanges).toEqual([]);
+    expect(r).toMatchObject({ retired: false, retireLater: "crossnix migrate --to lima --from virby" });
   });
 
   it("an unknown --from is bad input naming what is present", async () => {
@@ -174,6 +151,88 @@ describe("migrate from the guide's manual setup", () => {
     expect(isCrossnixError(error) && [error.exitCode, error.message]).toEqual([
       2,
       "invalid --from 'virby': this machine has no such approach (present: manual:user@remote-builder)",
+    ]);
+  });
+});
+
+describe("migrate --to linux-builder (only nix-darwin can set it up)", () => {
+  const DETERMINATE_ASSERTION =
+    'Determinate Nix runs nix-darwin with nix.enable = false, and then nix.linux-builder.enable = true stops darwin-rebuild with "nix.linux-builder.enable requires nix.enable" (nix-darwin#1505): set Determinate\'s own determinateNix.nixosVmBasedLinuxBuilder instead (the same nixpkgs VM).';
+
+  it("under Determinate: the module's own VM builder option, the assertion named, retirement deferred", async () => {
+    const f = await open("manual");
+    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", from: "manual", build: true });
+    expect(r.nixChanges).toEqual([
+      "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off",
+    ]);
+    expect(r.warnings).toEqual([DETERMINATE_ASSERTION]);
+    expect(r.steps.map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "bring-up for-you: set determinateNix.nixosVmBasedLinuxBuilder.enable = true; in your nix-darwin configuration and run darwin-rebuild switch",
+      "retire skipped: deferred: nothing is retired until linux-builder is up and a build on it succeeds; then run crossnix migrate --to linux-builder --from manual",
+    ]);
+    expect(r).toMatchObject({
+      proven: null,
+      retired: false,
+      retireLater: "crossnix migrate --to linux-builder --from manual",
+    });
+  });
+
+  it("--dry-run: the retirement is shown deferred, not planned, since darwin-rebuild comes first", async () => {
+    const f = await open("manual");
+    const r = await migrate(fixtureContext(f, { dryRun: true }).ctx, {
+      to: "linux-builder",
+      from: "manual",
+      build: true,
+    });
+    expect(r.steps.map((s) => [s.phase, s.status])).toEqual([
+      ["bring-up", "for-you"],
+      ["retire", "skipped"],
+    ]);
+    expect(r.retireLater).toBe("crossnix migrate --to linux-builder --from manual");
+  });
+
+  it("the native builder in use: warns that the Determinate module turns it off at the same switch", async () => {
+    const f = await open("native-granted");
+    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });
+    expect(r.warnings).toEqual([
+      DETERMINATE_ASSERTION,
+      'determinateNix.nixosVmBasedLinuxBuilder also sets builder.state = "disabled": the native builder stops at that darwin-rebuild switch, before the VM builder is proven.',
+    ]);
+    expect(r.retireLater).toBe("crossnix migrate --to linux-builder");
+    expect(await read(f, "etc/determinate/config.json")).not.toContain('"disabled"');
+  });
+
+  it("upstream Nix: a linux-builder that lost its machines line is not up, so nix.linux-builder is the change", async () => {
+    const f = await open("linux-builder");
+    await rm(path.join(f.root, "etc/static/nix/machines"));
+    const r = await migrate(fixtureContext(f).ctx, { to: "linux-builder", build: true });
+    expect(r.nixChanges).toEqual(["nix.linux-builder.enable = true;"]);
+    expect(r.warnings).toEqual([]);
+    expect(r.steps.map((s) => [s.phase, s.status])).toEqual([
+      ["bring-up", "for-you"],
+      ["retire", "skipped"],
+    ]);
+  });
+
+  it("after darwin-rebuild: the VM builder is found and must build before anything is retired", async () => {
+    const f = await open("determinate-vm-builder");
+    const { ctx } = fixtureContext(f);
+    const host = {
+      ...ctx.host,
+      env: { ...ctx.host.env, NIX_REMOTE_SYSTEMS: "aarch64-linux=user@remote-builder" },
+    };
+    const error = await migrate({ ...ctx, host }, { to: "linux-builder", from: "manual", build: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(isCrossnixError(error) && error.message).toBe(
+      "the new approach (linux-builder) did not build, so nothing old was retired",
+    );
+    const migration = isCrossnixError(error) ? (error.detail as { migration: MigrateResult }).migration : null;
+    // The fixture has no daemon, so doctor's build is not attempted: not proven, nothing retired.
+    expect(migration?.steps.map((s) => `${s.phase} ${s.status}: ${s.text}`)).toEqual([
+      "bring-up done: Determinate module VM builder is set up by nix-darwin (machines host nixos-vm-based-linux-builder)",
+      "prove failed: the build on nixos-vm-based-linux-builder failed: no build ran (not attempted: nix.daemon failed)",
+      "retire skipped: nothing retired: the old approach stays as it was",
     ]);
   });
 });
@@ -203,6 +262,55 @@ describe("init", () => {
       ],
     });
     expect(r.chosen).toBe("native");
+  });
+
+  describe("with crossnix bench's recorded history", () => {
+    // A second crossnix builder "small", listed before "big", so only the figures make big the choice.
+    const withBench = async (f: Fixture) => {
+      const machines = path.join(f.root, "etc/nix/machines");
+      await writeFile(
+        machines,
+        `ssh-ng://small x86_64-linux /etc/nix/crossnix/small_ed25519 2 1 - - c3NoLWVkMjU1MTkgQUFBQg== # crossnix:small\n${await readFile(machines, "utf8")}`,
+      );
+      await writeFile(path.join(f.root, "etc/nix/crossnix/small_ed25519"), "PRIVATE KEY\n");
+      await appendFile(
+        path.join(f.root, "etc/ssh/ssh_config.d/crossnix.conf"),
+        "Host small\n  # managed by crossnix\n  HostName 127.0.0.8\n  Port 22\n  User nix\n  IdentityFile /etc/nix/crossnix/small_ed25519\n  IdentitiesOnly yes\n  HostKeyAlias small\n",
+      );
+      const { ctx, seen } = fixtureContext(f, { dryRun: true });
+      const host = { ...ctx.host, now: () => new Date("2026-12-03T09:00:00Z") };
+      const state = userStateDir(host);
+      await mkdir(state, { recursive: true });
+      await copyFile(BENCH_RECORDS, path.join(state, "bench.jsonl"));
+      return { ctx: { ...ctx, host }, seen };
+    };
+
+    it("recommends the SSH builder bench measured fastest, with its figures as the reason", async () => {
+      const f = await open("ssh-and-native-off");
+      await rm(path.join(f.state, "granted"));
+      const { ctx, seen } = await withBench(f);
+      const r = await init(ctx, { approach: "native", doctor: false });
+      expect(r.recommendation.approach).toBe("ssh:big");
+      expect(r.recommendation.reasons).toEqual([
+        "ssh:big is already configured (x86_64-linux)",
+        "big: 3.1 benchmark units/s on x86_64-linux (8 at a time), 12 ms SSH round trip, measured 2026-12-02",
+        "the fastest of the 2 SSH builders crossnix bench measured",
+      ]);
+      expect(seen.out[0]).toContain("  because big: 3.1 benchmark units/s on x86_64-linux");
+    });
+
+    it("native granted: the measured SSH builder is the alternative, with its figures", async () => {
+      const f = await open("ssh-and-native-off");
+      const { ctx } = await withBench(f);
+      const r = await init(ctx, { approach: "native", doctor: false });
+      expect(r.recommendation.approach).toBe("native");
+      expect(r.recommendation.alternatives).toEqual([
+        {
+          approach: "ssh:big",
+          why: "already configured; keep it as a second builder (big: 3.1 benchmark units/s on x86_64-linux (8 at a time), 12 ms SSH round trip, measured 2026-12-02)",
+        },
+      ]);
+    });
   });
 
   it("asks only what it must: the approach, then the destination for SSH", async () => {

@@ -3,26 +3,13 @@
 // nix stand-in (which only reports the native builder when enabled, granted and logged in).
 import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { nativeStatus, setNative } from "../../src/app/approaches/native.js";
 import { isCrossnixError } from "../../src/errors.js";
-import { fixtureContext } from "../helpers/approach-context.js";
-import { type Fixture, type FixtureName, makeFixture } from "../helpers/approach-fixtures.js";
+import { fixtureContext, fixtureOpener } from "../helpers/approach-context.js";
+import type { Fixture } from "../helpers/approach-fixtures.js";
 
-let fixture: Fixture | null = null;
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await fixture?.cleanup();
-  fixture = null;
-});
-
-/** The plan runner runs commands with the process's environment: point it at the stand-ins too. */
-async function open(name: FixtureName): Promise<Fixture> {
-  fixture = await makeFixture(name);
-  vi.stubEnv("PATH", fixture.env["PATH"]);
-  vi.stubEnv("CROSSNIX_STANDIN_STATE", fixture.state);
-  return fixture;
-}
+const open = fixtureOpener();
 
 const configOf = (f: Fixture) => readFile(path.join(f.root, "etc/determinate/config.json"), "utf8");
 const launchctlLog = (f: Fixture) => readFile(path.join(f.state, "launchctl.log"), "utf8").catch(() => "");

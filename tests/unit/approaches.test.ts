@@ -9,6 +9,7 @@ import {
   parseSystemFirstLine,
   setsRemoteSystems,
 } from "../../src/core/approaches/manual.js";
+import { parseTarget, targetApproachId, targetLabel } from "../../src/core/approaches/migrate.js";
 import { decodeNativeText, parseExternalBuilders } from "../../src/core/approaches/native.js";
 import { editNativeConfig, parseNativeConfig } from "../../src/core/approaches/native-config.js";
 import type { ApproachSnapshot } from "../../src/core/approaches/snapshot.js";
@@ -179,5 +180,22 @@ describe("detectApproaches on a bare snapshot", () => {
     const r = detectApproaches(snapshot());
     expect(r.approaches).toEqual([]);
     expect(r.bySystem).toEqual({ "aarch64-linux": [], "x86_64-linux": [] });
+  });
+});
+
+describe("migration targets", () => {
+  it("lima takes an optional VM name, checked as vm create checks it", () => {
+    expect(parseTarget("lima")).toEqual({ kind: "lima", name: "nixbuilder" });
+    expect(parseTarget("lima:big-vm")).toEqual({ kind: "lima", name: "big-vm" });
+    expect(targetLabel(parseTarget("lima"))).toBe("lima");
+    expect(targetLabel(parseTarget("lima:big-vm"))).toBe("lima:big-vm");
+    expect(() => parseTarget("lima:-rf")).toThrow("invalid VM name '-rf'");
+    expect(() => parseTarget("vm")).toThrow("must be native, lima, lima:<vm name>, linux-builder or ssh:<user@host>");
+  });
+
+  it("under Determinate, linux-builder means Determinate's own VM builder", () => {
+    expect(targetApproachId({ kind: "linux-builder" }, true)).toBe("determinate-vm-builder");
+    expect(targetApproachId({ kind: "linux-builder" }, false)).toBe("linux-builder");
+    expect(targetApproachId({ kind: "native" }, true)).toBeNull();
   });
 });

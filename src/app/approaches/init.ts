@@ -5,7 +5,11 @@ import { detectApproaches } from "../../core/approaches/detect.js";
 import { parseTarget } from "../../core/approaches/migrate.js";
 import { type Recommendation, recommend } from "../../core/approaches/recommend.js";
 import { badInput } from "../../errors.js";
+import { latestMeasurements } from "../../core/approaches/measured.js";
+import { isBenchRun } from "../../core/bench/results.js";
 import { readSnapshot } from "../../host/approaches/snapshot.js";
+import { readRecords } from "../../host/system/records.js";
+import { benchRecordFile } from "../bench/run.js";
 import { machineResources } from "../../host/system/resources.js";
 import { chooseWith } from "../../ui/prompt.js";
 import { type DoctorReport, runDoctor } from "../doctor.js";
@@ -28,7 +32,11 @@ export async function init(ctx: MigrateContext, input: InitInput): Promise<InitR
   // determinate-nixd is asked (as `native status` does): whether the account is granted decides the advice.
   const snapshot = await readSnapshot(ctx.host, { probe: false, askNixd: true, timeoutSeconds: ctx.options.timeout });
   const report = detectApproaches(snapshot);
-  const recommendation = recommend(report, await machineResources(ctx.host));
+  const measured = latestMeasurements(readRecords(benchRecordFile(ctx.host), isBenchRun));
+  const recommendation = recommend(report, await machineResources(ctx.host), {
+    builders: measured,
+    now: ctx.host.now(),
+  });
   ctx.out(
     [
       `Recommended: ${recommendation.approach}`,

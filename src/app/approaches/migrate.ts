@@ -7,15 +7,18 @@ import { detectApproaches, type StatusReport } from "../../core/approaches/detec
 import { mergeByDestination, parseRemoteSystemsPairs, systemFirstLines } from "../../core/approaches/manual.js";
 import {
   commentOutLines,
+  linuxBuilderWarnings,
   type MigrationTarget,
   parseTarget,
   type Retirement,
   retirementFor,
   selectFrom,
+  targetApproachId,
   targetLabel,
   targetNixChange,
   unexpectedFilesWarning,
 } from "../../core/approaches/migrate.js";
+import { VM_FOOTPRINTS } from "../../core/approaches/footprints.js";
 import type { ApproachSnapshot } from "../../core/approaches/snapshot.js";
 import { parseBuilderRequest } from "../../core/builders/request.js";
 import { E2E_OUTPUT, e2eExpression } from "../../core/doctor/e2e.js";
@@ -27,6 +30,7 @@ import { addBuilder } from "../builders/add.js";
 import { removeBuilder } from "../builders/remove.js";
 import { runDoctor } from "../doctor.js";
 import { runPlan } from "../plan-runner.js";
+import { bringUpLima } from "./migrate-lima.js";
 import { setNative } from "./native.js";
 
 export type MigrateContext = Omit<Context, "debug">;
@@ -58,6 +62,8 @@ export interface MigrateResult {
   /** true: a real build succeeded on the new approach; null: not tried (dry run, --no-build, not up). */
   proven: boolean | null;
   retired: boolean;
+  /** The command that retires the old approach once the new one is up (it was not up in this run). */
+  retireLater: string | null;
 }
 
 export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise<MigrateResult> {
@@ -80,6 +86,7 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
     warnings: [],
     proven: null,
     retired: false,
+    retireLater: null,
   };
   const step = (phase: MigrateStep["phase"], text: string, status: StepStatus) =>
     result.steps.push({ phase, text, status });
@@ -115,14 +122,27 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
     report.approaches.some((a) => a.managedBy === "nix-darwin" || a.managedBy === "determinate-module")
   )
     result.warnings.push(unexpectedFilesWarning(["/etc/nix/machines", "/etc/ssh/ssh_config.d/crossnix.conf"]));
-  if (ctx.options.dryRun) {
+  // A bring-up that is the person's to do (a nix-darwin option) or already failed cannot be proven in
+  // this run, dry or not: the retirement is deferred rather than shown as planned.
+  const notThisRun = result.steps.some(
+    (s) => s.phase === "bring-up" && (s.status === "for-you" || s.status === "failed"),
+  );
+  if (ctx.options.dryRun && !notThisRun) {
     for (const r of retirements) for (const a of r.actions) recordRetire(result, r, a, "planned", step);
     return result;
   }
   if (!up.ready) {
-    step("retire", "nothing retired: the new approach is not up yet", "skipped");
-    for (const r of retirements)
-      for (const a of r.actions) if (a.kind === "nix-change") result.nixChanges.push(a.snippet);
+    // Retiring waits for the proof; the person runs the same migration again once the new approach is up.
+    if (input.retire !== false) {
+      if (retirements.length > 0) {
+        result.retireLater = `crossnix migrate --to ${targetLabel(target)}${input.from ? ` --from ${input.from}` : ""}`;
+        step(
+          "retire",
+          `deferred: nothing is retired until ${targetLabel(target)} is up and a build on it succeeds; then run ${result.retireLater}`,
+          "skipped",
+        );
+      } else step("retire", "nothing to retire", "skipped");
+    }
     return result;
   }
 
@@ -131,7 +151,9 @@ export async function migrate(ctx: MigrateContext, input: MigrateInput): Promise
     if (input.retire !== false) step("prove", "no build (--no-build), so nothing is retired", "skipped");
     return result;
   }
-  result.proven = await prove(ctx, up.builderName, report, step);
+  result.proven = up.builds
+    ? provenBy(up.builds, up.builderName ?? "", step)
+    : await prove(ctx, up.builderName, report, step);
   if (!result.proven) {
     step("retire", "nothing retired: the old approach stays as it was", "skipped");
     throw new CrossnixError(
@@ -223,6 +245,8 @@ function plannedAdd(
 interface BringUp {
   ready: boolean;
   builderName: string | null;
+  /** Builds the bring-up already ran on the new builder (vm create's): the proof, so no second build. */
+  builds?: { system: string; ok: boolean; detail: string }[] | null;
   /** The new approach writes /etc/nix/machines and the ssh alias by hand. */
   writesEtc: boolean;
 }
@@ -273,29 +297,59 @@ async function bringUp(
     return { ready: ok, builderName: null, writesEtc: false };
   }
   if (target.kind === "lima") {
-    const name = "nixbuilder";
-    const existing = report.approaches.find(
-      (a) => a.id === "lima" && (a.state === "configured" || a.state === "works"),
-    );
-    if (existing) {
-      step("bring-up", `${existing.label} is already registered`, "done");
-      return { ready: !dry, builderName: existing.label.slice("lima:".length), writesEtc: true };
-    }
-    step(
-      "bring-up",
-      `run: crossnix vm create ${name} (crossnix vm makes the VM and registers it), then this command again`,
-      "for-you",
-    );
-    return { ready: false, builderName: null, writesEtc: true };
+    const lima = await bringUpLima(ctx, target.name, report);
+    step("bring-up", lima.text, lima.status);
+    return { ready: lima.ready, builderName: lima.builderName, writesEtc: true, builds: lima.builds };
   }
-  const snippet = targetNixChange(target, report.nix.flavor === "determinate") ?? "";
+  return linuxBuilderUp(ctx, target, report, result, step);
+}
+
+/**
+ * nixpkgs' builder VM comes only through nix-darwin: once darwin-rebuild has set it up it is proven like
+ * any builder (its machines host is its name); before that, the exact change and what would break.
+ */
+function linuxBuilderUp(
+  ctx: MigrateContext,
+  target: MigrationTarget,
+  report: StatusReport,
+  result: MigrateResult,
+  step: (phase: MigrateStep["phase"], text: string, status: StepStatus) => void,
+): BringUp {
+  const determinate = report.nix.flavor === "determinate";
+  const id = targetApproachId(target, determinate);
+  const up = report.approaches.find((a) => a.id === id && (a.state === "configured" || a.state === "works"));
+  const alias = VM_FOOTPRINTS.find((f) => f.id === id)?.alias ?? null;
+  if (up && alias) {
+    step("bring-up", `${up.title} is set up by nix-darwin (machines host ${alias})`, "done");
+    return { ready: !ctx.options.dryRun, builderName: alias, writesEtc: false };
+  }
+  const snippet = targetNixChange(target, determinate) ?? "";
   result.nixChanges.push(snippet);
+  result.warnings.push(...linuxBuilderWarnings(report));
   step(
     "bring-up",
-    `set ${snippet} in your nix-darwin configuration and darwin-rebuild switch, then run this again`,
+    `set ${snippet.replace(/\s+#.*$/, "")} in your nix-darwin configuration and run darwin-rebuild switch`,
     "for-you",
   );
   return { ready: false, builderName: null, writesEtc: false };
+}
+
+/** The builds the bring-up ran (vm create builds once per system) as the proof. */
+function provenBy(
+  builds: NonNullable<BringUp["builds"]>,
+  builderName: string,
+  step: (phase: MigrateStep["phase"], text: string, status: StepStatus) => void,
+): boolean {
+  const ok = builds.length > 0 && builds.every((b) => b.ok);
+  const failed = builds.filter((b) => !b.ok).map((b) => `${b.system}: ${b.detail}`);
+  step(
+    "prove",
+    ok
+      ? `built ${builds.map((b) => b.system).join(", ")} on ${builderName}`
+      : `the build on ${builderName} failed: ${failed.join("; ") || "no build ran"}`,
+    ok ? "done" : "failed",
+  );
+  return ok;
 }
 
 /** A real build on the new approach: doctor's end-to-end build for a builder, a Linux derivation for native. */
@@ -308,13 +362,14 @@ async function prove(
   if (builderName !== null) {
     ctx.progress(`Building on ${builderName} to prove it…`);
     const doctor = await runDoctor(ctx, { builder: builderName, build: true, timeoutSeconds: ctx.options.timeout });
-    const builds = doctor.checks.filter((c) => c.group === "end-to-end" && c.status !== "skip");
+    const e2e = doctor.checks.filter((c) => c.group === "end-to-end");
+    const builds = e2e.filter((c) => c.status !== "skip");
     const ok = builds.length > 0 && builds.every((c) => c.status === "ok");
     step(
       "prove",
       ok
         ? `built on ${builderName}: ${builds.map((c) => c.observed).join("; ")}`
-        : `the build on ${builderName} failed: ${builds.map((c) => c.observed).join("; ") || "no build ran"}`,
+        : `the build on ${builderName} failed: ${builds.map((c) => c.observed).join("; ") || `no build ran (${e2e.map((c) => c.observed).join("; ") || "doctor has no build check"})`}`,
       ok ? "done" : "failed",
     );
     return ok;

@@ -29,7 +29,7 @@ export function registerApproaches(program: Command, lazy: LazyAction): void {
   program
     .command("migrate")
     .description("move to another way of getting Linux builds: bring the new one up, prove it, then retire the old")
-    .requiredOption("--to <approach>", "native, lima, linux-builder or ssh:<user@host>")
+    .requiredOption("--to <approach>", "native, lima[:<vm name>], linux-builder or ssh:<user@host>")
     .option(
       "--from <approach>",
       "what to retire: manual, linux-builder, determinate-vm-builder, nix-rosetta-builder, virby, native, ssh:<name>, lima:<name>",

@@ -2,30 +2,39 @@
 // approach the actions crossnix may take (only on what it can attribute) or the Nix change the person
 // makes when a nix-darwin module owns the files (docs/approaches.md#migrate).
 import { badInput } from "../../errors.js";
+import { checkVmName } from "../vm/lima.js";
 import type { ApproachReport, StatusReport } from "./detect.js";
-import { VM_FOOTPRINTS } from "./footprints.js";
+import { type ApproachId, VM_FOOTPRINTS } from "./footprints.js";
 import { MODULE_OPTION } from "./native.js";
 import type { MergedManualBuilder } from "./manual.js";
 
 export type MigrationTarget =
   | { kind: "native" }
-  | { kind: "lima" }
+  /** A Lima VM crossnix makes (or already made) under this name. */
+  | { kind: "lima"; name: string }
   | { kind: "linux-builder" }
   | { kind: "ssh"; destination: string };
 
+/** The VM name `--to lima` uses, as `crossnix vm create` does without a name. */
+export const DEFAULT_VM_NAME = "nixbuilder";
+
 export function parseTarget(value: string): MigrationTarget {
-  if (value === "native" || value === "lima" || value === "linux-builder") return { kind: value };
+  if (value === "native" || value === "linux-builder") return { kind: value };
+  if (value === "lima") return { kind: "lima", name: DEFAULT_VM_NAME };
+  if (value.startsWith("lima:")) return { kind: "lima", name: checkVmName(value.slice(5)) };
   if (value.startsWith("ssh:") && value.length > 4) return { kind: "ssh", destination: value.slice(4) };
   throw badInput(
     "--to",
     value,
-    "must be native, lima, linux-builder or ssh:<user@host>",
+    "must be native, lima, lima:<vm name>, linux-builder or ssh:<user@host>",
     "e.g. --to ssh:nix@build-box",
   );
 }
 
 export function targetLabel(t: MigrationTarget): string {
-  return t.kind === "ssh" ? `ssh:${t.destination}` : t.kind;
+  if (t.kind === "ssh") return `ssh:${t.destination}`;
+  if (t.kind === "lima") return t.name === DEFAULT_VM_NAME ? "lima" : `lima:${t.name}`;
+  return t.kind;
 }
 
 /** One thing done or said to retire an old approach. */
@@ -55,7 +64,12 @@ export interface Retirement {
  */
 export function selectFrom(report: StatusReport, from: string | undefined, target: MigrationTarget): ApproachReport[] {
   const present = report.approaches.filter((a) => a.id !== "emulation" && !(a.id === "native" && a.state === "off"));
-  const notTarget = present.filter((a) => !(target.kind === "native" && a.id === "native"));
+  const builderId = targetApproachId(target, report.nix.flavor === "determinate");
+  const isTarget = (a: ApproachReport) =>
+    (target.kind === "native" && a.id === "native") ||
+    (target.kind === "lima" && a.label === `lima:${target.name}`) ||
+    a.id === builderId;
+  const notTarget = present.filter((a) => !isTarget(a));
   if (from === undefined) return notTarget;
   const chosen = notTarget.filter((a) => a.label === from || a.id === from);
   if (chosen.length === 0) {
@@ -163,6 +177,38 @@ export function targetNixChange(t: MigrationTarget, determinate: boolean): strin
   return determinate
     ? "determinateNix.nixosVmBasedLinuxBuilder.enable = true;  # nix.linux-builder needs nix.enable, which Determinate turns off"
     : "nix.linux-builder.enable = true;";
+}
+
+/** The approach a module target becomes: under Determinate, `linux-builder` is Determinate's own VM builder. */
+export function targetApproachId(t: MigrationTarget, determinate: boolean): ApproachId | null {
+  if (t.kind !== "linux-builder") return null;
+  return determinate ? "determinate-vm-builder" : "linux-builder";
+}
+
+/**
+ * What the person must know before switching to nixpkgs' builder VM through nix-darwin
+ * (docs/approaches.md#migrate-to-linux-builder): the Determinate assertion, the native builder the
+ * Determinate module turns off, and the other builder VM on the same port and key.
+ */
+export function linuxBuilderWarnings(report: StatusReport): string[] {
+  const determinate = report.nix.flavor === "determinate";
+  const warnings: string[] = [];
+  if (determinate) {
+    warnings.push(
+      'Determinate Nix runs nix-darwin with nix.enable = false, and then nix.linux-builder.enable = true stops darwin-rebuild with "nix.linux-builder.enable requires nix.enable" (nix-darwin#1505): set Determinate\'s own determinateNix.nixosVmBasedLinuxBuilder instead (the same nixpkgs VM).',
+    );
+    const native = report.approaches.find((a) => a.id === "native");
+    if (native && native.state !== "off")
+      warnings.push(
+        'determinateNix.nixosVmBasedLinuxBuilder also sets builder.state = "disabled": the native builder stops at that darwin-rebuild switch, before the VM builder is proven.',
+      );
+  }
+  const other = report.approaches.find((a) => a.id === (determinate ? "linux-builder" : "determinate-vm-builder"));
+  if (other)
+    warnings.push(
+      `${other.title} runs the same nixpkgs VM on port 31022 with /etc/nix/builder_ed25519: the two cannot run side by side, so turn it off in the same switch.`,
+    );
+  return warnings;
 }
 
 /** darwin-rebuild aborts on hand-written files where a module wants to write (docs/approaches.md#unexpected-files). */

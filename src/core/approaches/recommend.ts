@@ -1,8 +1,9 @@
 // Which approach `crossnix init` recommends for this machine, and why, from status and its resources
 // (docs/approaches.md#which-approach).
 import { atLeast } from "../nix/version.js";
-import type { StatusReport } from "./detect.js";
+import type { ApproachReport, StatusReport } from "./detect.js";
 import { NATIVE } from "./footprints.js";
+import { describeMeasurement, type MeasuredBuilder, totalRate } from "./measured.js";
 
 export interface MachineResources {
   cpus: number;
@@ -19,7 +20,17 @@ export interface Recommendation {
   alternatives: { approach: string; why: string }[];
 }
 
-export function recommend(r: StatusReport, m: MachineResources): Recommendation {
+/** What crossnix bench last measured per builder name (bench.jsonl), and today's date to age it. */
+export interface Measurements {
+  builders: Map<string, MeasuredBuilder>;
+  now: Date;
+}
+
+export function recommend(
+  r: StatusReport,
+  m: MachineResources,
+  bench: Measurements = { builders: new Map(), now: new Date(0) },
+): Recommendation {
   const reasons: string[] = [];
   const alternatives: Recommendation["alternatives"] = [];
   const working = r.approaches.filter((a) => a.state === "works" || a.state === "configured");
@@ -35,13 +46,24 @@ export function recommend(r: StatusReport, m: MachineResources): Recommendation 
       alternatives,
     };
   }
-  const ssh = working.find((a) => a.id === "ssh");
+  const sshBuilders = working.filter((a) => a.id === "ssh");
+  const ssh = fastest(sshBuilders, bench) ?? sshBuilders[0];
+  const figures = (a: ApproachReport): string | null => {
+    const measured = bench.builders.get(a.label.slice(a.label.indexOf(":") + 1));
+    return measured ? describeMeasurement(measured, bench.now) : null;
+  };
   if (nativeCapable && r.native.granted === true) {
     reasons.push(
       `Determinate Nix ${det} has the native builder and this account is granted it`,
       "no VM to look after, no SSH keys, both aarch64-linux and x86_64-linux",
     );
-    if (ssh) alternatives.push({ approach: ssh.label, why: "already configured; keep it as a second builder" });
+    if (ssh) {
+      const measured = figures(ssh);
+      alternatives.push({
+        approach: ssh.label,
+        why: `already configured; keep it as a second builder${measured ? ` (${measured})` : ""}`,
+      });
+    }
     return { approach: "native", reasons, alternatives };
   }
   if (nativeCapable) {
@@ -55,6 +77,11 @@ export function recommend(r: StatusReport, m: MachineResources): Recommendation 
   }
   if (ssh) {
     reasons.push(`${ssh.label} is already configured (${ssh.systems.join(", ")})`);
+    const measured = figures(ssh);
+    if (measured) reasons.push(measured);
+    const measuredCount = sshBuilders.filter((a) => bench.builders.get(a.label.slice(4))?.reason === null).length;
+    if (measured && measuredCount > 1)
+      reasons.push(`the fastest of the ${measuredCount} SSH builders crossnix bench measured`);
     return { approach: ssh.label, reasons, alternatives };
   }
   const manual = r.approaches.find((a) => a.id === "manual");
@@ -86,4 +113,16 @@ export function recommend(r: StatusReport, m: MachineResources): Recommendation 
   if (darwin && !m.lima)
     alternatives.push({ approach: "lima", why: "install Lima (brew install lima) for a local VM" });
   return { approach: "ssh", reasons, alternatives };
+}
+
+/** The configured SSH builder with the highest measured rate, when any was measured. */
+function fastest(builders: ApproachReport[], bench: Measurements): ApproachReport | undefined {
+  let best: { a: ApproachReport; rate: number } | undefined;
+  for (const a of builders) {
+    const measured = bench.builders.get(a.label.slice("ssh:".length));
+    if (!measured || measured.reason !== null) continue;
+    const rate = totalRate(measured);
+    if (!best || rate > best.rate) best = { a, rate };
+  }
+  return best?.a;
 }
