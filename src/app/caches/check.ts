@@ -67,7 +67,7 @@ export interface CheckResult {
 
 // Per cache: a few connections with requests pipelined on each (docs/binary-caches.md#pipelining).
 const CONNECTIONS = 8;
-const PIPELINE = 8;
+const PIPELINE = 16;
 const CONCURRENCY = CONNECTIONS * PIPELINE;
 
 export async function checkCaches(
