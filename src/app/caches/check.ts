@@ -165,7 +165,12 @@ interface Graph {
  */
 async function derivationGraph(host: Host, installables: string[], extra: string[]): Promise<Graph> {
   const env = { ...host.env, NIX_REMOTE: "daemon" };
-  let top = installables.every((i) => isStorePath(i) && i.endsWith(".drv")) ? installables : null;
+  // Only store paths of .drv files, and no `-f`/`--expr` that would make them something else.
+  const drvsOnly =
+    installables.length > 0 &&
+    !extra.some((a) => a === "-f" || a === "--file" || a === "--expr") &&
+    installables.every((i) => isStorePath(i) && i.endsWith(".drv"));
+  let top = drvsOnly ? installables : null;
   let topFiles = top ? readDerivationFiles(top) : null;
   if (!top || !topFiles) {
     const drvRun = await runNix(host, ["path-info", "--derivation", ...installables, ...extra], {
