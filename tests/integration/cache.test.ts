@@ -107,6 +107,61 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
     expect(nixConf()).toBe(before);
   });
 
+  it("without --probe-path, cache add proves through the daemon with a path already here, and the proof fails for a daemon not restarted", async () => {
+    // A probe built here and kept: the cache holds a path that is valid in this store.
+    const built = await buildProbe(sandbox, "x86_64-linux", { nonce: newNonce(), user: "root" });
+    expect(built.result.exitCode, built.result.stderr).toBe(0);
+    const out = built.outPath!;
+    const dir = path.join(work, `here-${newNonce()}`);
+    await makeCache(dir, [out], { key: goodKey, cacheInfo: ["WantMassQuery: 1"], run: (argv) => sandbox.run(argv) });
+    const before = nixConf();
+    type Added = { proven: boolean | null; keyCheck: { path: string }; messages: string[] };
+
+    const cache = await CacheServer.start({ dir });
+    servers.push(cache);
+    const add = await crossnix(["cache", "add", cache.url, "--key", goodKey.publicKey, "--yes", "--json"]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    const added = JSON.parse(add.stdout) as Added;
+    // The key was checked on the newest path here, found by crossnix itself in the cache.
+    expect(added.keyCheck.path).toBe(out);
+    expect(added.proven).toBe(true);
+    expect(added.messages.join("\n")).toContain(
+      `Proven: the daemon reached ${cache.url}: it says ${out} (already here)`,
+    );
+    // crossnix asked for the narinfo (key check), then the daemon did.
+    expect(cache.narinfoRequests(out)).toBeGreaterThanOrEqual(2);
+    expect((await crossnix(["cache", "remove", cache.url, "--yes"])).exitCode).toBe(0);
+    expect(nixConf()).toBe(before);
+
+    // The same settings written by hand, the daemon not restarted: add has nothing to write, so it
+    // restarts nothing, and the daemon (still on its old settings) does not know the cache.
+    const stale = await CacheServer.start({ dir });
+    servers.push(stale);
+    sandbox.writeFile(
+      "/etc/nix/nix.conf",
+      `${before.trimEnd()}\nextra-substituters = ${stale.url}\nextra-trusted-public-keys = ${goodKey.publicKey}\n`,
+    );
+    const again = await crossnix(["cache", "add", stale.url, "--key", goodKey.publicKey, "--yes", "--json"]);
+    expect(again.exitCode).toBe(1);
+    const notProven = JSON.parse(again.stdout) as Added;
+    expect(notProven.proven).toBe(false);
+    expect(notProven.messages.join("\n")).toContain(`The daemon does not reach ${stale.url}`);
+    sandbox.writeFile("/etc/nix/nix.conf", before);
+
+    // A cache that does not want mass queries: the daemon never asks it about a path it has.
+    const quiet = path.join(work, `quiet-${newNonce()}`);
+    await makeCache(quiet, [out], { key: goodKey, run: (argv) => sandbox.run(argv) });
+    const shy = await CacheServer.start({ dir: quiet });
+    servers.push(shy);
+    const shyAdd = await crossnix(["cache", "add", shy.url, "--key", goodKey.publicKey, "--yes", "--json"]);
+    expect(shyAdd.exitCode, shyAdd.stderr).toBe(0);
+    const shyAdded = JSON.parse(shyAdd.stdout) as Added;
+    expect(shyAdded.proven).toBeNull();
+    expect(shyAdded.messages.join("\n")).toContain("does not want mass queries");
+    expect((await crossnix(["cache", "remove", shy.url, "--yes"])).exitCode).toBe(0);
+    expect(nixConf()).toBe(before);
+  });
+
   it("a wrong key makes Nix build instead, and cache check says so before", async () => {
     const { out, cache, args } = await cachedProbe("wrong-key", otherKey);
     const before = nixConf();
