@@ -90,7 +90,7 @@ export function planAddCache(inputs: CachePlanInputs, cache: NewCache): { plan: 
       // determinate-nixd owns its netrc and reads extra credentials only from
       // additionalNetrcSources in /etc/determinate/config.json (docs/binary-caches.md#daemon-settings).
       plan.notes.push(
-        `Determinate Nix manages ${inputs.netrc.path} itself: if the entry disappears, list a netrc of your own under "authentication": { "additionalNetrcSources": [ … ] } in /etc/determinate/config.json.`,
+        `Determinate Nix manages ${inputs.netrc.path} itself and may rewrite it without this entry: for credentials that last, list a netrc of your own under "authentication": { "additionalNetrcSources": [ … ] } in /etc/determinate/config.json and restart the daemon (it reads those files only when it starts; docs/binary-caches.md#determinate-netrc).`,
       );
     }
     // Credentials are never shown (secret) and only root reads the file (0600).
