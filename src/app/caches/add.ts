@@ -10,7 +10,7 @@ import type { CacheInfo } from "../../core/caches/cache-info.js";
 import { checkSignatures, type PublicKey, type SignatureCheck } from "../../core/caches/keys.js";
 import type { NarInfo } from "../../core/caches/narinfo.js";
 import { isStorePath } from "../../core/caches/narinfo.js";
-import { planAddCache, sameSubstituter } from "../../core/caches/plan.js";
+import { planAddCache } from "../../core/caches/plan.js";
 import { cacheRecordPath } from "../../core/caches/record.js";
 import type { CacheRequest } from "../../core/caches/request.js";
 import { badInput, CrossnixError } from "../../errors.js";
@@ -24,7 +24,7 @@ import {
 } from "../../host/caches/daemon-query.js";
 import { type PlanOutcome, runPlan } from "../plan-runner.js";
 import { addCacheOnBuilders, type OnBuilderResult } from "./on-builders.js";
-import { fetchUrl, priorityParam } from "../../core/caches/substituters.js";
+import { fetchUrl, priorityParam, sameSubstituter } from "../../core/caches/substituters.js";
 import { fetchCacheInfo, fetchNarInfo, firstCached, mapConcurrent } from "./probe.js";
 import {
   type CacheState,

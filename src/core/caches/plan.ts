@@ -4,6 +4,7 @@ import { emptyPlan, type Plan, type PlanCommand } from "../plan/plan.js";
 import { addTokens, removeTokens } from "./conf-tokens.js";
 import { removeNetrcEntry, setNetrcEntry } from "./netrc.js";
 import { type CacheRecord, cacheRecordPath } from "./record.js";
+import { sameSubstituter } from "./substituters.js";
 
 export interface CachePlanInputs {
   settings: { path: string; text: string | null; model: NixConf };
@@ -165,11 +166,6 @@ function restartDaemon(plan: Plan, inputs: CachePlanInputs): void {
   // The daemon reads nix.conf and netrc settings only at startup (docs/binary-caches.md#daemon-settings).
   if (inputs.daemonReload) plan.commands.push(inputs.daemonReload);
   else plan.notes.push("Restart the Nix daemon so it reads the new settings.");
-}
-
-/** Nix compares substituter URLs with and without a trailing '/' (daemon.cc). */
-export function sameSubstituter(a: string, b: string): boolean {
-  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
 
 function nixSnippet(flavor: string, setting: string, cache: NewCache): string {
