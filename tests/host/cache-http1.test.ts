@@ -115,4 +115,20 @@ describe("cache HTTP client", () => {
     expect(refused.ok ? "" : refused.error).toMatch(/ECONNREFUSED/);
     client.close();
   });
+
+  it("ends what is still waiting when the client is closed, and opens no connection after", async () => {
+    let connections = 0;
+    const url = await listen(
+      rawServer(() => undefined).on("connection", () => {
+        connections++;
+      }),
+    );
+    const client = cacheClient({ connections: 1, pipeline: 2 });
+    const waiting = Array.from({ length: 5 }, (_, i) => client.get(`${url}/w${i}`, { timeoutMs: 60_000 }));
+    await new Promise((r) => setTimeout(r, 100));
+    client.close();
+    for (const r of await Promise.all(waiting)) expect(r).toMatchObject({ ok: false, error: "the client was closed" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(connections).toBe(1);
+  });
 });

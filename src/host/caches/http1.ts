@@ -34,6 +34,7 @@ export class Origin {
   private readonly conns = new Set<Connection>();
   private depth: number;
   private scheduled: NodeJS.Immediate | null = null;
+  private closed = false;
 
   constructor(
     readonly url: URL,
@@ -72,10 +73,13 @@ export class Origin {
     });
   }
 
+  /** Drops every connection; what is still waiting or unanswered ends at once, and nothing reconnects. */
   close(): void {
+    this.closed = true;
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
-    for (const conn of this.conns) conn.destroy(null);
+    for (const p of this.queue.splice(0)) p.finish({ ok: false, status: null, error: "the client was closed" });
+    for (const conn of this.conns) conn.destroy(new Error("the client was closed"));
     this.conns.clear();
   }
 
@@ -84,6 +88,7 @@ export class Origin {
    * leaves in one write per connection (on loopback a write costs about as much as the request).
    */
   private pump(): void {
+    if (this.closed) return;
     this.scheduled ??= setImmediate(() => {
       this.scheduled = null;
       this.assign();
@@ -114,6 +119,10 @@ export class Origin {
     const conn = new Connection(this.url, {
       released: (requeue, pipeliningBroke, reused) => {
         this.conns.delete(conn);
+        if (this.closed) {
+          for (const p of requeue) p.finish({ ok: false, status: null, error: "the client was closed" });
+          return;
+        }
         if (pipeliningBroke) this.depth = 1;
         // Only the first unanswered request may be what the server choked on, and only on a fresh
         // connection (a reused one may just have been closed as idle); the rest go again freely.
