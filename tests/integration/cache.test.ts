@@ -5,6 +5,8 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   assertTestbedReady,
+  type Builder,
+  type BuilderOptions,
   buildProbe,
   CacheServer,
   clientIdentity,
@@ -37,6 +39,34 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
   const servers: CacheServer[] = [];
   const crossnix = (args: string[], user?: string) => crossnixIn(sandbox, args, user ? { user } : {});
   const nixConf = () => sandbox.readFile("/etc/nix/nix.conf");
+  /** `cache add <url> --key <good key> [--probe-path <path>] <more…> --yes`. */
+  const addWithGoodKey = (url: string, probePath: string | null, ...more: string[]) =>
+    crossnix([
+      "cache",
+      "add",
+      url,
+      "--key",
+      goodKey.publicKey,
+      ...(probePath ? ["--probe-path", probePath] : []),
+      ...more,
+      "--yes",
+    ]);
+  /** A test bed builder registered with `builder add --name <name>`, the daemon's SSH key for it. */
+  async function addBuilder(name: string, spec: BuilderOptions): Promise<Builder> {
+    const [builder] = await startBuilders([spec]);
+    const key = "/etc/nix/testbed_client_ed25519";
+    sandbox.writeFile(key, fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8"), 0o600);
+    const target = `${builder!.user}@${builder!.address}:${builder!.port}`;
+    const add = await crossnix(["builder", "add", target, "--name", name, "--identity", key, "--yes"]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    return builder!;
+  }
+  /** `cache remove <url>` succeeds and leaves nix.conf as it was before the add. */
+  async function removeCache(url: string, before: string) {
+    const remove = await crossnix(["cache", "remove", url, "--yes"]);
+    expect(remove.exitCode, remove.stderr).toBe(0);
+    expect(nixConf()).toBe(before);
+  }
 
   /** A probe output built here, copied into a new cache, then deleted from the store. */
   async function cachedProbe(name: string, key: SigningKey | undefined, server: Omit<CacheServerOptions, "dir"> = {}) {
@@ -71,17 +101,7 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
   it("after cache add, an untrusted user's build substitutes through the daemon, as cache check predicted", async () => {
     const { out, cache, args } = await cachedProbe("good", goodKey);
     const before = nixConf();
-    const add = await crossnix([
-      "cache",
-      "add",
-      cache.url,
-      "--key",
-      goodKey.publicKey,
-      "--probe-path",
-      out,
-      "--yes",
-      "--json",
-    ]);
+    const add = await addWithGoodKey(cache.url, out, "--json");
     expect(add.exitCode, add.stderr).toBe(0);
     const added = JSON.parse(add.stdout) as { proven: boolean; keyCheck: { result: { status: string } } };
     expect(added.keyCheck.result.status).toBe("verified");
@@ -102,30 +122,72 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
     expect(build.stderr).not.toContain("building '");
     expect(cache.narDownloads()).toBeGreaterThan(narsBefore);
 
-    const remove = await crossnix(["cache", "remove", cache.url, "--yes"]);
-    expect(remove.exitCode, remove.stderr).toBe(0);
-    expect(nixConf()).toBe(before);
+    await removeCache(cache.url, before);
+  });
+
+  it("without --probe-path, cache add proves through the daemon with a path already here, and the proof fails for a daemon not restarted", async () => {
+    // A probe built here and kept: the cache holds a path that is valid in this store.
+    const built = await buildProbe(sandbox, "x86_64-linux", { nonce: newNonce(), user: "root" });
+    expect(built.result.exitCode, built.result.stderr).toBe(0);
+    const out = built.outPath!;
+    const dir = path.join(work, `here-${newNonce()}`);
+    await makeCache(dir, [out], { key: goodKey, cacheInfo: ["WantMassQuery: 1"], run: (argv) => sandbox.run(argv) });
+    const before = nixConf();
+    type Added = { proven: boolean | null; keyCheck: { path: string }; messages: string[] };
+
+    const cache = await CacheServer.start({ dir });
+    servers.push(cache);
+    const add = await addWithGoodKey(cache.url, null, "--json");
+    expect(add.exitCode, add.stderr).toBe(0);
+    const added = JSON.parse(add.stdout) as Added;
+    // The key was checked on the newest path here, found by crossnix itself in the cache.
+    expect(added.keyCheck.path).toBe(out);
+    expect(added.proven).toBe(true);
+    expect(added.messages.join("\n")).toContain(
+      `Proven: the daemon reached ${cache.url}: it says ${out} (already here)`,
+    );
+    // crossnix asked for the narinfo (key check), then the daemon did.
+    expect(cache.narinfoRequests(out)).toBeGreaterThanOrEqual(2);
+    await removeCache(cache.url, before);
+
+    // The same settings written by hand, the daemon not restarted: add has nothing to write, so it
+    // restarts nothing, and the daemon (still on its old settings) does not know the cache.
+    const stale = await CacheServer.start({ dir });
+    servers.push(stale);
+    sandbox.writeFile(
+      "/etc/nix/nix.conf",
+      `${before.trimEnd()}\nextra-substituters = ${stale.url}\nextra-trusted-public-keys = ${goodKey.publicKey}\n`,
+    );
+    const again = await addWithGoodKey(stale.url, null, "--json");
+    expect(again.exitCode).toBe(1);
+    const notProven = JSON.parse(again.stdout) as Added;
+    expect(notProven.proven).toBe(false);
+    expect(notProven.messages.join("\n")).toContain(`The daemon does not reach ${stale.url}`);
+    sandbox.writeFile("/etc/nix/nix.conf", before);
+
+    // A cache that does not want mass queries: the daemon never asks it about a path it has.
+    const quiet = path.join(work, `quiet-${newNonce()}`);
+    await makeCache(quiet, [out], { key: goodKey, run: (argv) => sandbox.run(argv) });
+    const shy = await CacheServer.start({ dir: quiet });
+    servers.push(shy);
+    const shyAdd = await addWithGoodKey(shy.url, null, "--json");
+    expect(shyAdd.exitCode, shyAdd.stderr).toBe(0);
+    const shyAdded = JSON.parse(shyAdd.stdout) as Added;
+    expect(shyAdded.proven).toBeNull();
+    expect(shyAdded.messages.join("\n")).toContain("does not want mass queries");
+    await removeCache(shy.url, before);
   });
 
   it("a wrong key makes Nix build instead, and cache check says so before", async () => {
     const { out, cache, args } = await cachedProbe("wrong-key", otherKey);
     const before = nixConf();
-    const refused = await crossnix([
-      "cache",
-      "add",
-      cache.url,
-      "--key",
-      goodKey.publicKey,
-      "--probe-path",
-      out,
-      "--yes",
-    ]);
+    const refused = await addWithGoodKey(cache.url, out);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain("does not verify");
     expect(refused.stderr).toContain("Nothing was written.");
     expect(nixConf()).toBe(before);
 
-    const forced = await crossnix(["cache", "add", cache.url, "--key", goodKey.publicKey, "--no-verify-key", "--yes"]);
+    const forced = await addWithGoodKey(cache.url, null, "--no-verify-key");
     expect(forced.exitCode, forced.stderr).toBe(0);
     const check = await crossnix(["cache", "check", "--json", ...args], sandbox.clientUser);
     expect(check.exitCode, check.stderr).toBe(0);
@@ -141,8 +203,7 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
     expect(build.stderr).toContain("is not signed by any of the keys in 'trusted-public-keys'");
     expect(build.stderr).toContain("building '");
     expect(cache.narDownloads()).toBe(0);
-    expect((await crossnix(["cache", "remove", cache.url, "--yes"])).exitCode).toBe(0);
-    expect(nixConf()).toBe(before);
+    await removeCache(cache.url, before);
   });
 
   it.each([
@@ -159,18 +220,7 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
           : undefined;
     const { out, cache } = await cachedProbe(`refused-${newNonce()}`, key, server);
     const before = nixConf();
-    const add = await crossnix([
-      "cache",
-      "add",
-      cache.url,
-      "--key",
-      goodKey.publicKey,
-      "--probe-path",
-      out,
-      "--timeout",
-      "2",
-      "--yes",
-    ]);
+    const add = await addWithGoodKey(cache.url, out, "--timeout", "2");
     expect(add.exitCode, add.stderr).toBe(1);
     expect(add.stderr).toMatch(message);
     expect(add.stderr).toContain("Nothing was written.");
@@ -180,34 +230,19 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
   it("a cache behind basic auth works once the daemon's netrc has the credentials, which are never shown", async () => {
     const credentials = { login: "ci", password: `s3cret-${newNonce()}` };
     const { out, cache } = await cachedProbe("auth", goodKey, { mode: "basic-auth", credentials });
-    const without = await crossnix([
-      "cache",
-      "add",
-      cache.url,
-      "--key",
-      goodKey.publicKey,
-      "--probe-path",
-      out,
-      "--yes",
-    ]);
+    const without = await addWithGoodKey(cache.url, out);
     expect(without.exitCode).toBe(1);
     expect(without.stderr).toContain("HTTP 401");
     sandbox.writeFile("/root/.ssh/cache-token", `${credentials.password}\n`, 0o600);
-    const add = await crossnix([
-      "cache",
-      "add",
+    const add = await addWithGoodKey(
       cache.url,
-      "--key",
-      goodKey.publicKey,
-      "--probe-path",
       out,
       "--netrc-login",
       credentials.login,
       "--netrc-password-file",
       "/root/.ssh/cache-token",
-      "--yes",
       "--json",
-    ]);
+    );
     expect(add.exitCode, add.stderr).toBe(0);
     expect(add.stdout + add.stderr).not.toContain(credentials.password);
     expect((JSON.parse(add.stdout) as { proven: boolean }).proven).toBe(true);
@@ -257,24 +292,9 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
   });
 
   it("cache check --builders asks each builder, over the daemon's SSH, whether it can use each cache", async () => {
-    const [builder] = await startBuilders([{ systems: ["x86_64-linux"] }]);
-    const key = "/etc/nix/testbed_client_ed25519";
-    sandbox.writeFile(key, fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8"), 0o600);
-    const add = await crossnix([
-      "builder",
-      "add",
-      `${builder!.user}@${builder!.address}:${builder!.port}`,
-      "--name",
-      "cb1",
-      "--identity",
-      key,
-      "--yes",
-    ]);
-    expect(add.exitCode, add.stderr).toBe(0);
+    const builder = await addBuilder("cb1", { systems: ["x86_64-linux"] });
     const { out, cache, args } = await cachedProbe("builders", goodKey);
-    expect(
-      (await crossnix(["cache", "add", cache.url, "--key", goodKey.publicKey, "--probe-path", out, "--yes"])).exitCode,
-    ).toBe(0);
+    expect((await addWithGoodKey(cache.url, out)).exitCode).toBe(0);
     try {
       const run = await crossnix(["cache", "check", "--builders", "--json", ...args]);
       expect(run.exitCode, run.stderr).toBe(0);
@@ -299,44 +319,18 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
     } finally {
       await crossnix(["cache", "remove", cache.url, "--yes"]);
       await crossnix(["builder", "remove", "cb1", "--yes"]);
-      await builder!.stop();
+      await builder.stop();
     }
   });
 
   it("cache add --on-builders writes the cache into each builder's nix.conf through sudo there, and --builders then sees it", async () => {
-    const [builder] = await startBuilders([{ systems: ["x86_64-linux"], multiUser: true, sudo: true }]);
-    const b = builder!;
-    const key = "/etc/nix/testbed_client_ed25519";
-    const identity = fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8");
-    sandbox.writeFile(key, identity, 0o600);
+    const b = await addBuilder("cb2", { systems: ["x86_64-linux"], multiUser: true, sudo: true });
     // root's own SSH login, which --on-builders connects with (as builder setup-remote does).
-    sandbox.writeFile("/root/.ssh/id_ed25519", identity, 0o600);
-    const add = await crossnix([
-      "builder",
-      "add",
-      `${b.user}@${b.address}:${b.port}`,
-      "--name",
-      "cb2",
-      "--identity",
-      key,
-      "--yes",
-    ]);
-    expect(add.exitCode, add.stderr).toBe(0);
+    sandbox.writeFile("/root/.ssh/id_ed25519", fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8"), 0o600);
     const { out, cache, args } = await cachedProbe("on-builders", goodKey);
     const startsBefore = b.daemonJournal().filter((l) => l.startsWith("started")).length;
     try {
-      const run = await crossnix([
-        "cache",
-        "add",
-        cache.url,
-        "--key",
-        goodKey.publicKey,
-        "--probe-path",
-        out,
-        "--on-builders",
-        "--yes",
-        "--json",
-      ]);
+      const run = await addWithGoodKey(cache.url, out, "--on-builders", "--json");
       expect(run.exitCode, run.stderr).toBe(0);
       const result = JSON.parse(run.stdout) as { builders: { builder: string; status: string }[] };
       expect(result.builders).toEqual([expect.objectContaining({ builder: "cb2", status: "changed" })]);

@@ -15,12 +15,25 @@ import { cacheRecordPath } from "../../core/caches/record.js";
 import type { CacheRequest } from "../../core/caches/request.js";
 import { badInput, CrossnixError } from "../../errors.js";
 import { cacheClient } from "../../host/caches/http.js";
-import { daemonWouldFetch, invalidPaths, localCandidatePaths } from "../../host/caches/daemon-query.js";
+import {
+  daemonSubstitutable,
+  daemonWouldFetch,
+  invalidPaths,
+  localCandidatePaths,
+  recentStorePaths,
+} from "../../host/caches/daemon-query.js";
 import { type PlanOutcome, runPlan } from "../plan-runner.js";
 import { addCacheOnBuilders, type OnBuilderResult } from "./on-builders.js";
-import { priorityParam } from "../../core/caches/substituters.js";
-import { fetchCacheInfo, fetchNarInfo, firstCached } from "./probe.js";
-import { type CacheState, daemonCredentials, daemonKeys, loadCacheState, restartCommand } from "./state.js";
+import { fetchUrl, priorityParam, sameSubstituter } from "../../core/caches/substituters.js";
+import { fetchCacheInfo, fetchNarInfo, firstCached, mapConcurrent } from "./probe.js";
+import {
+  type CacheState,
+  daemonCredentials,
+  daemonKeys,
+  daemonSubstituters,
+  loadCacheState,
+  restartCommand,
+} from "./state.js";
 
 export type AddCacheContext = Pick<Context, "host" | "options" | "prompt" | "progress" | "out" | "warn">;
 
@@ -133,8 +146,19 @@ export async function addCache(ctx: AddCacheContext, request: CacheRequest): Pro
         messages.push(
           `The daemon trusts ${request.url} but uses it only when a build asks: nix build --option extra-substituters ${request.url} …`,
         );
-      } else if (sample) {
-        proven = await prove(ctx, sample.storePath, messages, timeoutMs);
+      } else if (cacheInfo) {
+        const witness =
+          sample?.storePath ??
+          (await findSample(ctx, client, request, credentials, timeoutMs).catch(() => null))?.storePath ??
+          null;
+        if (witness) {
+          const others = daemonSubstituters(state).filter((u) => !sameSubstituter(u, request.url));
+          proven = await prove(ctx, client, state, { url: request.url, cacheInfo, path: witness, others }, messages);
+        } else {
+          messages.push(
+            `Not proven through the daemon: no path ${request.baseUrl} holds was found to ask it about; pass --probe-path <a store path the cache holds>.`,
+          );
+        }
       }
     }
     let builders: OnBuilderResult[] | null = null;
@@ -213,12 +237,14 @@ async function findSample(
     );
   }
   ctx.progress("Looking for a path this cache holds, to verify its key…");
-  const candidates = await localCandidatePaths(ctx.host);
+  // Nix's own closure (what public caches hold), then the newest paths here (what a cache of one's own builds holds).
+  const own = await localCandidatePaths(ctx.host);
+  const candidates = [...new Set([...own, ...(await recentStorePaths(200))])];
   const found = await firstCached(client, request.baseUrl, candidates, credentials, timeoutMs);
   if (found) return found;
   throw new CrossnixError(
     "CHECK_FAILED",
-    `cannot verify the key: ${request.baseUrl} holds none of the ${candidates.length} paths of Nix's own closure`,
+    `cannot verify the key: ${request.baseUrl} holds none of the ${candidates.length} paths of Nix's own closure and the newest in the store`,
     {
       hint: "pass --probe-path <a store path the cache holds>, or --no-verify-key to trust the key unchecked",
       nothingWritten: true,
@@ -250,29 +276,79 @@ function refuseUnverified(request: CacheRequest, path: string, result: Signature
   });
 }
 
+interface ProofTarget {
+  url: string;
+  cacheInfo: CacheInfo;
+  /** A store path the cache holds. */
+  path: string;
+  /** The daemon's other substituters: none may hold the path, or its answer proves nothing of this one. */
+  others: string[];
+}
+
 /**
- * The daemon re-read its settings; ask it (not this process) whether it would substitute the sample
- * path. Only a path missing here makes the daemon query its caches.
+ * The daemon re-read its settings: ask it (not this process, and with none of this machine's client
+ * settings) about a path only this cache holds (docs/binary-caches.md#proof). A path missing here:
+ * would it fetch it (queryMissing)? A path valid here: can it substitute it (QuerySubstitutablePaths,
+ * which asks caches that want mass queries even for paths the store has)?
  */
 async function prove(
   ctx: AddCacheContext,
-  path: string,
+  client: ReturnType<typeof cacheClient>,
+  state: CacheState,
+  target: ProofTarget,
   messages: string[],
-  timeoutMs: number,
 ): Promise<boolean | null> {
-  const invalid = await invalidPaths(ctx.host, [path]);
-  if (!invalid?.has(path)) {
+  const timeoutMs = ctx.options.timeout * 1000;
+  const { path, url } = target;
+  const elsewhere = await mapConcurrent(target.others, 8, async (other) => {
+    const got = await fetchNarInfo(client, other, path, daemonCredentials(state, fetchUrl(other)), timeoutMs);
+    return got.status === "found" ? other : null;
+  });
+  const holder = elsewhere.find((o) => o !== null);
+  if (holder) {
     messages.push(
-      `Not proven through the daemon: ${path} is already in the store, so the daemon would not ask the cache.`,
+      `Not proven through the daemon: ${holder} holds ${path} too, so the daemon's answer would not show it reached ${url}; pass --probe-path <a path only ${url} holds>.`,
     );
     return null;
   }
-  ctx.progress("Asking the restarted daemon for that path…");
-  const { fetched, stderr } = await daemonWouldFetch(ctx.host, path, Math.max(timeoutMs, 30_000));
-  if (fetched) messages.push(`Proven: the daemon would fetch ${path} from its substituters.`);
-  else {
-    const last = stderr.trim().split("\n").slice(-2).join(" ");
-    messages.push(`The daemon did not find ${path} through its substituters${last ? `: ${last}` : ""}.`);
+  const invalid = await invalidPaths(ctx.host, [path]);
+  const daemonTimeout = Math.max(timeoutMs, 30_000);
+  if (invalid?.has(path)) {
+    ctx.progress("Asking the restarted daemon for that path…");
+    const { fetched, stderr } = await daemonWouldFetch(ctx.host, path, daemonTimeout);
+    if (fetched)
+      messages.push(`Proven: the daemon would fetch ${path} from ${url}, the only one of its caches that holds it.`);
+    else
+      messages.push(
+        `The daemon does not reach ${url}: it would not fetch ${path}, which ${url} holds${lastLines(stderr)}.`,
+      );
+    return fetched;
   }
-  return fetched;
+  if (!target.cacheInfo.wantMassQuery) {
+    messages.push(
+      `Not proven through the daemon: ${path} is already in the store, and ${url} does not want mass queries (WantMassQuery), the only way the daemon asks a cache about a path it has; pass --probe-path <a path the cache holds and this machine does not>.`,
+    );
+    return null;
+  }
+  ctx.progress("Asking the restarted daemon whether it can substitute that path…");
+  const { substitutable, stderr } = await daemonSubstitutable(ctx.host, path, daemonTimeout);
+  if (substitutable === null) {
+    messages.push(`Not proven through the daemon: nix-env -qa --status gave no answer${lastLines(stderr)}.`);
+    return null;
+  }
+  if (substitutable) {
+    messages.push(
+      `Proven: the daemon reached ${url}: it says ${path} (already here) can be substituted, and ${url} is the only one of its caches that holds it.`,
+    );
+  } else {
+    messages.push(
+      `The daemon does not reach ${url}: asked whether it can substitute ${path}, which ${url} holds, it says no${lastLines(stderr)}. A daemon reads its settings only when it starts: is it running with them?`,
+    );
+  }
+  return substitutable;
+}
+
+function lastLines(stderr: string): string {
+  const last = stderr.trim().split("\n").slice(-2).join(" ");
+  return last ? ` (${last})` : "";
 }

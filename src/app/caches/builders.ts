@@ -4,8 +4,7 @@
 import type { Context } from "../../context.js";
 import { daemonSshTarget, type FleetBuilder } from "../../core/builders/fleet.js";
 import { parsePublicKeys } from "../../core/caches/keys.js";
-import { sameSubstituter } from "../../core/caches/plan.js";
-import { fetchUrl, matchingKeys } from "../../core/caches/substituters.js";
+import { fetchUrl, matchingKeys, sameSubstituter } from "../../core/caches/substituters.js";
 import { sshRun } from "../../host/builders/ssh.js";
 import { loadConfigState } from "../../host/state.js";
 import { describeFailure, succeeded } from "../../host/system/exec.js";

@@ -13,14 +13,18 @@ import {
   parseDerivationGraph,
   summarise,
 } from "../../core/caches/closure.js";
+import { isStorePath } from "../../core/caches/narinfo.js";
+import type { NetrcCredentials } from "../../core/caches/netrc.js";
 import { acceptedByNix, checkSignaturesAsync, type PublicKey } from "../../core/caches/keys.js";
 import { fetchUrl } from "../../core/caches/substituters.js";
 import { atLeast } from "../../core/nix/version.js";
 import { CrossnixError } from "../../errors.js";
 import { invalidPaths } from "../../host/caches/daemon-query.js";
+import { readDerivationClosure, readDerivationFiles } from "../../host/caches/derivations.js";
 import { cacheClient, type CacheClient } from "../../host/caches/http.js";
 import { nixFailure, runNix } from "../../host/nix/nix.js";
 import { localCapability } from "../../host/nix/local-capability.js";
+import { detectNixVersion } from "../../host/nix/detect.js";
 import { loadConfigState } from "../../host/state.js";
 import { succeeded } from "../../host/system/exec.js";
 import type { Host } from "../../host/system/host.js";
@@ -53,11 +57,18 @@ export interface CheckResult {
   dryRunDisagrees: string[];
   /** With --builders: each builder's view of each cache. */
   builders?: BuilderCacheView[];
-  /** Where the time went (ms): evaluating the closure, walking it (validity and narinfo queries), the dry run. */
-  timings: { evaluateMs: number; walkMs: number; dryRunMs: number | null };
+  /**
+   * Where the time went (ms): reading the settings; evaluating the installables and reading their
+   * derivations; waiting on top of that for the caches' nix-cache-info and the builders' settings;
+   * walking the closure (validity, narinfos, signatures); the dry run when it ran.
+   */
+  timings: { settingsMs: number; evaluateMs: number; cachesMs: number; walkMs: number; dryRunMs: number | null };
 }
 
-const CONCURRENCY = 64;
+// Per cache: a few connections with requests pipelined on each (docs/binary-caches.md#pipelining).
+const CONNECTIONS = 8;
+const PIPELINE = 16;
+const CONCURRENCY = CONNECTIONS * PIPELINE;
 
 export async function checkCaches(
   ctx: Pick<Context, "host" | "options" | "progress">,
@@ -65,18 +76,29 @@ export async function checkCaches(
 ): Promise<CheckResult> {
   const { host } = ctx;
   const timeoutMs = ctx.options.timeout * 1000;
-  const state = await loadCacheState(host);
-  const extra = [...input.nixArgs, ...(input.system ? ["--system", input.system] : [])];
-  ctx.progress("Evaluating what the build needs…");
   const started = performance.now();
-  const graph = await derivationGraph(host, state, input.installables, extra);
-  const evaluated = performance.now();
-  const client = cacheClient({ timeoutMs, maxSockets: CONCURRENCY });
+  // `nix --version` is not needed here (only a fallback asks for it).
+  const state = await loadCacheState(host, { nixVersion: false });
+  const extra = [...input.nixArgs, ...(input.system ? ["--system", input.system] : [])];
+  const client = cacheClient({ timeoutMs, connections: CONNECTIONS, pipeline: PIPELINE });
   try {
-    const caches = await orderedCaches(client, state, timeoutMs);
+    const loaded = performance.now();
+    // The caches' nix-cache-info and the builders' settings are read while the derivations are.
+    const cachesAsked = orderedCaches(client, state, timeoutMs);
+    const buildersRead = buildPlaces(host, state);
+    buildersRead.catch(() => undefined);
+    ctx.progress("Reading what the build needs…");
+    const graph = await derivationGraph(host, input.installables, extra);
+    const evaluated = performance.now();
+    const caches = await cachesAsked;
+    let placed: Promise<(node: DerivationNode) => string> | null = null;
+    const where = () => {
+      placed ??= Promise.all([buildersRead, graph.nodes()]).then(([places, nodes]) => placement(places, nodes));
+      return placed;
+    };
     const readable = caches.filter((c) => c.reachable);
+    const prepared = performance.now();
     ctx.progress(`Querying ${readable.length} cache(s) for the closure of ${graph.top.length} derivation(s)…`);
-    const where = await placement(host, state, graph.nodes);
     const onBuilders = input.builders
       ? builderCacheViews(
           ctx,
@@ -116,8 +138,10 @@ export async function checkCaches(
       dryRunDisagrees,
       ...(onBuilders ? { builders: await onBuilders } : {}),
       timings: {
-        evaluateMs: Math.round(evaluated - started),
-        walkMs: Math.round(walked - evaluated),
+        settingsMs: Math.round(loaded - started),
+        evaluateMs: Math.round(evaluated - loaded),
+        cachesMs: Math.round(prepared - evaluated),
+        walkMs: Math.round(walked - prepared),
         dryRunMs,
       },
     };
@@ -126,29 +150,69 @@ export async function checkCaches(
   }
 }
 
-async function derivationGraph(
-  host: Host,
-  state: CacheState,
-  installables: string[],
-  extra: string[],
-): Promise<{ top: string[]; nodes: Map<string, DerivationNode> }> {
+/** The installables' derivations: their outputs at once, the whole closure only once a path must be built. */
+interface Graph {
+  top: string[];
+  topOutputs: string[];
+  /** Every derivation of the closure (read on the first call). */
+  nodes(): Promise<Map<string, DerivationNode>>;
+}
+
+/**
+ * The derivations the installables name. Store paths of .drv files are read in-process without Nix;
+ * anything else is evaluated once (`nix path-info --derivation`) and its .drv files then read the
+ * same way; `nix show-derivation -r` only when a .drv is in a form crossnix does not read.
+ */
+async function derivationGraph(host: Host, installables: string[], extra: string[]): Promise<Graph> {
   const env = { ...host.env, NIX_REMOTE: "daemon" };
-  const version = state.info.nix.version?.nix ?? null;
-  const verb = version && atLeast(version, "2.15") ? ["derivation", "show"] : ["show-derivation"];
-  // Both evaluate the installables; run side by side (show-derivation takes installables too).
-  const [drvRun, show] = await Promise.all([
-    runNix(host, ["path-info", "--derivation", ...installables, ...extra], { env, timeoutMs: 5 * 60_000 }),
-    runNix(host, [...verb, "--recursive", ...installables, ...extra], { env, timeoutMs: 5 * 60_000 }),
-  ]);
-  if (!succeeded(drvRun)) throw nixFailure("evaluating the installables", drvRun);
-  const top = drvRun.stdout.split("\n").filter((l) => l.endsWith(".drv"));
-  if (top.length === 0) {
-    throw new CrossnixError("BAD_INPUT", "the installables name no derivation to check", {
-      hint: "give a package, e.g. .#packages.aarch64-linux.default, or -- -f default.nix hello",
+  // Only store paths of .drv files, and no `-f`/`--expr` that would make them something else.
+  const drvsOnly =
+    installables.length > 0 &&
+    !extra.some((a) => a === "-f" || a === "--file" || a === "--expr") &&
+    installables.every((i) => isStorePath(i) && i.endsWith(".drv"));
+  let top = drvsOnly ? installables : null;
+  let topFiles = top ? readDerivationFiles(top) : null;
+  if (!top || !topFiles) {
+    const drvRun = await runNix(host, ["path-info", "--derivation", ...installables, ...extra], {
+      env,
+      timeoutMs: 5 * 60_000,
     });
+    if (!succeeded(drvRun)) throw nixFailure("evaluating the installables", drvRun);
+    top = drvRun.stdout.split("\n").filter((l) => l.endsWith(".drv"));
+    if (top.length === 0) {
+      throw new CrossnixError("BAD_INPUT", "the installables name no derivation to check", {
+        hint: "give a package, e.g. .#packages.aarch64-linux.default, or -- -f default.nix hello",
+      });
+    }
+    topFiles = readDerivationFiles(top);
   }
+  const drvs = top;
+  const closure = async () => readDerivationClosure(drvs) ?? (await showDerivations(host, drvs, env));
+  if (!topFiles) {
+    const nodes = await closure();
+    return { top: drvs, topOutputs: drvs.flatMap((d) => nodes.get(d)?.outputs ?? []), nodes: async () => nodes };
+  }
+  let all: Promise<Map<string, DerivationNode>> | null = null;
+  return {
+    top: drvs,
+    topOutputs: [...topFiles.values()].flatMap((f) => [...f.outputs.values()]),
+    nodes: () => {
+      all ??= closure();
+      return all;
+    },
+  };
+}
+
+async function showDerivations(
+  host: Host,
+  drvs: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, DerivationNode>> {
+  const version = (await detectNixVersion(host)).version?.nix ?? null;
+  const verb = version && atLeast(version, "2.15") ? ["derivation", "show"] : ["show-derivation"];
+  const show = await runNix(host, [...verb, "--recursive", "--", ...drvs], { env, timeoutMs: 5 * 60_000 });
   if (!succeeded(show)) throw nixFailure("reading the derivations", show);
-  return { top, nodes: parseDerivationGraph(show.stdout) };
+  return parseDerivationGraph(show.stdout);
 }
 
 /** The daemon's substituters it can reach, in the order Nix tries them (priority, then as listed). */
@@ -164,12 +228,13 @@ async function orderedCaches(client: CacheClient, state: CacheState, timeoutMs: 
   return checked.sort((a, b) => a.priority - b.priority || a.index - b.index).map(({ index: _, ...c }) => c);
 }
 
-/** Where each derivation would build: Nix prefers a remote builder that takes it, else this machine. */
-async function placement(
-  host: Host,
-  state: CacheState,
-  nodes: Map<string, DerivationNode>,
-): Promise<(node: DerivationNode) => string> {
+interface BuildPlaces {
+  builders: Parameters<typeof checkCoverage>[1];
+  local: Parameters<typeof checkCoverage>[2];
+}
+
+/** The enabled builders and what this machine builds itself. */
+async function buildPlaces(host: Host, state: CacheState): Promise<BuildPlaces> {
   const config = await loadConfigState(host, { nixVersion: false, tolerant: true });
   const local = await localCapability(host, state.info);
   const builders = config.fleet
@@ -181,8 +246,13 @@ async function placement(
       mandatoryFeatures: b.entry.mandatoryFeatures,
       health: { state: "unknown" as const },
     }));
+  return { builders, local };
+}
+
+/** Where each derivation would build: Nix prefers a remote builder that takes it, else this machine. */
+function placement(places: BuildPlaces, nodes: Map<string, DerivationNode>): (node: DerivationNode) => string {
   const needs = [...nodes.values()].map((n) => ({ drv: n.drv, system: n.system, features: n.features }));
-  const { routes } = checkCoverage(needs, builders, local);
+  const { routes } = checkCoverage(needs, places.builders, places.local);
   return (node) => {
     const key = [...node.features].sort().join(",");
     const route = routes.find((r) => r.system === node.system && [...r.features].sort().join(",") === key);
@@ -192,20 +262,29 @@ async function placement(
   };
 }
 
+/**
+ * Nix's queryMissing order: a valid path needs nothing, a cached one its references, one to build
+ * its derivation's inputs. The closure's derivations are read only once some path must be built.
+ */
 async function walk(
   host: Host,
   client: CacheClient,
   state: CacheState,
-  graph: { top: string[]; nodes: Map<string, DerivationNode> },
+  graph: Graph,
   caches: CheckedCache[],
-  where: (node: DerivationNode) => string,
+  where: () => Promise<(node: DerivationNode) => string>,
   timeoutMs: number,
 ): Promise<PathVerdict[]> {
   const keys = daemonKeys(state);
-  const owners = outputOwners(graph.nodes);
+  const credentials = new Map(caches.map((c) => [c.url, daemonCredentials(state, fetchUrl(c.url))]));
+  let owners: Promise<Map<string, DerivationNode>> | null = null;
+  const ownerOf = async (path: string) => {
+    owners ??= graph.nodes().then(outputOwners);
+    return (await owners).get(path) ?? null;
+  };
   const verdicts = new Map<string, PathVerdict>();
   const expanded = new Set<string>();
-  let frontier = [...new Set(graph.top.flatMap((d) => graph.nodes.get(d)?.outputs ?? []))];
+  let frontier = [...new Set(graph.topOutputs)];
   while (frontier.length > 0) {
     const invalid = await invalidPaths(host, frontier);
     if (invalid === null) throw new CrossnixError("NIX", "nix-store --check-validity failed on the closure");
@@ -214,14 +293,25 @@ async function walk(
       for (const p of paths) if (!verdicts.has(p)) next.push(p);
     };
     const results = await mapConcurrent(frontier, CONCURRENCY, async (path): Promise<Looked> => {
-      if (!invalid.has(path)) return { verdict: { path, status: "valid" }, references: [] };
-      return lookup(client, state, caches, keys, path, owners.get(path) ?? null, where, timeoutMs);
+      if (!invalid.has(path)) return { path, found: null, unverifiedIn: [], valid: true };
+      return lookup(client, credentials, caches, keys, path, timeoutMs);
     });
-    for (const { verdict, references } of results) {
-      verdicts.set(verdict.path, verdict);
-      if (verdict.status === "cached") add(references);
-      if (verdict.status === "build") {
-        const node = owners.get(verdict.path);
+    for (const looked of results) {
+      if (looked.valid) {
+        verdicts.set(looked.path, { path: looked.path, status: "valid" });
+      } else if (looked.found) {
+        verdicts.set(looked.path, looked.found.verdict);
+        add(looked.found.references);
+      } else {
+        const node = await ownerOf(looked.path);
+        verdicts.set(looked.path, {
+          path: looked.path,
+          status: "build",
+          drv: node?.drv ?? null,
+          system: node?.system ?? null,
+          where: node ? (await where())(node) : "unknown (no derivation makes it)",
+          unverifiedIn: looked.unverifiedIn,
+        });
         if (node && !expanded.has(node.drv)) {
           expanded.add(node.drv);
           add([...node.inputOutputs, ...node.inputSrcs]);
@@ -233,26 +323,27 @@ async function walk(
   return [...verdicts.values()];
 }
 
-/** A path's verdict, and for a cached one the references it brings (from its narinfo). */
+/** What the caches say of a path: valid here, or the cache verdict and the references it brings, or why none. */
 interface Looked {
-  verdict: PathVerdict;
-  references: string[];
+  path: string;
+  valid: boolean;
+  found: { verdict: PathVerdict; references: string[] } | null;
+  /** Caches that have it without a signature Nix accepts. */
+  unverifiedIn: { cache: string; why: string }[];
 }
 
 /** The first cache (in Nix's order) whose narinfo a trusted key verifies; else the path is built. */
 async function lookup(
   client: CacheClient,
-  state: CacheState,
+  credentials: Map<string, NetrcCredentials | null>,
   caches: CheckedCache[],
   keys: PublicKey[],
   path: string,
-  owner: DerivationNode | null,
-  where: (node: DerivationNode) => string,
   timeoutMs: number,
 ): Promise<Looked> {
   const unverifiedIn: { cache: string; why: string }[] = [];
   for (const cache of caches) {
-    const got = await fetchNarInfo(client, cache.url, path, daemonCredentials(state, fetchUrl(cache.url)), timeoutMs);
+    const got = await fetchNarInfo(client, cache.url, path, credentials.get(cache.url) ?? null, timeoutMs);
     if (got.status !== "found") continue;
     const check = await checkSignaturesAsync(got.info, keys);
     if (acceptedByNix(check)) {
@@ -264,7 +355,8 @@ async function lookup(
         downloadSize: got.info.fileSize,
         narSize: got.info.narSize,
       };
-      return { verdict, references: got.info.references.filter((r) => r !== path) };
+      const references = got.info.references.filter((r) => r !== path);
+      return { path, valid: false, found: { verdict, references }, unverifiedIn };
     }
     unverifiedIn.push({
       cache: cache.url,
@@ -276,13 +368,5 @@ async function lookup(
             : `the signature by ${check.status === "bad-signature" ? check.key : "?"} does not verify`,
     });
   }
-  const verdict: PathVerdict = {
-    path,
-    status: "build",
-    drv: owner?.drv ?? null,
-    system: owner?.system ?? null,
-    where: owner ? where(owner) : "unknown (no derivation makes it)",
-    unverifiedIn,
-  };
-  return { verdict, references: [] };
+  return { path, valid: false, found: null, unverifiedIn };
 }

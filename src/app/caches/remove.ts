@@ -1,7 +1,7 @@
 // `cache remove`: take out exactly what `cache add` wrote (its record says what), nothing else.
 import type { Context } from "../../context.js";
-import { planRemoveCache, sameSubstituter } from "../../core/caches/plan.js";
-import { fetchUrl } from "../../core/caches/substituters.js";
+import { planRemoveCache } from "../../core/caches/plan.js";
+import { fetchUrl, sameSubstituter } from "../../core/caches/substituters.js";
 import { parseNixConf } from "../../core/formats/nix-conf.js";
 import { CrossnixError } from "../../errors.js";
 import type { Host } from "../../host/system/host.js";

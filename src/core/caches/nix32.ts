@@ -2,6 +2,9 @@
 
 /** Nix's base-32 alphabet (no e, o, u, t), docs/binary-caches.md#signatures. */
 const ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz";
+/** Character code → digit, -1 outside the alphabet (thousands of narinfo hashes are decoded per check). */
+const DIGITS = new Int8Array(128).fill(-1);
+for (const [digit, c] of [...ALPHABET].entries()) DIGITS[c.charCodeAt(0)] = digit;
 
 /** Bytes → Nix base-32, as printHash32 does (most significant 5-bit group first, from the end). */
 export function toNix32(bytes: Uint8Array): string {
@@ -23,7 +26,7 @@ export function fromNix32(text: string, size: number): Uint8Array | null {
   if (text.length !== Math.ceil((size * 8) / 5)) return null;
   const bytes = new Uint8Array(size);
   for (let n = 0; n < text.length; n++) {
-    const digit = ALPHABET.indexOf(text[text.length - n - 1]!);
+    const digit = DIGITS[text.charCodeAt(text.length - n - 1)] ?? -1;
     if (digit < 0) return null;
     const b = n * 5;
     const i = Math.floor(b / 8);

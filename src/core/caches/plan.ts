@@ -4,6 +4,7 @@ import { emptyPlan, type Plan, type PlanCommand } from "../plan/plan.js";
 import { addTokens, removeTokens } from "./conf-tokens.js";
 import { removeNetrcEntry, setNetrcEntry } from "./netrc.js";
 import { type CacheRecord, cacheRecordPath } from "./record.js";
+import { sameSubstituter } from "./substituters.js";
 
 export interface CachePlanInputs {
   settings: { path: string; text: string | null; model: NixConf };
@@ -90,7 +91,7 @@ export function planAddCache(inputs: CachePlanInputs, cache: NewCache): { plan: 
       // determinate-nixd owns its netrc and reads extra credentials only from
       // additionalNetrcSources in /etc/determinate/config.json (docs/binary-caches.md#daemon-settings).
       plan.notes.push(
-        `Determinate Nix manages ${inputs.netrc.path} itself: if the entry disappears, list a netrc of your own under "authentication": { "additionalNetrcSources": [ … ] } in /etc/determinate/config.json.`,
+        `Determinate Nix manages ${inputs.netrc.path} itself and may rewrite it without this entry: for credentials that last, list a netrc of your own under "authentication": { "additionalNetrcSources": [ … ] } in /etc/determinate/config.json and restart the daemon (it reads those files only when it starts; docs/binary-caches.md#determinate-netrc).`,
       );
     }
     // Credentials are never shown (secret) and only root reads the file (0600).
@@ -165,11 +166,6 @@ function restartDaemon(plan: Plan, inputs: CachePlanInputs): void {
   // The daemon reads nix.conf and netrc settings only at startup (docs/binary-caches.md#daemon-settings).
   if (inputs.daemonReload) plan.commands.push(inputs.daemonReload);
   else plan.notes.push("Restart the Nix daemon so it reads the new settings.");
-}
-
-/** Nix compares substituter URLs with and without a trailing '/' (daemon.cc). */
-export function sameSubstituter(a: string, b: string): boolean {
-  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
 
 function nixSnippet(flavor: string, setting: string, cache: NewCache): string {

@@ -1,7 +1,6 @@
 // Every substituter the daemon uses (and those a user's files ask for), with where each was set.
 import { type ConfigLayer, effectiveSetting } from "../nix/settings.js";
 import { type PublicKey, parsePublicKeys } from "./keys.js";
-import { sameSubstituter } from "./plan.js";
 
 /** Nix's defaults (globals.hh, 2.8 and later; docs/binary-caches.md#settings). */
 export const DEFAULT_SUBSTITUTERS = "https://cache.nixos.org/";
@@ -101,4 +100,9 @@ export function matchingKeys(url: string, keys: readonly PublicKey[]): string[] 
   }
   if (host === "") return [];
   return keys.filter((k) => k.name === host || k.name.startsWith(`${host}-`)).map((k) => k.name);
+}
+
+/** Nix compares substituter URLs with and without a trailing '/' (daemon.cc). */
+export function sameSubstituter(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }

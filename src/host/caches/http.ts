@@ -1,8 +1,7 @@
-// Reads files of binary caches: over HTTP(S) with keep-alive connections, or from file:// directories.
+// Reads files of binary caches: over HTTP(S) with keep-alive, pipelined connections, or from file:// directories.
 import { readFile } from "node:fs/promises";
-import * as http from "node:http";
-import * as https from "node:https";
 import type { NetrcCredentials } from "../../core/caches/netrc.js";
+import { Origin, type OriginOptions } from "./http1.js";
 
 export type CacheFetch =
   | { ok: true; status: number; body: string; ms: number }
@@ -14,19 +13,24 @@ export interface CacheClient {
   close(): void;
 }
 
-/** `maxSockets` bounds the connections per cache host (the concurrency of queries to it). */
-export function cacheClient(options: { maxSockets?: number; timeoutMs?: number } = {}): CacheClient {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
-  const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+/**
+ * `connections` bounds the connections per cache origin, `pipeline` the requests in flight on each
+ * (docs/binary-caches.md#pipelining); together, the concurrency of queries to one cache.
+ */
+export function cacheClient(
+  options: { connections?: number; pipeline?: number; timeoutMs?: number } = {},
+): CacheClient {
+  const originOptions = { connections: options.connections ?? 8, depth: options.pipeline ?? 1 };
+  const origins = new Map<string, Origin>();
   return {
     get: (url, given = {}) => {
       const timeoutMs = given.timeoutMs ?? options.timeoutMs ?? 10_000;
       if (url.startsWith("file://")) return readLocal(url);
-      return request(url, agents, given.credentials ?? null, timeoutMs);
+      return request(url, origins, originOptions, given.credentials ?? null, timeoutMs);
     },
     close: () => {
-      agents.http.destroy();
-      agents.https.destroy();
+      for (const origin of origins.values()) origin.close();
+      origins.clear();
     },
   };
 }
@@ -49,57 +53,30 @@ async function readLocal(url: string): Promise<CacheFetch> {
   }
 }
 
-function request(
+async function request(
   url: string,
-  agents: { http: http.Agent; https: https.Agent },
+  origins: Map<string, Origin>,
+  options: OriginOptions,
   credentials: NetrcCredentials | null,
   timeoutMs: number,
 ): Promise<CacheFetch> {
   const started = performance.now();
-  const ms = () => performance.now() - started;
-  return new Promise((resolve) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      resolve({ ok: false, status: null, error: `not a URL: ${url}`, ms: 0 });
-      return;
-    }
-    const secure = parsed.protocol === "https:";
-    const headers: Record<string, string> = { "user-agent": "crossnix" };
-    if (credentials) {
-      headers["authorization"] =
-        `Basic ${Buffer.from(`${credentials.login}:${credentials.password}`).toString("base64")}`;
-    }
-    const req = (secure ? https : http).request(
-      parsed,
-      { agent: secure ? agents.https : agents.http, headers, method: "GET" },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          clearTimeout(timer);
-          const body = Buffer.concat(chunks).toString("utf8");
-          const status = res.statusCode ?? 0;
-          if (status === 200) resolve({ ok: true, status, body, ms: ms() });
-          else
-            resolve({
-              ok: false,
-              status,
-              error: `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ""}`,
-              ms: ms(),
-            });
-        });
-        res.on("error", (e) => resolve({ ok: false, status: null, error: e.message, ms: ms() }));
-      },
-    );
-    const timer = setTimeout(() => {
-      req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 100) / 10} s`));
-    }, timeoutMs);
-    req.on("error", (e) => {
-      clearTimeout(timer);
-      resolve({ ok: false, status: null, error: e.message, ms: ms() });
-    });
-    req.end();
-  });
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { ok: false, status: null, error: `not a URL: ${url}`, ms: 0 };
+  }
+  let origin = origins.get(parsed.origin);
+  if (!origin) {
+    origin = new Origin(parsed, options);
+    origins.set(parsed.origin, origin);
+  }
+  const headers: Record<string, string> = {};
+  if (credentials) {
+    headers["Authorization"] =
+      `Basic ${Buffer.from(`${credentials.login}:${credentials.password}`).toString("base64")}`;
+  }
+  const got = await origin.get(`${parsed.pathname}${parsed.search}`, headers, timeoutMs);
+  return { ...got, ms: performance.now() - started };
 }
