@@ -81,6 +81,9 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
     const zero = await crossnix(["bench", "--jobs", "0"]);
     expect(zero.exitCode).toBe(2);
     expect(zero.stderr).toContain("invalid --jobs '0'");
+    const pollAlone = await crossnix(["bench", "--poll-interval", "0"]);
+    expect(pollAlone.exitCode).toBe(2);
+    expect(pollAlone.stderr).toContain("invalid --poll-interval '0'");
     expect(machines()).toBe(before);
   });
 

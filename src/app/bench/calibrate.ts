@@ -20,6 +20,8 @@ export interface CalibrateResult {
 export async function runCalibrate(
   ctx: Pick<Context, "host" | "options" | "progress" | "warn" | "prompt" | "out">,
   input: BenchInput,
+  /** --poll-interval: the build-poll-interval asked for; null lets calibration propose. */
+  wantedPoll: number | null = null,
 ): Promise<CalibrateResult> {
   const { run, recordFile } = await runBench(ctx, input);
   const plan = async () => {
@@ -30,6 +32,7 @@ export async function runCalibrate(
       state.fleet,
       { dialect: state.dialect, version: state.info.nix.version?.nix ?? null },
       poll === null ? null : Number(poll),
+      wantedPoll,
     );
     const made = planCalibration(
       {

@@ -61,7 +61,10 @@ export function planCalibration(inputs: CalibrationInputs, calibration: Calibrat
         before: inputs.settings.text,
         after,
         mode: 0o644,
-        reason: "retry waiting builds every second",
+        reason:
+          poll.value === 0
+            ? "retry waiting builds whenever a build prints or ends"
+            : `retry waiting builds every ${poll.value} s`,
       });
       // The daemon reads nix.conf only at start (docs/nix-settings.md#daemon-restart).
       if (inputs.daemonReload) plan.commands.push(inputs.daemonReload);
@@ -74,7 +77,10 @@ export function planCalibration(inputs: CalibrationInputs, calibration: Calibrat
 /** The settings file with the value set where nothing read later overrides it (else refused). */
 function pollIntervalChange(inputs: CalibrationInputs, value: string): NixConf {
   const name = "build-poll-interval";
-  const comment = "crossnix bench --calibrate: retry builds waiting for a builder every second";
+  const comment =
+    value === "0"
+      ? "crossnix bench --calibrate --poll-interval 0: retry builds waiting for a builder whenever a build prints or ends"
+      : `crossnix bench --calibrate: retry builds waiting for a builder every ${value} s`;
   const conf = inputs.settings.model;
   const layers = inputs.systemLayers;
   const effectiveWith = (candidate: NixConf) =>
