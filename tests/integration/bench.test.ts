@@ -187,4 +187,59 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
       ["fast:measured", "slow:measured"],
     ]);
   });
+
+  it("--calibrate writes cores into each builder's own nix.conf through sudo there, restarting a daemon only where there is one; --dry-run changes nothing", async () => {
+    const [md] = (await startBuilders([{ systems: ["x86_64-linux"], multiUser: true, sudo: true }])) as [Builder];
+    const identity = fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8");
+    // root's own SSH login, which the builders' plans connect with (as builder setup-remote does).
+    sandbox.writeFile("/root/.ssh/id_ed25519", identity, 0o600);
+    fast.setSudo(true);
+    const confOf = (b: Builder) => fs.readFileSync(`${b.etcNixDir}/nix.conf`, "utf8");
+    const starts = () => md.daemonJournal().filter((l) => l.startsWith("started")).length;
+    try {
+      const add = await crossnix([
+        "builder",
+        "add",
+        `${md.user}@${md.address}:${md.port}`,
+        "--name",
+        "md",
+        "--identity",
+        KEY,
+        "--yes",
+      ]);
+      expect(add.exitCode, add.stderr + add.stdout).toBe(0);
+      const before = { fast: confOf(fast), md: confOf(md), starts: starts(), machines: machines() };
+      type Result = {
+        calibration: { entries: (Proposal & { cores: { value: number } | null })[] };
+        builders: { builder: string; cores: number; status: string; message: string }[];
+      };
+      const dry = await crossnix(["bench", "fast", "md", "--calibrate", "--dry-run", "--json", ...SHORT]);
+      expect(dry.exitCode, dry.stderr + dry.stdout).toBe(0);
+      const dryJson = JSON.parse(dry.stdout) as Result;
+      expect(dryJson.builders.map((b) => [b.builder, b.status])).toEqual([
+        ["fast", "dry-run"],
+        ["md", "dry-run"],
+      ]);
+      expect({ fast: confOf(fast), md: confOf(md), starts: starts(), machines: machines() }).toEqual(before);
+
+      const run = await crossnix(["bench", "fast", "md", "--calibrate", "--yes", "--json", ...SHORT]);
+      expect(run.exitCode, run.stderr + run.stdout).toBe(0);
+      const json = JSON.parse(run.stdout) as Result;
+      const cores = Object.fromEntries(json.calibration.entries.map((e) => [e.name, e.cores!.value]));
+      expect(json.builders.map((b) => [b.builder, b.status])).toEqual([
+        ["fast", "changed"],
+        ["md", "changed"],
+      ]);
+      expect(confOf(fast)).toMatch(new RegExp(`^cores = ${cores["fast"]}$`, "m"));
+      expect(confOf(md)).toMatch(new RegExp(`^cores = ${cores["md"]}$`, "m"));
+      // md's daemon runs the builds and reads nix.conf at start: restarted. fast has no daemon.
+      expect(starts()).toBeGreaterThan(before.starts);
+      expect(json.builders[0]!.message).toContain("runs no Nix daemon");
+      expect(json.builders[1]!.message).toContain("restarted its Nix daemon");
+    } finally {
+      fast.setSudo(false);
+      await crossnix(["builder", "remove", "md", "--yes"]);
+      await md.stop();
+    }
+  });
 });

@@ -82,6 +82,7 @@ const bench: Handler = async (ctx, { args, options }) => {
       "",
       renderCalibration(result.calibration),
       ...(result.outcome ? ["", describeOutcome(result.outcome)] : []),
+      ...result.builders.map((b) => b.message),
     ];
     return {
       json: { ...result, outcome: result.outcome ? { ...result.outcome } : null },

@@ -12,6 +12,8 @@ export interface CalibrationInputs {
   systemLayers: ConfigLayer[];
   readOnlyReason: string | null;
   daemonReload: PlanCommand | null;
+  /** Builders whose `cores` a plan of their own sets (through SSH and sudo there); the rest get a note. */
+  coresPlanned?: ReadonlySet<string>;
 }
 
 export function planCalibration(inputs: CalibrationInputs, calibration: Calibration): Plan {
@@ -42,7 +44,7 @@ export function planCalibration(inputs: CalibrationInputs, calibration: Calibrat
     });
   }
   for (const p of calibration.entries) {
-    if (p.cores) {
+    if (p.cores && !inputs.coresPlanned?.has(p.name)) {
       // Nix never sends `cores` to a builder (docs/scheduling.md#cores): it is the builder's own setting.
       plan.notes.push(
         `${p.name}: in the builder's own nix.conf set 'cores = ${p.cores.value}' (${p.cores.why}), then restart its daemon.`,
