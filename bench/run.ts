@@ -15,10 +15,11 @@ import { type Section, targetLine } from "./stats.js";
 import { startupBench } from "./startup.js";
 import { throughputBench } from "./throughput.js";
 import { pollCostBench } from "./poll-cost.js";
+import { compareBench } from "./compare.js";
 
 const RUNS = Math.max(1, Number(process.env["BENCH_RUNS"] ?? 5));
-/** BENCH_ONLY=probe,hung,build,view,startup,cache,throughput,poll runs just those (for working on one benchmark). */
-const ALL = ["probe", "hung", "build", "view", "startup", "cache", "throughput", "poll"];
+/** BENCH_ONLY=probe,hung,build,view,startup,cache,throughput,poll,compare runs just those (for working on one benchmark). */
+const ALL = ["probe", "hung", "build", "view", "startup", "cache", "throughput", "poll", "compare"];
 const ONLY = new Set((process.env["BENCH_ONLY"] ?? ALL.join(",")).split(","));
 const FLEET_SIZE = 16;
 const started = performance.now();
@@ -110,6 +111,11 @@ async function main(): Promise<number> {
   if (ONLY.has("poll")) {
     sections.push(
       await section("Poll interval cost", async () => pollCostBench(await smallFleet(), RUNS, log), failures),
+    );
+  }
+  if (ONLY.has("compare")) {
+    sections.push(
+      await section("Approaches compared", async () => compareBench(await smallFleet(), RUNS, log), failures),
     );
   }
   if (startup) sections.push(startup);
