@@ -74,7 +74,7 @@ export async function runCalibrate(
       cores,
       plan: await planRemoteNixConf(ctx, b, {
         title: `Set cores = ${cores} on builder ${b.name}`,
-        reason: `each of its ${p.maxJobs.value} build slot(s) gets ${cores} CPU(s): ${p.cores.why}`,
+        reason: p.cores.why,
         what: "the new cores",
         edit: (conf) => setSetting(conf, "cores", String(cores), "crossnix bench --calibrate: CPUs each build may use"),
       }),
