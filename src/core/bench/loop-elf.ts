@@ -1,6 +1,7 @@
 // The benchmark unit for emulation: a static ELF that runs a fixed machine-code loop, then prints.
 // The shell-loop unit runs the builder's own /bin/sh, which is never emulated; this program is
 // of the emulated CPU, so only binfmt_misc (qemu-user) can run it (docs/scheduling.md#emulation-unit).
+import { elf64 } from "../emulation/probe-elf.js";
 
 /** What the loop prints when it ran to the end. */
 export const LOOP_OUTPUT = "crossnix-loop";
@@ -57,36 +58,6 @@ function x86_64Code(count: bigint, length: number): Buffer {
     ...[0x31, 0xff], // xor edi, edi
     ...[0x0f, 0x05], // syscall
   ]);
-}
-
-/** One PT_LOAD segment (read + execute) holding headers, code and message, loaded at 0x400000. */
-function elf64(machine: number, code: Buffer, message: string): Buffer {
-  const base = 0x400000n;
-  const headers = 64 + 56;
-  const body = Buffer.concat([code, Buffer.from(message, "latin1")]);
-  const b = Buffer.alloc(headers + body.length);
-  b.write("\x7fELF", 0, "latin1");
-  b[4] = 2; // 64-bit
-  b[5] = 1; // little endian
-  b[6] = 1; // ELF version
-  b.writeUInt16LE(2, 16); // ET_EXEC
-  b.writeUInt16LE(machine, 18);
-  b.writeUInt32LE(1, 20);
-  b.writeBigUInt64LE(base + BigInt(headers), 24); // entry
-  b.writeBigUInt64LE(64n, 32); // program headers
-  b.writeUInt16LE(64, 52);
-  b.writeUInt16LE(56, 54);
-  b.writeUInt16LE(1, 56);
-  b.writeUInt16LE(64, 58);
-  b.writeUInt32LE(1, 64); // PT_LOAD
-  b.writeUInt32LE(5, 68); // PF_R | PF_X
-  b.writeBigUInt64LE(base, 80);
-  b.writeBigUInt64LE(base, 88);
-  b.writeBigUInt64LE(BigInt(b.length), 96);
-  b.writeBigUInt64LE(BigInt(b.length), 104);
-  b.writeBigUInt64LE(0x1000n, 112);
-  body.copy(b, headers);
-  return b;
 }
 
 /** The loop program for a system, or null when crossnix has none for that CPU. `count` ≥ 1. */
