@@ -76,6 +76,8 @@ export async function runCalibrate(
         title: `Set cores = ${cores} on builder ${b.name}`,
         reason: p.cores.why,
         what: "the new cores",
+        managedHint: `set nix.settings.cores = ${cores}`,
+        unchanged: `already has cores = ${cores}`,
         edit: (conf) => setSetting(conf, "cores", String(cores), "crossnix bench --calibrate: CPUs each build may use"),
       }),
     });
