@@ -43,9 +43,9 @@ export const PROPOSED_POLL_INTERVAL = 1;
  * the local daemon's CPU for 12 builds on one 2-slot builder.
  */
 export const MEASURED_POLL_COST = {
-  quiet: "12 × 1 s quiet builds: no more daemon CPU with 0 (1.47 s against 1.50 s), 8.3 s instead of 13.5 s",
+  quiet: "12 × 1 s quiet builds: no more daemon CPU with 0 (1.48 s either way), 8.4 s instead of 13.5 s",
   chatty:
-    "12 builds printing 400 lines each: 1.7 s more daemon CPU with 0 (3.6 s against 1.9 s), about 40–70 µs per waiting build per line of output",
+    "12 builds printing 400 lines each: 1.5 s more daemon CPU with 0 (3.48 s against 1.97 s), about 40–70 µs per waiting build per line of output",
 };
 
 const fmt = (x: number, digits = 2) => Number(x.toFixed(digits)).toString();
