@@ -247,11 +247,30 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
     }
   });
 
-  it("--compare measures each SSH builder, this machine and qemu-user emulation for real, and says why the native builder is not here", async () => {
+  it("--compare measures each SSH builder (a crossnix VM labelled as one), this machine and qemu-user emulation for real, and says why the native builder is not here", async () => {
     const conf = sandbox.readFile("/etc/nix/nix.conf");
     // What `crossnix emulate aarch64-linux` leaves: the daemon lists the system; binfmt_misc runs it.
     sandbox.writeFile("/etc/nix/nix.conf", `${conf}extra-platforms = i686-linux aarch64-linux\n`);
     await sandbox.restartDaemon();
+    // `fast` stands in for a VM crossnix made: its record names it as the VM's builder.
+    const record = "/etc/nix/crossnix/vms/fastvm.json";
+    sandbox.writeFile(
+      record,
+      JSON.stringify({
+        name: "fastvm",
+        limaHome: "/Users/me/.lima",
+        owner: "me",
+        sshPort: 60022,
+        builderName: "fast",
+        systems: ["x86_64-linux"],
+        rosetta: false,
+        cpus: 2,
+        memoryGiB: 4,
+        diskGiB: 40,
+        autostart: "login",
+        createdAt: "2026-12-03T00:00:00Z",
+      }),
+    );
     try {
       const run = await crossnix([
         "bench",
@@ -280,11 +299,12 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
       };
       const rows = (JSON.parse(run.stdout) as { rows: Row[] }).rows;
       expect(rows.map((r) => [r.approach, r.system, r.measured])).toEqual([
-        ["ssh-builder", "x86_64-linux", true],
+        ["vm", "x86_64-linux", true],
         ["local", "x86_64-linux", true],
         ["emulation", "aarch64-linux", true],
         ["native-builder", "-", false],
       ]);
+      expect(rows[0]!.setup).toMatch(/^crossnix VM 'fastvm' \(Lima, 2 CPUs, 4 GiB\) over SSH; Nix 2\.8/);
       const emulation = rows.find((r) => r.approach === "emulation")!;
       expect(emulation.unitKind).toBe("machine-code-loop");
       expect(emulation.unit!.median).toBeGreaterThan(0);
@@ -295,6 +315,7 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
       );
       expect(rows.find((r) => r.approach === "native-builder")!.why).toMatch(/macOS only; this machine runs linux/);
     } finally {
+      fs.rmSync(sandbox.path(record), { force: true });
       sandbox.writeFile("/etc/nix/nix.conf", conf);
       await sandbox.restartDaemon();
     }

@@ -50,7 +50,7 @@ export async function runCompare(
   const rows: CompareRow[] = run.builders.flatMap((b): CompareRow[] => {
     const vm = vms.find((v) => v.builderName === b.name);
     const approach = vm ? ("vm" as const) : ("ssh-builder" as const);
-    const setup = `${vm ? `crossnix VM '${vm.name}' (Lima, ${vm.cpus} CPUs, ${vm.memoryGiB} GiB${vm.rosetta ? ", Rosetta" : ""}) over ` : ""}SSH; Nix ${b.nixVersion ?? "?"}, ${b.cpus ?? "?"} CPUs; round trip ${b.roundTrip ? `${b.roundTrip.median.toFixed(2)} s` : "?"}; copies ${mib(b.upload)} up, ${mib(b.download)} down`;
+    const setup = `${vm ? `crossnix VM '${vm.name}' (Lima, ${vm.cpus ?? "?"} CPUs, ${vm.memoryGiB ?? "?"} GiB${vm.rosetta ? ", Rosetta" : ""}) over ` : ""}SSH; Nix ${b.nixVersion ?? "?"}, ${b.cpus ?? "?"} CPUs; round trip ${b.roundTrip ? `${b.roundTrip.median.toFixed(2)} s` : "?"}; copies ${mib(b.upload)} up, ${mib(b.download)} down`;
     if (b.status !== "measured") {
       return [
         {
