@@ -192,7 +192,7 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
     ]);
   });
 
-  it("--calibrate writes cores into each builder's own nix.conf through sudo there, restarting a daemon only where there is one; --dry-run changes nothing", async () => {
+  it("--calibrate writes cores into each builder's own nix.conf through sudo there, restarting a daemon only where there is one; --dry-run changes nothing; a builder without sudo is reported, the rest stands", async () => {
     const [md] = (await startBuilders([{ systems: ["x86_64-linux"], multiUser: true, sudo: true }])) as [Builder];
     const identity = fs.readFileSync((await clientIdentity()).privateKeyPath, "utf8");
     // root's own SSH login, which the builders' plans connect with (as builder setup-remote does).
@@ -226,26 +226,40 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
       ]);
       expect({ fast: confOf(fast), md: confOf(md), starts: starts(), machines: machines() }).toEqual(before);
 
+      // Without sudo on fast: this machine's calibration and md's cores stand; fast is reported.
+      fast.setSudo(false);
+      const refused = await crossnix(["bench", "fast", "md", "--calibrate", "--yes", "--json", ...SHORT]);
+      expect(refused.exitCode, refused.stderr + refused.stdout).toBe(0);
+      const refusedJson = JSON.parse(refused.stdout) as Result;
+      expect(refusedJson.builders.map((b) => [b.builder, b.status])).toEqual([
+        ["fast", "failed"],
+        ["md", "changed"],
+      ]);
+      expect(refusedJson.builders[0]!.message).toMatch(
+        /^fast: cores = \d+ not written: sudo on \S+ did not run the change/,
+      );
+      expect(confOf(fast)).toBe(before.fast);
+      expect(machines()).not.toBe(before.machines);
+      // md's daemon runs the builds and reads nix.conf at start: restarted.
+      expect(starts()).toBeGreaterThan(before.starts);
+      expect(refusedJson.builders[1]!.message).toContain("restarted its Nix daemon");
+
+      fast.setSudo(true);
       const run = await crossnix(["bench", "fast", "md", "--calibrate", "--yes", "--json", ...SHORT]);
       expect(run.exitCode, run.stderr + run.stdout).toBe(0);
       const json = JSON.parse(run.stdout) as Result;
       const cores = Object.fromEntries(json.calibration.entries.map((e) => [e.name, e.cores!.value]));
-      expect(json.builders.map((b) => [b.builder, b.status])).toEqual([
-        ["fast", "changed"],
-        ["md", "changed"],
-      ]);
+      expect(json.builders[0]).toMatchObject({ builder: "fast", status: "changed" });
+      // fast has no daemon: each SSH session's own Nix reads the file.
+      expect(json.builders[0]!.message).toContain("runs no Nix daemon");
       expect(confOf(fast)).toMatch(new RegExp(`^cores = ${cores["fast"]}$`, "m"));
       expect(confOf(md)).toMatch(new RegExp(`^cores = ${cores["md"]}$`, "m"));
-      // md's daemon runs the builds and reads nix.conf at start: restarted. fast has no daemon.
-      expect(starts()).toBeGreaterThan(before.starts);
-      expect(json.builders[0]!.message).toContain("runs no Nix daemon");
-      expect(json.builders[1]!.message).toContain("restarted its Nix daemon");
     } finally {
       fast.setSudo(false);
       await crossnix(["builder", "remove", "md", "--yes"]);
       await md.stop();
     }
-  });
+  }, 180_000);
 
   it("--compare measures each SSH builder (a crossnix VM labelled as one), this machine and qemu-user emulation for real, and says why the native builder is not here", async () => {
     const conf = sandbox.readFile("/etc/nix/nix.conf");
@@ -319,5 +333,5 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
       sandbox.writeFile("/etc/nix/nix.conf", conf);
       await sandbox.restartDaemon();
     }
-  });
+  }, 120_000);
 });

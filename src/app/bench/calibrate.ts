@@ -7,7 +7,8 @@ import { effectiveSetting } from "../../core/nix/settings.js";
 import { daemonRestartCommand } from "../../host/nix/daemon.js";
 import { loadConfigState } from "../../host/state.js";
 import { setSetting } from "../../core/formats/nix-conf.js";
-import { type PlanOutcome, type PlanStep, runPlans } from "../plan-runner.js";
+import { CrossnixError } from "../../errors.js";
+import { type PlanOutcome, runPlans } from "../plan-runner.js";
 import { planRemoteNixConf, type RemoteConfPlan } from "../builders/remote-conf.js";
 import { type BenchInput, runBench } from "./run.js";
 
@@ -84,22 +85,29 @@ export async function runCalibrate(
   }
   const planned = new Set(remote.map((r) => r.plan.builder));
   const local = planned.size ? await plan(planned) : first;
-  const steps: PlanStep[] = [
-    { plan: local.plan, replan: async () => (await plan(planned)).plan },
-    ...remote.flatMap((r) => (r.plan.kind === "step" ? [r.plan.step] : [])),
-  ];
-  const outcomes = await runPlans(ctx, steps);
-  const remoteOutcomes = outcomes.slice(1);
+  // This machine's plan first; then each builder's own, so a builder that refuses (no sudo, gone)
+  // is reported with why and the calibration already applied here stands.
+  const [outcome] = await runPlans(ctx, [{ plan: local.plan, replan: async () => (await plan(planned)).plan }]);
   const builders: CoresResult[] = [];
-  let i = 0;
   for (const r of remote) {
     const p = r.plan;
     if (p.kind === "result") {
       builders.push({ builder: p.builder, cores: r.cores, status: p.status, message: p.message });
       continue;
     }
-    const outcome = remoteOutcomes[i++];
-    const applied = outcome?.applied === true;
+    let applied = false;
+    try {
+      applied = (await runPlans(ctx, [p.step]))[0]?.applied === true;
+    } catch (error) {
+      const why = error instanceof CrossnixError && error.hint ? `${error.message} (${error.hint})` : String(error);
+      builders.push({
+        builder: p.builder,
+        cores: r.cores,
+        status: "failed",
+        message: `${p.builder}: cores = ${r.cores} not written: ${why.replace(/^Error: /, "")}`,
+      });
+      continue;
+    }
     const restarted = p.restarts ? "and restarted its Nix daemon" : `(${p.note ?? "no daemon restarted"})`;
     builders.push({
       builder: p.builder,
@@ -110,5 +118,5 @@ export async function runCalibrate(
         : `${p.builder}: cores = ${r.cores} not written${ctx.options.dryRun ? " (dry run)" : ""}`,
     });
   }
-  return { run, recordFile, calibration: local.calibration, outcome: outcomes[0] ?? null, builders };
+  return { run, recordFile, calibration: local.calibration, outcome: outcome ?? null, builders };
 }
