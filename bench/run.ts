@@ -14,10 +14,12 @@ import { probeBench } from "./probe.js";
 import { type Section, targetLine } from "./stats.js";
 import { startupBench } from "./startup.js";
 import { throughputBench } from "./throughput.js";
+import { pollCostBench } from "./poll-cost.js";
+import { compareBench } from "./compare.js";
 
 const RUNS = Math.max(1, Number(process.env["BENCH_RUNS"] ?? 5));
-/** BENCH_ONLY=probe,hung,build,view,startup,cache,throughput runs just those (for working on one benchmark). */
-const ALL = ["probe", "hung", "build", "view", "startup", "cache", "throughput"];
+/** BENCH_ONLY=probe,hung,build,view,startup,cache,throughput,poll,compare runs just those (for working on one benchmark). */
+const ALL = ["probe", "hung", "build", "view", "startup", "cache", "throughput", "poll", "compare"];
 const ONLY = new Set((process.env["BENCH_ONLY"] ?? ALL.join(",")).split(","));
 const FLEET_SIZE = 16;
 const started = performance.now();
@@ -95,15 +97,25 @@ async function main(): Promise<number> {
     if (ONLY.has("view"))
       sections.push(await section("Build view overhead", () => buildViewBench(f, RUNS, log), failures));
   }
+  // Throughput and poll need only two builders; after the others they reuse that fleet's first two.
+  let small: Fleet | undefined = fleet;
+  const smallFleet = async () => {
+    small ??= await startFleet(2, log);
+    return small;
+  };
   if (ONLY.has("throughput")) {
-    // On its own it needs only two builders; after the others it reuses their fleet's first two.
-    const f = fleet;
     sections.push(
-      await section(
-        "Fleet throughput",
-        async () => throughputBench(f ?? (await startFleet(2, log)), RUNS, log),
-        failures,
-      ),
+      await section("Fleet throughput", async () => throughputBench(await smallFleet(), RUNS, log), failures),
+    );
+  }
+  if (ONLY.has("poll")) {
+    sections.push(
+      await section("Poll interval cost", async () => pollCostBench(await smallFleet(), RUNS, log), failures),
+    );
+  }
+  if (ONLY.has("compare")) {
+    sections.push(
+      await section("Approaches compared", async () => compareBench(await smallFleet(), RUNS, log), failures),
     );
   }
   if (startup) sections.push(startup);

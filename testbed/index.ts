@@ -47,3 +47,4 @@ export {
 } from "./sandbox.js";
 export { LimaStandin, type LimaStandinOptions } from "./lima-standin.js";
 export { type CpuQuota, limitCpu } from "./cpu-quota.js";
+export { type CpuAccount, accountCpu } from "./cpu-account.js";

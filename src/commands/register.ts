@@ -101,6 +101,10 @@ Examples:
       "--calibrate",
       "then set each entry's speed factor and max-jobs and the daemon's build-poll-interval from the figures, as a plan",
     )
+    .option(
+      "--poll-interval <s>",
+      "with --calibrate: the build-poll-interval to write (default 1; 0 retries waiting builds whenever a build prints, for builds that print little)",
+    )
     .option("--compare", "the same benchmark through every approach here: each SSH builder, this machine, emulation")
     .addHelpText(
       "after",

@@ -78,6 +78,20 @@ describe("calibrate", () => {
     expect(calibrate(figures, fleet, { dialect, version: "2.8.0" }, 1).pollInterval).toBeNull();
   });
 
+  it("proposes 0 only when asked, explained by the measured cost of retrying on every output chunk", () => {
+    const { dialect, fleet } = setup("2.8.0");
+    const asked = calibrate(figures, fleet, { dialect, version: "2.8.0" }, 1, 0);
+    expect(asked.pollInterval).toMatchObject({ value: 0, current: 1 });
+    expect(asked.pollInterval?.why).toMatch(/retried as soon as any build prints or ends/);
+    expect(asked.pollInterval?.why).toMatch(/µs per waiting build per line of output/);
+    // Unasked, a user's 0 is left alone; the default proposal names what 0 would cost.
+    expect(calibrate(figures, fleet, { dialect, version: "2.8.0" }, 0).pollInterval).toBeNull();
+    expect(calibrate(figures, fleet, { dialect, version: "2.8.0" }, 5).pollInterval?.why).toMatch(
+      /0 would retry every waiting build on every chunk of output/,
+    );
+    expect(calibrate(figures, fleet, { dialect, version: "2.8.0" }, 0, 0).pollInterval).toBeNull();
+  });
+
   it("plans edits only to crossnix's entries, and the setting with a daemon restart", () => {
     const { dialect, fleet, model } = setup("2.8.0");
     const c = calibrate([...figures, measured("theirs", 2, 1, 2, 1)], fleet, { dialect, version: "2.8.0" }, null);

@@ -1,19 +1,28 @@
 // `crossnix bench --compare`: the same benchmark through every approach this machine has — each SSH
-// builder (VMs included: they are SSH builders), this machine itself, emulation — measured, not guessed.
+// builder, crossnix's VMs (SSH builders too), this machine itself, emulation, Determinate's native
+// Linux builder — measured, not guessed; an approach that is not here says why, from detection.
 import os from "node:os";
 import type { Context } from "../../context.js";
 import type { BenchRun, Spread } from "../../core/bench/results.js";
 import { localCapability } from "../../host/nix/local-capability.js";
+import { readVmRecords } from "../../host/vm/records.js";
+import { machineStatus } from "../approaches/status.js";
 import { withNixOnPath } from "../doctor.js";
+import { emulationRows } from "./compare-emulation.js";
 import { type BenchInput, measureSystem, runBench } from "./run.js";
 
 export interface CompareRow {
-  approach: "ssh-builder" | "local" | "emulation";
+  approach: "ssh-builder" | "vm" | "local" | "emulation" | "native-builder";
   name: string;
   system: string;
   measured: boolean;
   /** Why it was not measured. */
   why: string | null;
+  /**
+   * What a unit is: the shell loop in the builder's own /bin/sh, or (emulation) crossnix's
+   * machine-code loop program of the emulated CPU, which only binfmt_misc runs.
+   */
+  unitKind: "shell-loop" | "machine-code-loop";
   /** Seconds per benchmark unit, one at a time. */
   unit: Spread | null;
   jobs: number;
@@ -37,14 +46,18 @@ export async function runCompare(
   input: BenchInput,
 ): Promise<CompareResult> {
   const { run, state } = await runBench(ctx, input);
+  const vms = await readVmRecords(ctx.host).catch(() => []);
   const rows: CompareRow[] = run.builders.flatMap((b): CompareRow[] => {
-    const setup = `SSH; Nix ${b.nixVersion ?? "?"}, ${b.cpus ?? "?"} CPUs; round trip ${b.roundTrip ? `${b.roundTrip.median.toFixed(2)} s` : "?"}; copies ${mib(b.upload)} up, ${mib(b.download)} down`;
+    const vm = vms.find((v) => v.builderName === b.name);
+    const approach = vm ? ("vm" as const) : ("ssh-builder" as const);
+    const setup = `${vm ? `crossnix VM '${vm.name}' (Lima, ${vm.cpus ?? "?"} CPUs, ${vm.memoryGiB ?? "?"} GiB${vm.rosetta ? ", Rosetta" : ""}) over ` : ""}SSH; Nix ${b.nixVersion ?? "?"}, ${b.cpus ?? "?"} CPUs; round trip ${b.roundTrip ? `${b.roundTrip.median.toFixed(2)} s` : "?"}; copies ${mib(b.upload)} up, ${mib(b.download)} down`;
     if (b.status !== "measured") {
       return [
         {
-          approach: "ssh-builder" as const,
+          approach,
           name: b.name,
           system: "-",
+          unitKind: "shell-loop" as const,
           measured: false,
           why: b.reason,
           unit: null,
@@ -56,9 +69,10 @@ export async function runCompare(
       ];
     }
     return b.systems.map((s) => ({
-      approach: "ssh-builder" as const,
+      approach,
       name: b.name,
       system: s.system,
+      unitKind: "shell-loop" as const,
       measured: true,
       why: null,
       unit: s.unit,
@@ -87,6 +101,7 @@ export async function runCompare(
           approach: "local",
           name: "local",
           system: native,
+          unitKind: "shell-loop",
           measured: true,
           why: null,
           unit: measured.bench.unit,
@@ -99,6 +114,7 @@ export async function runCompare(
           approach: "local",
           name: "local",
           system: native,
+          unitKind: "shell-loop",
           measured: false,
           why: measured.why,
           unit: null,
@@ -108,27 +124,79 @@ export async function runCompare(
           setup: localSetup,
         },
   );
-  const family = (system: string) => {
-    const cpu = system.split("-")[0] ?? "";
-    return /^(x86_64|i[3-6]86)$/.test(cpu) ? "x86" : /^(aarch64|armv[5-7]l)$/.test(cpu) ? "arm" : cpu;
-  };
-  for (const system of local.systems.slice(1)) {
-    // i686 on x86_64 (and 32-bit ARM on some aarch64) runs natively, not emulated.
-    if (family(system) === family(native)) continue;
-    // The benchmark's builder is /bin/sh, a program of this machine's own architecture: under
-    // extra-platforms it runs natively, so timing it would say nothing about emulation.
-    rows.push({
-      approach: "emulation",
-      name: "local",
-      system,
-      measured: false,
-      why: `listed in extra-platforms, but the benchmark's /bin/sh is a ${native.split("-")[0]} program, so it would not run emulated`,
-      unit: null,
-      jobs: 0,
-      throughput: null,
-      firstBuild: null,
-      setup: "extra-platforms (binfmt_misc)",
-    });
-  }
+  rows.push(
+    ...(await emulationRows(
+      host,
+      native,
+      local.systems,
+      { jobs, runs: input.runs, iterations: run.unitIterations, viaDaemon: state.info.mode === "daemon" },
+      ctx.progress,
+    )),
+  );
+  rows.push(await nativeBuilderRow(ctx, input, run.unitIterations, state.info.mode === "daemon"));
   return { rows, bench: run };
+}
+
+/**
+ * Determinate Nix's native Linux builder (macOS only): when detection says it is active, a local
+ * build of a Linux system goes to it, so the shell-loop unit is timed there; otherwise the reason.
+ */
+async function nativeBuilderRow(
+  ctx: Pick<Context, "host" | "options" | "progress">,
+  input: BenchInput,
+  iterations: number,
+  viaDaemon: boolean,
+): Promise<CompareRow> {
+  const base = {
+    approach: "native-builder" as const,
+    name: "native",
+    unitKind: "shell-loop" as const,
+    jobs: 0,
+    unit: null,
+    throughput: null,
+    firstBuild: null,
+  };
+  if (ctx.host.platform !== "darwin") {
+    return {
+      ...base,
+      system: "-",
+      measured: false,
+      why: `Determinate Nix's native Linux builder runs on macOS only; this machine runs ${ctx.host.platform}`,
+      setup: "detection: not macOS",
+    };
+  }
+  const status = await machineStatus(ctx, { probe: false, timeoutSeconds: ctx.options.timeout });
+  const n = status.native;
+  const setup = `Determinate Nix ${n.version ?? "?"}; systems ${n.systems.join(", ") || "-"}`;
+  const system = n.systems.find((s) => s.endsWith("-linux"));
+  if (!n.active || !system) {
+    return {
+      ...base,
+      system: system ?? "-",
+      measured: false,
+      why: n.reason ? `${n.reason.message} (${n.reason.fix})` : "detection did not find it active",
+      setup,
+    };
+  }
+  const jobs = input.jobs ?? 2;
+  ctx.progress(`native Linux builder: ${system}, the benchmark 1 at a time and ${jobs} at a time…`);
+  const m = await measureSystem(withNixOnPath(ctx.host), { kind: "local" }, system, {
+    jobs,
+    runs: input.runs,
+    iterations,
+    viaDaemon,
+  });
+  return m.ok
+    ? {
+        ...base,
+        system,
+        jobs,
+        measured: true,
+        why: null,
+        unit: m.bench.unit,
+        throughput: m.bench.throughputParallel,
+        firstBuild: m.bench.latency,
+        setup,
+      }
+    : { ...base, system, measured: false, why: m.why, setup };
 }

@@ -20,6 +20,8 @@ export interface BenchOptions {
   systems: string[];
   calibrate: boolean;
   compare: boolean;
+  /** --poll-interval (only with --calibrate): the build-poll-interval to write. */
+  pollInterval: number | null;
 }
 
 function wholeNumber(field: string, text: string | undefined, min: number, max: number): number | undefined {
@@ -40,8 +42,12 @@ export function parseBenchOptions(args: string[], raw: RawOptions): BenchOptions
   for (const system of systems) {
     if (!isKnownSystem(system)) throw badInput("--system", system, "not a Nix system double", "e.g. aarch64-linux");
   }
+  const pollInterval = wholeNumber("--poll-interval", stringOption(raw, "pollInterval"), 0, 60) ?? null;
+  if (pollInterval !== null && !calibrate)
+    throw badInput("--poll-interval", String(pollInterval), "only with --calibrate");
   return {
     names,
+    pollInterval,
     systems,
     jobs: wholeNumber("--jobs", stringOption(raw, "jobs"), 1, 256) ?? null,
     runs: wholeNumber("--runs", stringOption(raw, "runs"), 1, 50) ?? 3,
@@ -70,12 +76,13 @@ const bench: Handler = async (ctx, { args, options }) => {
     };
   }
   if (o.calibrate) {
-    const result = await runCalibrate(ctx, input);
+    const result = await runCalibrate(ctx, input, o.pollInterval);
     const text = [
       renderBench(result.run, style),
       "",
       renderCalibration(result.calibration),
       ...(result.outcome ? ["", describeOutcome(result.outcome)] : []),
+      ...result.builders.map((b) => b.message),
     ];
     return {
       json: { ...result, outcome: result.outcome ? { ...result.outcome } : null },

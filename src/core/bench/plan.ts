@@ -12,6 +12,8 @@ export interface CalibrationInputs {
   systemLayers: ConfigLayer[];
   readOnlyReason: string | null;
   daemonReload: PlanCommand | null;
+  /** Builders whose `cores` a plan of their own sets (through SSH and sudo there); the rest get a note. */
+  coresPlanned?: ReadonlySet<string>;
 }
 
 export function planCalibration(inputs: CalibrationInputs, calibration: Calibration): Plan {
@@ -42,7 +44,7 @@ export function planCalibration(inputs: CalibrationInputs, calibration: Calibrat
     });
   }
   for (const p of calibration.entries) {
-    if (p.cores) {
+    if (p.cores && !inputs.coresPlanned?.has(p.name)) {
       // Nix never sends `cores` to a builder (docs/scheduling.md#cores): it is the builder's own setting.
       plan.notes.push(
         `${p.name}: in the builder's own nix.conf set 'cores = ${p.cores.value}' (${p.cores.why}), then restart its daemon.`,
@@ -61,7 +63,10 @@ export function planCalibration(inputs: CalibrationInputs, calibration: Calibrat
         before: inputs.settings.text,
         after,
         mode: 0o644,
-        reason: "retry waiting builds every second",
+        reason:
+          poll.value === 0
+            ? "retry waiting builds whenever a build prints or ends"
+            : `retry waiting builds every ${poll.value} s`,
       });
       // The daemon reads nix.conf only at start (docs/nix-settings.md#daemon-restart).
       if (inputs.daemonReload) plan.commands.push(inputs.daemonReload);
@@ -74,7 +79,10 @@ export function planCalibration(inputs: CalibrationInputs, calibration: Calibrat
 /** The settings file with the value set where nothing read later overrides it (else refused). */
 function pollIntervalChange(inputs: CalibrationInputs, value: string): NixConf {
   const name = "build-poll-interval";
-  const comment = "crossnix bench --calibrate: retry builds waiting for a builder every second";
+  const comment =
+    value === "0"
+      ? "crossnix bench --calibrate --poll-interval 0: retry builds waiting for a builder whenever a build prints or ends"
+      : `crossnix bench --calibrate: retry builds waiting for a builder every ${value} s`;
   const conf = inputs.settings.model;
   const layers = inputs.systemLayers;
   const effectiveWith = (candidate: NixConf) =>

@@ -61,7 +61,7 @@ function x86_64Code(length: number): Buffer {
 }
 
 /** One PT_LOAD segment (read + execute) holding headers, code and message, loaded at 0x400000. */
-function elf64(machine: number, code: Buffer, message: string): Buffer {
+export function elf64(machine: number, code: Buffer, message: string): Buffer {
   const base = 0x400000n;
   const headers = 64 + 56;
   const body = Buffer.concat([code, Buffer.from(message, "latin1")]);

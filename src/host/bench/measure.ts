@@ -1,9 +1,11 @@
 // Runs the benchmark derivation on one builder through the daemon, and times SSH and copies to it.
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
 import os from "node:os";
 import { type FleetBuilder, daemonSshTarget } from "../../core/builders/fleet.js";
 import { benchExpression, benchOutput } from "../../core/bench/derivation.js";
+import { LOOP_OUTPUT, loopElf, loopExpression } from "../../core/bench/loop-elf.js";
 import { diagnoseNixOutput } from "../../core/diagnosis/index.js";
 import { formatEntry } from "../../core/formats/machines/index.js";
 import { sshRun } from "../builders/ssh.js";
@@ -60,6 +62,62 @@ export async function timeBenchBuild(
     return { ok: false, seconds, why: `the outputs do not say '${want}': the work did not run to the end` };
   }
   return { ok: true, seconds };
+}
+
+/**
+ * Builds `count` derivations for `system` on this machine at once (`--builders ''`), each running
+ * crossnix's machine-code loop program of that CPU `loops` times: under binfmt_misc for an emulated
+ * system. Every output must be the program's own line, or the run does not count.
+ */
+export async function timeLoopBuild(
+  host: Host,
+  system: string,
+  options: { count: number; loops: number; viaDaemon: boolean; timeoutSeconds: number },
+): Promise<Timed> {
+  const elf = loopElf(system, options.loops);
+  if (!elf) return { ok: false, seconds: 0, why: `crossnix has no loop program for ${system}` };
+  // World-readable: the daemon's client (this user) imports the file, not the daemon.
+  const dir = await mkdtemp(path.join(os.tmpdir(), "crossnix-bench-"));
+  try {
+    await chmod(dir, 0o755);
+    const program = path.join(dir, `crossnix-loop-${system}-${options.loops}`);
+    await writeFile(program, elf, { mode: 0o755 });
+    const nonces = Array.from({ length: options.count }, nonce);
+    const argv = [
+      "nix-build",
+      "--no-out-link",
+      "--max-jobs",
+      String(options.count),
+      "--builders",
+      "",
+      "--expr",
+      loopExpression(system, program, nonces),
+    ];
+    const env = { ...host.env, ...(options.viaDaemon ? { NIX_REMOTE: "daemon" } : {}) };
+    const run = await host.exec(argv, { timeoutMs: options.timeoutSeconds * 1000, env, cwd: dir });
+    const seconds = run.durationMs / 1000;
+    if (run.timedOut) return { ok: false, seconds, why: `no result after ${options.timeoutSeconds} s` };
+    if (run.exitCode !== 0) {
+      const d = diagnoseNixOutput(run.stderr)[0];
+      const tail = run.stderr.trim().split("\n").at(-1) ?? "";
+      return {
+        ok: false,
+        seconds,
+        why: d ? d.summary : `nix-build exited with ${run.exitCode}: ${tail.slice(0, 200)}`,
+      };
+    }
+    const outs = run.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("/"));
+    const texts = await Promise.all(outs.map((p) => readFile(p, "utf8").catch(() => "")));
+    if (outs.length !== options.count || texts.some((t) => t.trim() !== LOOP_OUTPUT)) {
+      return { ok: false, seconds, why: `the outputs do not say '${LOOP_OUTPUT}': the loop did not run to the end` };
+    }
+    return { ok: true, seconds };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** One SSH connection as the daemon makes it, doing nothing: connect, host key, authentication. */
