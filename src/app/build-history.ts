@@ -3,7 +3,7 @@
 import path from "node:path";
 import { type DrvState, timingSplit } from "../core/build/fleet-state.js";
 import { type BuildHistoryRecord, isBuildHistoryRecord } from "../core/build/history.js";
-import { appendRecord, readRecords, userStateDir } from "../host/system/records.js";
+import { appendRecords, readRecords, userStateDir } from "../host/system/records.js";
 import type { Host } from "../host/system/host.js";
 
 export function historyFile(host: Pick<Host, "env" | "homeDir" | "path">): string {
@@ -19,7 +19,7 @@ export function recordBuilds(
   host: Pick<Host, "env" | "homeDir" | "path">,
   run: { id: string; via: string; builds: DrvState[]; systems: Map<string, string> },
 ): void {
-  const file = historyFile(host);
+  const records: BuildHistoryRecord[] = [];
   for (const d of run.builds) {
     if (d.outcome === "running") continue;
     const t = timingSplit(d);
@@ -41,6 +41,8 @@ export function recordBuilds(
       bytesIn: d.bytesIn,
       bytesOut: d.bytesOut,
     };
-    appendRecord(file, record);
+    records.push(record);
   }
+  // One write and one fsync for the whole run.
+  appendRecords(historyFile(host), records);
 }
