@@ -156,6 +156,19 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
     expect({ machines: machines(), conf: sandbox.readFile("/etc/nix/nix.conf") }).toEqual(before);
   });
 
+  it("records its builds in the build history, tagged bench, per builder (crossnix builds --json)", async () => {
+    const run = await crossnix(["builds", "--json"]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as {
+      origins: { via: string; builds: number }[];
+      builders: { name: string; succeeded: number }[];
+    };
+    expect(report.origins.find((o) => o.via === "bench")?.builds).toBeGreaterThan(0);
+    for (const name of ["fast", "slow"]) {
+      expect(report.builders.find((b) => b.name === name)?.succeeded, name).toBeGreaterThan(0);
+    }
+  });
+
   it("--calibrate --yes writes the speed-factor ordering and max-jobs, sets build-poll-interval where the daemon reads it and restarts it", async () => {
     const run = await crossnix(["bench", "--calibrate", "--yes", ...SHORT]);
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);

@@ -116,6 +116,21 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
     );
   });
 
+  it("records its end-to-end builds in the build history, tagged doctor (crossnix builds --json)", async () => {
+    const run = await crossnix(["builds", "--json"]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as {
+      origins: { via: string; builds: number }[];
+      builders: { name: string; succeeded: number }[];
+      slowest: { name: string }[];
+    };
+    // The healthy run above built one derivation on one and two (x86_64 and aarch64) on two.
+    expect(report.origins.find((o) => o.via === "doctor")?.builds).toBeGreaterThanOrEqual(3);
+    expect(report.builders.find((b) => b.name === "one")?.succeeded).toBeGreaterThanOrEqual(1);
+    expect(report.builders.find((b) => b.name === "two")?.succeeded).toBeGreaterThanOrEqual(2);
+    expect(report.slowest.every((d) => d.name.startsWith("crossnix-doctor-"))).toBe(true);
+  });
+
   it("prints a human report grouped by local Nix, configuration, each builder and end to end", async () => {
     const run = await crossnix(["doctor", "--no-build"]);
     expect(run.exitCode, run.stderr).toBe(0);

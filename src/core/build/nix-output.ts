@@ -56,3 +56,22 @@ function structuredFromEnv(env: Record<string, string> | undefined): Record<stri
     return undefined;
   }
 }
+
+/**
+ * The derivations a plain (text-log) `nix-build` says it built, and where: "building '<drv>' on
+ * '<store>'" for a remote build, "building '<drv>'..." for a local one (same wording 2.4 → 2.35).
+ */
+export function buildsInLog(stderr: string): { drv: string; store: string | null }[] {
+  const out = new Map<string, string | null>();
+  for (const m of stripAnsi(stderr).matchAll(/building '(\/[^']+\.drv)'(?: on '([^']+)')?/g)) {
+    // A remote build is announced by the hook and again by the client: the one naming a store wins.
+    if (!out.has(m[1]!) || m[2]) out.set(m[1]!, m[2] ?? out.get(m[1]!) ?? null);
+  }
+  return [...out].map(([drv, store]) => ({ drv, store }));
+}
+
+/** Derivations a text log says failed: "builder for '<drv>' failed" (to 2.18), "Cannot build '<drv>'" (2.19+). */
+export function failedInLog(stderr: string): Set<string> {
+  const text = stripAnsi(stderr);
+  return new Set([...text.matchAll(/(?:builder for|Cannot build) '(\/[^']+\.drv)'/g)].map((m) => m[1]!));
+}
