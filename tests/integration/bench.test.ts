@@ -13,6 +13,7 @@ import {
   startBuilders,
 } from "#testbed";
 import { useTestBed } from "#testbed/vitest";
+import { buildsBy, buildsReportIn, succeededOn } from "../helpers/builds-report.js";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();
@@ -157,16 +158,9 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
   });
 
   it("records its builds in the build history, tagged bench, per builder (crossnix builds --json)", async () => {
-    const run = await crossnix(["builds", "--json"]);
-    expect(run.exitCode, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as {
-      origins: { via: string; builds: number }[];
-      builders: { name: string; succeeded: number }[];
-    };
-    expect(report.origins.find((o) => o.via === "bench")?.builds).toBeGreaterThan(0);
-    for (const name of ["fast", "slow"]) {
-      expect(report.builders.find((b) => b.name === name)?.succeeded, name).toBeGreaterThan(0);
-    }
+    const report = await buildsReportIn(sandbox, { XDG_STATE_HOME: state() });
+    expect(buildsBy(report, "bench")).toBeGreaterThan(0);
+    for (const name of ["fast", "slow"]) expect(succeededOn(report, name), name).toBeGreaterThan(0);
   });
 
   it("--calibrate --yes writes the speed-factor ordering and max-jobs, sets build-poll-interval where the daemon reads it and restarts it", async () => {

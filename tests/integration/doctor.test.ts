@@ -15,6 +15,7 @@ import {
 } from "#testbed";
 import { useTestBed } from "#testbed/vitest";
 import { checkIds } from "../../src/core/doctor/types.js";
+import { buildsBy, buildsReportIn, succeededOn } from "../helpers/builds-report.js";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();
@@ -117,17 +118,11 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
   });
 
   it("records its end-to-end builds in the build history, tagged doctor (crossnix builds --json)", async () => {
-    const run = await crossnix(["builds", "--json"]);
-    expect(run.exitCode, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as {
-      origins: { via: string; builds: number }[];
-      builders: { name: string; succeeded: number }[];
-      slowest: { name: string }[];
-    };
+    const report = await buildsReportIn(sandbox);
     // The healthy run above built one derivation on one and two (x86_64 and aarch64) on two.
-    expect(report.origins.find((o) => o.via === "doctor")?.builds).toBeGreaterThanOrEqual(3);
-    expect(report.builders.find((b) => b.name === "one")?.succeeded).toBeGreaterThanOrEqual(1);
-    expect(report.builders.find((b) => b.name === "two")?.succeeded).toBeGreaterThanOrEqual(2);
+    expect(buildsBy(report, "doctor")).toBeGreaterThanOrEqual(3);
+    expect(succeededOn(report, "one")).toBeGreaterThanOrEqual(1);
+    expect(succeededOn(report, "two")).toBeGreaterThanOrEqual(2);
     expect(report.slowest.every((d) => d.name.startsWith("crossnix-doctor-"))).toBe(true);
   });
 
