@@ -13,14 +13,13 @@ import {
 import { BuildTracker, type Change, type DrvState, type FetchState } from "../core/build/fleet-state.js";
 import { makePredictor } from "../core/build/history.js";
 import { parseNixLine } from "../core/build/internal-json.js";
-import { diagnoseNixOutput } from "../core/diagnosis/index.js";
 import { formatEntry } from "../core/formats/machines/index.js";
 import { isTrustedUser } from "../core/nix/trust.js";
 import { CrossnixError, noSuchBuilder } from "../errors.js";
-import { readProbeCache, writeProbeCache } from "../host/builders/probe-cache.js";
-import { reachBuilder } from "../host/builders/probe.js";
+import { type ProbeRecord, readProbeCache, writeProbeCache } from "../host/builders/probe-cache.js";
 import { localCapability } from "../host/nix/local-capability.js";
-import { derivationInfo, dryRunPlan, runNix } from "../host/nix/nix.js";
+import { readDerivations } from "../host/nix/derivations.js";
+import { dryRunPlan, runNix } from "../host/nix/nix.js";
 import { loadConfigState } from "../host/state.js";
 import type { Host } from "../host/system/host.js";
 import { currentUser } from "../host/system/user.js";
@@ -80,22 +79,15 @@ const HEALTH_TTL_MS = 30_000;
 
 const cacheKey = (b: FleetBuilder) => `${b.name}\0${b.uri}\0${b.hostKeyLine ?? ""}`;
 
-/** The remembered answers still fresh at `now`. */
-async function freshHealth(now: number): Promise<Map<string, BuilderHealth>> {
+/** The remembered answers still fresh at `now`, each with when it was learned. */
+async function freshHealth(now: number): Promise<Map<string, ProbeRecord>> {
   const records = await readProbeCache();
-  return new Map(
-    [...records]
-      .filter(([, r]) => typeof r?.at === "number" && now - r.at < HEALTH_TTL_MS)
-      .map(([k, r]) => [k, r.health]),
-  );
+  return new Map([...records].filter(([, r]) => typeof r?.at === "number" && now - r.at < HEALTH_TTL_MS));
 }
 
-/** Remembers these answers as learned at `now` (only the builders that answered). */
-async function rememberHealth(entries: Map<string, BuilderHealth>, now: number): Promise<void> {
-  const records = new Map(
-    [...entries].filter(([, health]) => health.state === "ok").map(([key, health]) => [key, { at: now, health }]),
-  );
-  await writeProbeCache(records);
+/** Stores these answers (only those of builders that answered), each with its own time. */
+async function rememberHealth(records: Map<string, ProbeRecord>): Promise<void> {
+  await writeProbeCache(new Map([...records].filter(([, r]) => r.health.state === "ok")));
 }
 
 /** Health of the builders that could take some derivation; probed concurrently, cached briefly. */
@@ -112,53 +104,85 @@ async function builderHealth(
   }
   const now = host.now().getTime();
   const cache = await freshHealth(now);
-  const fresh = new Map<string, BuilderHealth>();
+  const fresh = new Map<string, ProbeRecord>();
   await Promise.all(
     builders.map(async (b) => {
       const cached = cache.get(cacheKey(b));
       if (cached) {
-        health.set(b.name, cached);
+        health.set(b.name, cached.health);
         return;
       }
+      // The SSH probe loads only when some answer is not remembered.
+      const { reachBuilder } = await import("../host/builders/probe.js");
       const outcome = await reachBuilder(host, daemonSshTarget(b), { timeoutSeconds });
       const h: BuilderHealth = outcome.ok
         ? { state: "ok" }
         : { state: "down", reason: `${outcome.failure.summary} (${outcome.failure.evidence})` };
       health.set(b.name, h);
-      fresh.set(cacheKey(b), h);
+      fresh.set(cacheKey(b), { at: now, health: h });
     }),
   );
-  if (fresh.size) await rememberHealth(new Map([...cache, ...fresh]), now);
+  if (fresh.size) await rememberHealth(new Map([...cache, ...fresh]));
   return health;
 }
 
 /** After Nix could not reach some builders, drop them from the cache so the next run asks again. */
 async function forgetBuilders(host: Host, builders: FleetBuilder[]): Promise<void> {
   if (builders.length === 0) return;
-  const now = host.now().getTime();
-  const cache = await freshHealth(now);
+  const cache = await freshHealth(host.now().getTime());
   for (const b of builders) cache.delete(cacheKey(b));
-  await rememberHealth(cache, now);
+  await rememberHealth(cache);
 }
 
 /**
- * Builds through the fleet: first checks that every derivation to build has a healthy builder
- * (or this machine) that can take it, and refuses to start otherwise; then runs nix build,
- * following who builds what. A failed build is decoded (diagnoseNixOutput) into the error.
+ * A builder Nix just built on answered the daemon's own SSH connection: as good an answer as a
+ * probe, so it is remembered as of now and back-to-back builds keep finding it fresh.
  */
-export async function runBuild(
+async function confirmBuilders(host: Host, builders: FleetBuilder[]): Promise<void> {
+  if (host.uid !== 0 || builders.length === 0) return;
+  const now = host.now().getTime();
+  const cache = await freshHealth(now);
+  for (const b of builders) cache.set(cacheKey(b), { at: now, health: { state: "ok" } });
+  await rememberHealth(cache);
+}
+
+/**
+ * Predictions from the build history, read the first time one is asked for (the live view's ETA),
+ * not before Nix starts: the history grows with every build and is not needed to start one.
+ */
+function lazyPredictor(host: Host): (name: string, builder: string | null) => number | null {
+  let predict: ReturnType<typeof makePredictor> | null = null;
+  return (name, builder) => {
+    predict ??= makePredictor(readBuildHistory(host));
+    return predict(name, builder);
+  };
+}
+
+/** What the checks before a build found: where it may go and what it will build. */
+interface CheckedBuild {
+  candidates: FleetBuilder[];
+  nixArgs: string[];
+  plan: { toBuild: string[]; toFetch: string[] };
+  systems: Map<string, string>;
+  coverage: Coverage;
+}
+
+/**
+ * The checks that may refuse a build before Nix starts it: Nix installed, --builder known and
+ * allowed, and every derivation to build covered by a healthy builder or this machine.
+ */
+async function checkBeforeBuild(
   ctx: Pick<Context, "host" | "progress">,
   input: BuildInput,
-  observe: BuildObserver = ignore,
-): Promise<BuildResult> {
-  const started = performance.now();
+  baseArgs: string[],
+  planPromise: Promise<{ toBuild: string[]; toFetch: string[] }>,
+): Promise<CheckedBuild> {
   const { host } = ctx;
-  const installables = input.installables.length || input.passthrough.length ? input.installables : ["."];
   const state = await loadConfigState(host);
   if (!state.info.nix.present)
     throw new CrossnixError("NIX", "nix is not installed or not on PATH", { hint: "install Determinate Nix" });
   let local = await localCapability(host, state.info);
-  const nixArgs = [...input.passthrough, ...(input.system ? ["--system", input.system] : [])];
+  const nixArgs = [...baseArgs];
 
   let candidates = state.fleet.filter((b) => b.enabled);
   if (input.builder !== null) {
@@ -188,13 +212,12 @@ export async function runBuild(
   ctx.progress("Evaluating what must be built…");
   // Reaching the builders overlaps with evaluation; it cannot wait to know which systems matter.
   const healthPromise = builderHealth(host, candidates, input.timeoutSeconds);
-  const plan = await dryRunPlan(host, installables, nixArgs).catch(async (error: unknown) => {
+  const plan = await planPromise.catch(async (error: unknown) => {
     await healthPromise;
     throw error;
   });
-  const toBuild = plan.toBuild;
-  const info = await derivationInfo(host, state.info.nix.version?.nix ?? null, toBuild);
-  const needs: DerivationNeed[] = toBuild.map((drv) => ({
+  const info = await readDerivations(host, state.info.nix.version?.nix ?? null, plan.toBuild);
+  const needs: DerivationNeed[] = plan.toBuild.map((drv) => ({
     drv,
     system: info.get(drv)?.system ?? state.info.system,
     features: info.get(drv)?.features ?? [],
@@ -223,11 +246,42 @@ export async function runBuild(
       },
     );
   }
+  const systems = new Map([...info].map(([drv, i]) => [drv, i.system]));
+  return { candidates, nixArgs, plan, systems, coverage };
+}
+
+/**
+ * Builds through the fleet: first checks that every derivation to build has a healthy builder
+ * (or this machine) that can take it, and refuses to start otherwise; then runs nix build,
+ * following who builds what. A failed build is decoded (diagnoseNixOutput) into the error.
+ */
+export async function runBuild(
+  ctx: Pick<Context, "host" | "progress">,
+  input: BuildInput,
+  observe: BuildObserver = ignore,
+): Promise<BuildResult> {
+  const started = performance.now();
+  const { host } = ctx;
+  const installables = input.installables.length || input.passthrough.length ? input.installables : ["."];
+  const baseArgs = [...input.passthrough, ...(input.system ? ["--system", input.system] : [])];
+  // What must be built does not depend on the builders (they decide where, not what), so the dry
+  // run starts at once, while the configuration is read; it is stopped if the checks refuse first.
+  const evaluation = new AbortController();
+  const planPromise = dryRunPlan(host, installables, baseArgs, { signal: evaluation.signal });
+  planPromise.catch(() => {}); // awaited in checkBeforeBuild; an earlier refusal must not leave it unhandled
+  let checked: CheckedBuild;
+  try {
+    checked = await checkBeforeBuild(ctx, input, baseArgs, planPromise);
+  } catch (error) {
+    evaluation.abort();
+    throw error;
+  }
+  const { candidates, nixArgs, plan, coverage } = checked;
 
   const tracker = new BuildTracker({
     machines: candidates.map((b) => ({ name: b.name, uris: [b.entry.uri, b.uri], maxJobs: b.entry.maxJobs ?? 1 })),
     planned: plan,
-    predict: makePredictor(readBuildHistory(host)),
+    predict: lazyPredictor(host),
   });
   const run = await followNix(
     host,
@@ -238,17 +292,21 @@ export async function runBuild(
   const seconds = (performance.now() - started) / 1000;
   observe.end(tracker, { exitCode: run.exitCode, interrupted: run.interrupted, seconds });
   try {
-    const systems = new Map([...info].map(([drv, i]) => [drv, i.system]));
     recordBuilds(host, {
       id: `${host.now().toISOString()}-${process.pid}`,
       via: "build",
       builds: tracker.builds,
-      systems,
+      systems: checked.systems,
     });
   } catch (error) {
     // History is a convenience: a full disk or a read-only home must not fail the build.
     ctx.progress(`could not record the build history: ${String(error)}`);
   }
+  const builtOn = new Set(tracker.builds.filter((b) => b.outcome === "built").map((b) => b.builder));
+  await confirmBuilders(
+    host,
+    candidates.filter((b) => builtOn.has(b.name)),
+  );
   const builds = tracker.builds.map((b) => {
     const totalMs = b.endedMs === null ? null : b.endedMs - b.startedMs;
     return {
@@ -271,6 +329,8 @@ export async function runBuild(
     });
   }
   if (run.exitCode !== 0) {
+    // The diagnosis modules load only when a build failed: they are not on a build's start path.
+    const { diagnoseNixOutput } = await import("../core/diagnosis/index.js");
     const diagnoses = diagnoseNixOutput(tracker.messages.join("\n"));
     const first = diagnoses[0];
     const unreachable = new Set(

@@ -27,6 +27,7 @@ import { effectiveSetting } from "../core/nix/settings.js";
 import { noSuchBuilder } from "../errors.js";
 import { gatherBuilder } from "../host/doctor/builder.js";
 import { runE2eBuild } from "../host/doctor/e2e.js";
+import { recordNixBuildRun } from "./build-history.js";
 import { gatherLocal, type LocalGather } from "../host/doctor/local.js";
 import { daemonRestartCommand } from "../host/nix/daemon.js";
 import type { Host } from "../host/system/host.js";
@@ -194,6 +195,15 @@ export async function runDoctor(ctx: Pick<Context, "host" | "progress">, input: 
         const result = await runE2eBuild(host, b, system, {
           timeoutSeconds: buildTimeoutSeconds(timeout),
           viaDaemon: daemonUp,
+        });
+        recordNixBuildRun(host, {
+          via: "doctor",
+          builder: b.name,
+          builderUri: b.uri,
+          system,
+          stderr: result.stderr,
+          ok: result.exitCode === 0 && !result.timedOut,
+          durationMs: result.seconds * 1000,
         });
         out.push(e2eCheck(b, system, result));
       }

@@ -49,7 +49,11 @@ function makeObserver(ctx: Context, logs: boolean): BuildObserver {
     // Drawn from Nix's first event on, so "Evaluating…" and other progress lines come before it.
     let live: LiveView | null = null;
     let tracker: BuildTracker | null = null;
-    // Elapsed times move even when Nix says nothing.
+    // Changes are gathered and drawn together, at most 10 times a second: a busy build sends Nix
+    // events by the hundred, and the picture (and React) need not be worked out for each one.
+    let pending: string[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    // Elapsed times move even when Nix says nothing: once a second.
     let tick: ReturnType<typeof setInterval> | undefined;
     // ink and react load while Nix evaluates (they cost start-up time no pipe or CI run should pay).
     let start: typeof import("../ui/build-live.js").startLiveView | null = null;
@@ -57,34 +61,43 @@ function makeObserver(ctx: Context, logs: boolean): BuildObserver {
     process.env["NODE_ENV"] ??= "production";
     void import("../ui/build-live.js").then((m) => {
       start = m.startLiveView;
+      if (tracker) flushTimer ??= setTimeout(draw, 0);
     });
-    const show = (t: BuildTracker) => {
-      tracker = t;
+    const draw = () => {
+      flushTimer = undefined;
+      if (!tracker) return;
       if (!live && start) {
         live = start(process.stderr);
-        tick = setInterval(() => tracker && live?.update(tracker.view(Date.now())), 1000);
+        tick = setInterval(draw, 1000);
       }
-      return live;
+      if (!live) return;
+      if (pending.length) live.print(...pending);
+      pending = [];
+      live.update(tracker.view(Date.now()));
     };
     return {
       change(change, t) {
-        const view = show(t);
-        if (!view) return;
+        tracker = t;
         if (change.kind === "log") {
-          if (logs) view.print(`${style.dim(`${change.name}@${change.builder}>`)} ${change.line}`);
+          if (logs) pending.push(`${style.dim(`${change.name}@${change.builder}>`)} ${change.line}`);
         } else if (
           change.kind === "failed" ||
           change.kind === "abandoned" ||
           (change.kind === "message" && change.level <= 1)
         ) {
           const line = formatChange(change, { style, verbose, logs });
-          if (line) view.print(line);
+          if (line) pending.push(line);
         }
-        view.update(t.view(Date.now()));
+        flushTimer ??= setTimeout(draw, 1000 / 10);
       },
       end(t, outcome) {
         clearInterval(tick);
-        live?.end(t.view(Date.now()));
+        clearTimeout(flushTimer);
+        tracker = t;
+        if (live) {
+          if (pending.length) live.print(...pending);
+          live.end(t.view(Date.now()));
+        } else if (pending.length) ctx.warn(pending.join("\n"));
         if (outcome.exitCode !== 0 || outcome.interrupted) ctx.warn(summary(t, outcome.seconds).join("\n"));
       },
     };

@@ -17,6 +17,9 @@ export function parseBuildsOptions(raw: RawOptions, nowMs: number): { sinceMs: n
   return { sinceMs, builder: builder === undefined ? null : checkBuilderName("--builder", builder) };
 }
 
+/** What ran the builds, as the user would type it. */
+const ORIGIN: Record<string, string> = { build: "crossnix build", doctor: "crossnix doctor", bench: "crossnix bench" };
+
 const percent = (x: number | null) => (x === null ? "-" : `${Math.round(x * 100)}%`);
 
 const builds: Handler = async (ctx, { options }) => {
@@ -51,7 +54,14 @@ const builds: Handler = async (ctx, { options }) => {
   );
   return {
     json: report,
-    text: [perBuilder, "", "Slowest derivations (median of the last 10 runs):", slowest].join("\n"),
+    text: [
+      perBuilder,
+      "",
+      `Recorded by: ${report.origins.map((o) => `${ORIGIN[o.via] ?? o.via} ${o.builds}`).join(" · ")}`,
+      "",
+      "Slowest derivations (median of the last 10 runs):",
+      slowest,
+    ].join("\n"),
   };
 };
 

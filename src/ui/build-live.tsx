@@ -2,6 +2,7 @@
 // the queue and a status line, redrawn in place (at most 10 times a second, in one write each);
 // with -L, build logs scroll above it. Lines are cut at the terminal's width, never wrapped.
 import { Box, render, Static, Text } from "ink";
+import { memo } from "react";
 import type { BuildView } from "../core/build/fleet-state.js";
 import { formatBytes, formatSeconds, formatTotals } from "./build-lines.js";
 
@@ -59,18 +60,30 @@ export function liveLines(view: BuildView, rows = 0): { label: string; text: str
 const totalsLine = (view: BuildView) =>
   formatTotals({ ...view, totals: { ...view.totals, elapsedMs: Math.floor(view.totals.elapsedMs / 1000) * 1000 } });
 
-/** The live region: one plain line per builder, local, queue, then the status line. */
-function Live({ view, logs, rows }: { view: BuildView; logs: { id: number; text: string }[]; rows: number }) {
-  const region = [...liveLines(view, rows).map((l) => `${l.label} ${l.text}`), totalsLine(view)];
+/** The live region's text lines: builders, local, queue, then the status line. */
+export function regionLines(view: BuildView, rows: number): string[] {
+  return [...liveLines(view, rows).map((l) => `${l.label} ${l.text}`), totalsLine(view)];
+}
+
+/** One line of the region; React skips the lines whose text did not change. */
+const Line = memo(function Line({ text }: { text: string }) {
+  return <Text wrap="truncate-end">{text}</Text>;
+});
+
+/** The live region (one plain line each), with -L logs and failures printed above it for good. */
+function Live({ region, logs }: { region: string[]; logs: { batch: number; lines: { id: number; text: string }[] } }) {
   return (
     <>
-      {logs.length > 0 && <Static items={logs}>{(l) => <Text key={l.id}>{l.text}</Text>}</Static>}
+      {/* A new Static per batch prints only that batch: the lines already printed are not kept. */}
+      {logs.lines.length > 0 && (
+        <Static key={logs.batch} items={logs.lines}>
+          {(l) => <Text key={l.id}>{l.text}</Text>}
+        </Static>
+      )}
       <Box flexDirection="column">
         {region.map((line, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: the region's lines are positional.
-          <Text key={i} wrap="truncate-end">
-            {line}
-          </Text>
+          <Line key={i} text={line} />
         ))}
       </Box>
     </>
@@ -78,29 +91,23 @@ function Live({ view, logs, rows }: { view: BuildView; logs: { id: number; text:
 }
 
 export interface LiveView {
-  /** Redraw with this picture (ink drops frames beyond 10 a second). */
+  /** Redraw with this picture, if what it shows changed (ink drops frames beyond 10 a second). */
   update(view: BuildView): void;
-  /** A line printed above the live region for good (-L logs, failures). */
-  print(text: string): void;
+  /** Lines printed above the live region for good (-L logs, failures), drawn with the next update. */
+  print(...lines: string[]): void;
   /** Draw the last picture and leave it on screen. */
   end(view: BuildView): void;
 }
 
 export function startLiveView(stream: NodeJS.WriteStream): LiveView {
-  let logs: { id: number; text: string }[] = [];
+  let logs: { batch: number; lines: { id: number; text: string }[] } = { batch: 0, lines: [] };
   let nextId = 0;
-  let last: BuildView | null = null;
-  let drawn = "";
+  let printed = false;
+  let region: string[] = [];
   /** What the region shows, to skip a redraw that would change nothing. */
-  const key = (view: BuildView) => JSON.stringify([liveLines(view, stream.rows ?? 0), totalsLine(view)]);
-  const element = (view: BuildView) => <Live view={view} logs={logs} rows={stream.rows ?? 0} />;
-  const empty: BuildView = {
-    builders: [],
-    local: [],
-    queue: { waiting: 0, fetching: [] },
-    totals: { built: 0, failed: 0, fetched: 0, fetchedBytes: 0, toGo: 0, elapsedMs: 0, etaMs: null },
-  };
-  const instance = render(element(empty), {
+  let drawn = "";
+  const element = () => <Live region={region} logs={logs} />;
+  const instance = render(element(), {
     stdout: stream,
     stderr: stream,
     exitOnCtrlC: false,
@@ -110,20 +117,23 @@ export function startLiveView(stream: NodeJS.WriteStream): LiveView {
     // tests/integration/build-view.test.ts); the default rewrites the region in one write.
     incrementalRendering: false,
   });
+  const draw = (view: BuildView, force: boolean) => {
+    region = regionLines(view, stream.rows ?? 0);
+    const now = region.join("\n");
+    if (now === drawn && !printed && !force) return;
+    drawn = now;
+    instance.rerender(element());
+    if (printed) logs = { batch: logs.batch + 1, lines: [] };
+    printed = false;
+  };
   return {
-    update(view) {
-      last = view;
-      const now = key(view);
-      if (now === drawn) return;
-      drawn = now;
-      instance.rerender(element(view));
-    },
-    print(text) {
-      logs = [...logs, { id: nextId++, text }];
-      instance.rerender(element(last ?? empty));
+    update: (view) => draw(view, false),
+    print(...lines) {
+      logs.lines.push(...lines.map((text) => ({ id: nextId++, text })));
+      printed = true;
     },
     end(view) {
-      instance.rerender(element(view));
+      draw(view, true);
       instance.unmount();
     },
   };

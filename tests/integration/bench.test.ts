@@ -13,6 +13,7 @@ import {
   startBuilders,
 } from "#testbed";
 import { useTestBed } from "#testbed/vitest";
+import { buildsBy, buildsReportIn, succeededOn } from "../helpers/builds-report.js";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();
@@ -157,6 +158,12 @@ describe.skipIf(!ready)("bench on two unequal builders", () => {
     expect(json.calibration.pollInterval?.value).toBe(1);
     expect(json.outcome.applied).toBe(false);
     expect({ machines: machines(), conf: sandbox.readFile("/etc/nix/nix.conf") }).toEqual(before);
+  });
+
+  it("records its builds in the build history, tagged bench, per builder (crossnix builds --json)", async () => {
+    const report = await buildsReportIn(sandbox, { XDG_STATE_HOME: state() });
+    expect(buildsBy(report, "bench")).toBeGreaterThan(0);
+    for (const name of ["fast", "slow"]) expect(succeededOn(report, name), name).toBeGreaterThan(0);
   });
 
   it("--calibrate --yes writes the speed-factor ordering and max-jobs, sets build-poll-interval where the daemon reads it and restarts it", async () => {

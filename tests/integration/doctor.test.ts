@@ -15,6 +15,7 @@ import {
 } from "#testbed";
 import { useTestBed } from "#testbed/vitest";
 import { checkIds } from "../../src/core/doctor/types.js";
+import { buildsBy, buildsReportIn, succeededOn } from "../helpers/builds-report.js";
 import { crossnixIn } from "../helpers/sandbox-cli.js";
 
 const ready = useTestBed();
@@ -114,6 +115,15 @@ describe.skipIf(!ready)("doctor on the test bed", () => {
     expect(builderChecksOf(checks, "two").map((c) => c.id)).toEqual(
       checkIds("builder").filter((id) => id !== "builder.enabled"),
     );
+  });
+
+  it("records its end-to-end builds in the build history, tagged doctor (crossnix builds --json)", async () => {
+    const report = await buildsReportIn(sandbox);
+    // The healthy run above built one derivation on one and two (x86_64 and aarch64) on two.
+    expect(buildsBy(report, "doctor")).toBeGreaterThanOrEqual(3);
+    expect(succeededOn(report, "one")).toBeGreaterThanOrEqual(1);
+    expect(succeededOn(report, "two")).toBeGreaterThanOrEqual(2);
+    expect(report.slowest.every((d) => d.name.startsWith("crossnix-doctor-"))).toBe(true);
   });
 
   it("prints a human report grouped by local Nix, configuration, each builder and end to end", async () => {

@@ -1,5 +1,9 @@
 // Build history: predictions (median of the last 10 per name and builder) and the `crossnix builds` report.
+import * as fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { readBuildHistory, recordNixBuildRun } from "../../src/app/build-history.js";
 import {
   type BuildHistoryRecord,
   buildsReport,
@@ -7,6 +11,7 @@ import {
   parseSince,
   trendOf,
 } from "../../src/core/build/history.js";
+import { buildsInLog, failedInLog } from "../../src/core/build/nix-output.js";
 
 const record = (over: Partial<BuildHistoryRecord>): BuildHistoryRecord => ({
   kind: "build",
@@ -81,5 +86,73 @@ describe("the builds report", () => {
     expect(trendOf([1000])).toBeNull();
     expect(trendOf([1000, 1000, 1050])).toBe("steady");
     expect(trendOf([1000, 1000, 500])).toBe("faster");
+  });
+});
+
+describe("doctor's and bench's nix-build runs in the history", () => {
+  const A = "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-crossnix-dep-x86_64-linux.drv";
+  const B = "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-crossnix-probe-aarch64-linux.drv";
+  // Nix 2.8's text log of a two-derivation nix-build whose second build failed on cx-b2
+  // (as recorded in testbed/nix-2.8-errors.md): the hook and then the remote side announce each build.
+  const log = [
+    "these 2 derivations will be built:",
+    `  ${A}`,
+    `  ${B}`,
+    `building '${A}' on 'ssh-ng://cx-b1'...`,
+    "copying 0 paths...",
+    `building '${A}'...`,
+    "crossnix-probe built by cxb1 on x86_64",
+    `building '${B}' on 'ssh-ng://cx-b2'...`,
+    `building '${B}'...`,
+    `error: builder for '${B}' failed with exit code 1`,
+  ].join("\n");
+
+  it("reads which derivations a text log built where, and which failed", () => {
+    expect(buildsInLog(log)).toEqual([
+      { drv: A, store: "ssh-ng://cx-b1" },
+      { drv: B, store: "ssh-ng://cx-b2" },
+    ]);
+    expect(buildsInLog(`building '${A}'...`)).toEqual([{ drv: A, store: null }]);
+    expect([...failedInLog(log)]).toEqual([B]);
+    expect([...failedInLog(`error: Cannot build '${A}'.`)]).toEqual([A]);
+  });
+
+  it("records them through builds.jsonl tagged with their origin, shown by the report", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cx-history-"));
+    const now = Date.parse("2026-12-02T10:00:00Z");
+    const host = { env: { XDG_STATE_HOME: dir }, homeDir: dir, path: (p: string) => p, now: () => new Date(now) };
+    try {
+      recordNixBuildRun(host, {
+        via: "doctor",
+        builder: "b2",
+        builderUri: "ssh-ng://cx-b2",
+        system: "aarch64-linux",
+        stderr: log,
+        ok: false,
+        durationMs: 2500,
+      });
+      recordNixBuildRun(host, {
+        via: "bench",
+        builder: "b1",
+        builderUri: "ssh-ng://cx-b1",
+        system: "x86_64-linux",
+        stderr: `building '${A}' on 'ssh-ng://cx-b1'...`,
+        ok: true,
+        durationMs: 1000,
+      });
+      const records = readBuildHistory(host);
+      expect(records.map((r) => [r.via, r.name, r.builder, r.outcome, r.system, r.totalMs])).toEqual([
+        ["doctor", "crossnix-dep-x86_64-linux", "ssh-ng://cx-b1", "abandoned", "aarch64-linux", 2500],
+        ["doctor", "crossnix-probe-aarch64-linux", "b2", "failed", "aarch64-linux", 2500],
+        ["bench", "crossnix-dep-x86_64-linux", "b1", "built", "x86_64-linux", 1000],
+      ]);
+      expect(records[2]!.at).toBe("2026-12-02T10:00:00.000Z");
+      expect(buildsReport(records, { sinceMs: null, builder: null }).origins).toEqual([
+        { via: "doctor", builds: 2 },
+        { via: "bench", builds: 1 },
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,6 +17,7 @@ import { type ConfigState, loadConfigState } from "../../host/state.js";
 import type { Host } from "../../host/system/host.js";
 import { appendRecord, userStateDir } from "../../host/system/records.js";
 import { currentUser } from "../../host/system/user.js";
+import { recordNixBuildRun } from "../build-history.js";
 import { withNixOnPath } from "../doctor.js";
 
 export interface BenchInput {
@@ -228,6 +229,15 @@ export async function measureSystem(
         iterations,
         viaDaemon: o.viaDaemon,
         timeoutSeconds: BUILD_TIMEOUT_SECONDS,
+      });
+      recordNixBuildRun(host, {
+        via: "bench",
+        builder: place.kind === "builder" ? place.builder.name : "local",
+        builderUri: place.kind === "builder" ? place.builder.uri : null,
+        system,
+        stderr: t.log,
+        ok: t.ok,
+        durationMs: t.seconds * 1000,
       });
       if (!t.ok) return { ok: false, why: t.why };
       raw[key].push(t.seconds);

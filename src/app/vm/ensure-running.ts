@@ -5,7 +5,6 @@ import { CrossnixError } from "../../errors.js";
 import { findInstance, openLimactl } from "../../host/vm/limactl.js";
 import { sshAnswers } from "../../host/vm/lima-host.js";
 import { readVmRecords } from "../../host/vm/records.js";
-import { startVm } from "./lifecycle.js";
 
 export interface DownVm {
   record: VmRecord;
@@ -77,6 +76,9 @@ export async function ensureVmsRunning(
       },
     );
   }
+  // Starting a VM pulls in the plan runner and Lima's whole lifecycle: loaded only when a VM is down,
+  // so the usual build (no VM, or every VM up) does not pay for it at start-up.
+  const { startVm } = await import("./lifecycle.js");
   const started: string[] = [];
   for (const vm of startable) {
     await startVm(ctx, vm.record.name);

@@ -72,6 +72,8 @@ export interface BuildsReport {
   builder: string | null;
   /** Span the records cover (first start to last end), for utilization. */
   spanMs: number;
+  /** Builds by what ran them: `crossnix build`, doctor's end-to-end build, bench; most first. */
+  origins: { via: string; builds: number }[];
   builders: {
     name: string;
     builds: number;
@@ -178,9 +180,18 @@ export function buildsReport(
     since: filter.sinceMs === null ? null : new Date(filter.sinceMs).toISOString(),
     builder: filter.builder,
     spanMs: spans.size ? to - from : 0,
+    origins: originsOf(records),
     builders,
     slowest,
   };
+}
+
+function originsOf(records: BuildHistoryRecord[]): BuildsReport["origins"] {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.via, (counts.get(r.via) ?? 0) + 1);
+  return [...counts]
+    .map(([via, builds]) => ({ via, builds }))
+    .sort((a, b) => b.builds - a.builds || a.via.localeCompare(b.via));
 }
 
 /**

@@ -1,5 +1,5 @@
 // Decodes one stderr line of `nix … --log-format internal-json` into a typed event (docs/internal-json.md).
-import { stripAnsi } from "../diagnosis/index.js";
+import { stripAnsi } from "../diagnosis/nix/lines.js";
 
 /** Activity types (libutil/logging.hh); the numbers are the same from Nix 2.4 to today. */
 export const Act = {

@@ -1,5 +1,5 @@
 // Parses the text and JSON Nix prints for `--dry-run` and `derivation show`.
-import { stripAnsi } from "../diagnosis/index.js";
+import { stripAnsi } from "../diagnosis/nix/lines.js";
 
 /**
  * What `nix build --dry-run` says must be built: "this derivation will be built:" or "these N
@@ -37,11 +37,41 @@ export function parseShowDerivation(json: string, storeDir = "/nix/store"): Map<
     if (!drv || typeof drv !== "object" || typeof drv.system !== "string") continue;
     const path = key.startsWith("/") ? key : `${storeDir}/${key}`;
     const fromEnv = drv.env?.["requiredSystemFeatures"];
-    const fromStructured = drv.structuredAttrs?.["requiredSystemFeatures"];
+    const fromStructured = (drv.structuredAttrs ?? structuredFromEnv(drv.env))?.["requiredSystemFeatures"];
     const features = Array.isArray(fromStructured)
       ? fromStructured.map(String)
       : (fromEnv ?? "").split(/\s+/).filter(Boolean);
     out.set(path, { system: drv.system, features });
   }
   return out;
+}
+
+/** Before `structuredAttrs` had its own key, show-derivation gave them as the `__json` variable (2.8). */
+function structuredFromEnv(env: Record<string, string> | undefined): Record<string, unknown> | undefined {
+  const json = env?.["__json"];
+  if (json === undefined) return undefined;
+  try {
+    return JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The derivations a plain (text-log) `nix-build` says it built, and where: "building '<drv>' on
+ * '<store>'" for a remote build, "building '<drv>'..." for a local one (same wording 2.4 → 2.35).
+ */
+export function buildsInLog(stderr: string): { drv: string; store: string | null }[] {
+  const out = new Map<string, string | null>();
+  for (const m of stripAnsi(stderr).matchAll(/building '(\/[^']+\.drv)'(?: on '([^']+)')?/g)) {
+    // A remote build is announced by the hook and again by the client: the one naming a store wins.
+    if (!out.has(m[1]!) || m[2]) out.set(m[1]!, m[2] ?? out.get(m[1]!) ?? null);
+  }
+  return [...out].map(([drv, store]) => ({ drv, store }));
+}
+
+/** Derivations a text log says failed: "builder for '<drv>' failed" (to 2.18), "Cannot build '<drv>'" (2.19+). */
+export function failedInLog(stderr: string): Set<string> {
+  const text = stripAnsi(stderr);
+  return new Set([...text.matchAll(/(?:builder for|Cannot build) '(\/[^']+\.drv)'/g)].map((m) => m[1]!));
 }

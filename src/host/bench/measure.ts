@@ -30,7 +30,17 @@ export async function timeBenchBuild(
   place: BenchPlace,
   system: string,
   options: { count: number; iterations: number; viaDaemon: boolean; timeoutSeconds: number },
-): Promise<Timed> {
+): Promise<Timed & { log: string }> {
+  const run = await benchBuild(host, place, system, options);
+  return { ...run.timed, log: run.log };
+}
+
+async function benchBuild(
+  host: Host,
+  place: BenchPlace,
+  system: string,
+  options: { count: number; iterations: number; viaDaemon: boolean; timeoutSeconds: number },
+): Promise<{ timed: Timed; log: string }> {
   const nonces = Array.from({ length: options.count }, nonce);
   const b = place.kind === "builder" ? place.builder : null;
   const argv = [
@@ -46,11 +56,19 @@ export async function timeBenchBuild(
   const env = { ...host.env, ...(options.viaDaemon ? { NIX_REMOTE: "daemon" } : {}) };
   const run = await host.exec(argv, { timeoutMs: options.timeoutSeconds * 1000, env, cwd: os.tmpdir() });
   const seconds = run.durationMs / 1000;
-  if (run.timedOut) return { ok: false, seconds, why: `no result after ${options.timeoutSeconds} s` };
+  const log = run.stderr;
+  if (run.timedOut) return { timed: { ok: false, seconds, why: `no result after ${options.timeoutSeconds} s` }, log };
   if (run.exitCode !== 0) {
     const d = diagnoseNixOutput(run.stderr)[0];
     const tail = run.stderr.trim().split("\n").at(-1) ?? "";
-    return { ok: false, seconds, why: d ? d.summary : `nix-build exited with ${run.exitCode}: ${tail.slice(0, 200)}` };
+    return {
+      timed: {
+        ok: false,
+        seconds,
+        why: d ? d.summary : `nix-build exited with ${run.exitCode}: ${tail.slice(0, 200)}`,
+      },
+      log,
+    };
   }
   const outs = run.stdout
     .trim()
@@ -59,9 +77,12 @@ export async function timeBenchBuild(
   const want = benchOutput(options.iterations);
   const texts = await Promise.all(outs.map((p) => readFile(p, "utf8").catch(() => "")));
   if (outs.length !== options.count || texts.some((t) => t.trim() !== want)) {
-    return { ok: false, seconds, why: `the outputs do not say '${want}': the work did not run to the end` };
+    return {
+      timed: { ok: false, seconds, why: `the outputs do not say '${want}': the work did not run to the end` },
+      log,
+    };
   }
-  return { ok: true, seconds };
+  return { timed: { ok: true, seconds }, log };
 }
 
 /**

@@ -1,8 +1,6 @@
 // Runs `nix` with the new CLI enabled, and reads derivations and dry runs through it.
 import { parseDryRun, parseShowDerivation, type DerivationInfo } from "../../core/build/nix-output.js";
-import { diagnoseNixOutput } from "../../core/diagnosis/index.js";
 import { atLeast } from "../../core/nix/version.js";
-import { CrossnixError } from "../../errors.js";
 import { type ExecOptions, type ExecResult, succeeded } from "../system/exec.js";
 import type { Host } from "../system/host.js";
 
@@ -13,13 +11,9 @@ import type { Host } from "../system/host.js";
  */
 export const NIX = ["nix", "--extra-experimental-features", "nix-command flakes"];
 
-export function nixFailure(what: string, run: ExecResult): CrossnixError {
-  const [first] = diagnoseNixOutput(run.stderr);
-  const tail = run.stderr.trim().split("\n").slice(-3).join("\n");
-  return new CrossnixError("NIX", first ? `${what}: ${first.summary}` : `${what} failed${tail ? `:\n${tail}` : ""}`, {
-    ...(first ? { hint: first.fix } : {}),
-    detail: { diagnoses: diagnoseNixOutput(run.stderr), stderr: run.stderr.slice(-4000) },
-  });
+/** The decoded failure, loaded only when Nix failed: the diagnosis modules are not on a build's start path. */
+async function nixFailure(what: string, run: ExecResult) {
+  return (await import("./nix-failure.js")).nixFailure(what, run);
 }
 
 export async function runNix(host: Host, args: string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -31,9 +25,13 @@ export async function dryRunPlan(
   host: Host,
   installables: string[],
   nixArgs: string[],
+  options: { signal?: AbortSignal } = {},
 ): Promise<{ toBuild: string[]; toFetch: string[] }> {
-  const run = await runNix(host, ["build", "--dry-run", ...installables, ...nixArgs], { timeoutMs: 5 * 60_000 });
-  if (!succeeded(run)) throw nixFailure("evaluating what to build", run);
+  const run = await runNix(host, ["build", "--dry-run", ...installables, ...nixArgs], {
+    timeoutMs: 5 * 60_000,
+    ...options,
+  });
+  if (!succeeded(run)) throw await nixFailure("evaluating what to build", run);
   return parseDryRun(run.stderr);
 }
 
@@ -51,6 +49,6 @@ export async function derivationInfo(
   if (drvs.length === 0) return new Map();
   const verb = nixVersion && atLeast(nixVersion, "2.15") ? ["derivation", "show"] : ["show-derivation"];
   const run = await runNix(host, [...verb, ...drvs], { timeoutMs: 60_000 });
-  if (!succeeded(run)) throw nixFailure("reading the derivations", run);
+  if (!succeeded(run)) throw await nixFailure("reading the derivations", run);
   return parseShowDerivation(run.stdout);
 }

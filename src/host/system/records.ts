@@ -14,19 +14,24 @@ export function userStateDir(host: Pick<Host, "env" | "homeDir" | "path">): stri
 }
 
 /**
- * Appends one record as one `write(2)` on an `O_APPEND` descriptor, so records from concurrent
- * crossnix processes never interleave, then fsyncs. A crash mid-write leaves at most one torn last
- * line, which {@link readRecords} skips.
+ * Appends records (one line each) as one `write(2)` on an `O_APPEND` descriptor, so records from
+ * concurrent crossnix processes never interleave, then fsyncs once. A crash mid-write leaves at
+ * most one torn last line, which {@link readRecords} skips.
  */
-export function appendRecord(file: string, record: unknown): void {
+export function appendRecords(file: string, records: unknown[]): void {
+  if (records.length === 0) return;
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const fd = openSync(file, "a", 0o600);
   try {
-    writeSync(fd, `${JSON.stringify(record)}\n`);
+    writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+export function appendRecord(file: string, record: unknown): void {
+  appendRecords(file, [record]);
 }
 
 /** Every whole record in the file, oldest first ([] when it does not exist); torn or foreign lines are skipped. */
