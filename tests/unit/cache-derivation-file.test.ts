@@ -1,8 +1,8 @@
 // .drv files read in-process (what `cache check` walks instead of `nix show-derivation -r`), against
 // real Nix 2.8 output: the files nix-instantiate wrote and show-derivation's JSON for the same closure.
 import { describe, expect, it } from "vitest";
-import { parseDerivationGraph } from "../../src/core/caches/closure.js";
-import { derivationNodes, parseDerivationFile } from "../../src/core/caches/derivation-file.js";
+import { derivationNodes, parseDerivationGraph } from "../../src/core/caches/closure.js";
+import { parseDerivationFile } from "../../src/core/nix/derivation-file.js";
 
 // nix-instantiate (Nix 2.8.0) of a two-output aarch64-linux derivation with required features, an
 // argument with quotes, tab and newline escapes, and an env value with a backslash, over one input.

@@ -1,4 +1,5 @@
 // The derivation graph `cache check` walks, and its verdicts per path, counted into one summary line.
+import type { DerivationFile } from "../nix/derivation-file.js";
 
 export interface DerivationNode {
   drv: string;
@@ -149,4 +150,28 @@ export function summaryLine(s: CheckSummary): string {
     .map(([w, n]) => `${n} ${w}`)
     .join(", ");
   return `${head}${local}; ${builds} to build: ${where}`;
+}
+
+/** The graph of nodes from parsed .drv files (keyed by .drv path); inputs' outputs resolved by name. */
+export function derivationNodes(files: Map<string, DerivationFile>): Map<string, DerivationNode> {
+  const nodes = new Map<string, DerivationNode>();
+  for (const [drv, file] of files) {
+    const inputOutputs: string[] = [];
+    for (const [input, names] of file.inputDrvs) {
+      const outs = files.get(input)?.outputs;
+      for (const name of names) {
+        const out = outs?.get(name);
+        if (out) inputOutputs.push(out);
+      }
+    }
+    nodes.set(drv, {
+      drv,
+      outputs: [...file.outputs.values()],
+      inputOutputs,
+      inputSrcs: file.inputSrcs,
+      system: file.system,
+      features: file.features,
+    });
+  }
+  return nodes;
 }

@@ -1,8 +1,8 @@
 // Reads a closure of .drv files straight from the store, in-process: what `nix show-derivation -r`
 // prints, without a second evaluation or a Nix process.
 import { readFileSync } from "node:fs";
-import type { DerivationNode } from "../../core/caches/closure.js";
-import { type DerivationFile, derivationNodes, parseDerivationFile } from "../../core/caches/derivation-file.js";
+import { type DerivationNode, derivationNodes } from "../../core/caches/closure.js";
+import { type DerivationFile, parseDerivationFile } from "../../core/nix/derivation-file.js";
 
 /** The .drv files themselves (not their inputs); null when one cannot be read or parsed. */
 export function readDerivationFiles(drvs: readonly string[]): Map<string, DerivationFile> | null {

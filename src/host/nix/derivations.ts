@@ -1,8 +1,8 @@
 // System and required features of derivations, read from their .drv files in-process (a few ms for
 // a batch, where `nix show-derivation` costs a process and a daemon connection), Nix as the fallback.
 import { readFile } from "node:fs/promises";
-import { parseDerivationAterm } from "../../core/build/derivation-aterm.js";
 import type { DerivationInfo } from "../../core/build/nix-output.js";
+import { parseDerivationFile } from "../../core/nix/derivation-file.js";
 import type { Host } from "../system/host.js";
 import { derivationInfo } from "./nix.js";
 
@@ -20,11 +20,16 @@ export async function readDerivations(
   const rest: string[] = [];
   await Promise.all(
     drvs.map(async (drv) => {
-      const info = drv.endsWith(".drv") ? await readFile(drv, "utf8").then(parseDerivationAterm, () => null) : null;
+      const info = drv.endsWith(".drv") ? await readFile(drv, "utf8").then(systemAndFeatures, () => null) : null;
       if (info) out.set(drv, info);
       else rest.push(drv);
     }),
   );
   if (rest.length) for (const [drv, info] of await derivationInfo(host, nixVersion, rest)) out.set(drv, info);
   return out;
+}
+
+function systemAndFeatures(text: string): DerivationInfo | null {
+  const file = parseDerivationFile(text);
+  return file && { system: file.system, features: file.features };
 }

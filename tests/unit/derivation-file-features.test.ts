@@ -2,15 +2,21 @@
 import * as fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseDerivationAterm } from "../../src/core/build/derivation-aterm.js";
 import { parseShowDerivation } from "../../src/core/build/nix-output.js";
+import { parseDerivationFile } from "../../src/core/nix/derivation-file.js";
 
 // Made by Nix 2.8 (`nix-instantiate --store <tmp>` of a plain and a __structuredAttrs derivation),
 // with `nix show-derivation` of both beside them.
 const DIR = path.join(import.meta.dirname, "../fixtures/derivations");
 const drvFiles = fs.readdirSync(DIR).filter((f) => f.endsWith(".drv"));
 
-describe("parseDerivationAterm", () => {
+/** What the pre-build check takes from a .drv: its system and required features. */
+function parseDerivationAterm(text: string) {
+  const file = parseDerivationFile(text);
+  return file && { system: file.system, features: file.features };
+}
+
+describe("parseDerivationFile: system and features", () => {
   it("agrees with nix show-derivation on real .drv files (escapes, features, structured attrs)", () => {
     const shown = parseShowDerivation(fs.readFileSync(path.join(DIR, "show-derivation-2.8.json"), "utf8"));
     expect(drvFiles).toHaveLength(2);

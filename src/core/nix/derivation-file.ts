@@ -1,7 +1,6 @@
-// A `.drv` file as Nix writes it (the ATerm `Derive(…)` form), read into the node `cache check`
-// walks: outputs, input derivations with the outputs wanted, sources, system, required features
-// (docs/binary-caches.md#derivation-files).
-import type { DerivationNode } from "./closure.js";
+// A `.drv` file as Nix writes it (the ATerm `Derive(…)` form): outputs, input derivations with the
+// outputs wanted, sources, system and required features, read without a Nix process
+// (docs/derivation-files.md). `crossnix build` and `cache check` both read derivations through it.
 
 /** What a .drv says, before its input derivations' outputs are known. */
 export interface DerivationFile {
@@ -33,6 +32,8 @@ export function parseDerivationFile(text: string): DerivationFile | null {
   }
   const envMap = new Map<string, string>();
   for (const pair of env) if (isList(pair)) envMap.set(String(pair[0]), String(pair[1]));
+  const features = requiredFeatures(envMap);
+  if (features === null) return null;
   const drvs = new Map<string, string[]>();
   for (const entry of inputDrvs) {
     if (isList(entry) && typeof entry[0] === "string" && isList(entry[1])) drvs.set(entry[0], entry[1].map(String));
@@ -46,8 +47,23 @@ export function parseDerivationFile(text: string): DerivationFile | null {
     inputDrvs: drvs,
     inputSrcs: inputSrcs.map(String),
     system,
-    features: (envMap.get("requiredSystemFeatures") ?? "").split(/\s+/).filter(Boolean),
+    features,
   };
+}
+
+/**
+ * `requiredSystemFeatures`: with `__structuredAttrs` a JSON list inside `__json`, otherwise a
+ * space-separated variable (docs/derivation-files.md#features). null when `__json` is not JSON.
+ */
+function requiredFeatures(env: Map<string, string>): string[] | null {
+  const json = env.get("__json");
+  if (json === undefined) return (env.get("requiredSystemFeatures") ?? "").split(/\s+/).filter(Boolean);
+  try {
+    const list = (JSON.parse(json) as Record<string, unknown>)["requiredSystemFeatures"];
+    return Array.isArray(list) ? list.map(String) : [];
+  } catch {
+    return null;
+  }
 }
 
 function isList(term: Term | undefined): term is Term[] {
@@ -113,28 +129,4 @@ class Reader {
     if (this.text[this.at] !== c) throw new Error(`expected ${c} at ${this.at}`);
     this.at++;
   }
-}
-
-/** The graph of nodes from parsed .drv files (keyed by .drv path); inputs' outputs resolved by name. */
-export function derivationNodes(files: Map<string, DerivationFile>): Map<string, DerivationNode> {
-  const nodes = new Map<string, DerivationNode>();
-  for (const [drv, file] of files) {
-    const inputOutputs: string[] = [];
-    for (const [input, names] of file.inputDrvs) {
-      const outs = files.get(input)?.outputs;
-      for (const name of names) {
-        const out = outs?.get(name);
-        if (out) inputOutputs.push(out);
-      }
-    }
-    nodes.set(drv, {
-      drv,
-      outputs: [...file.outputs.values()],
-      inputOutputs,
-      inputSrcs: file.inputSrcs,
-      system: file.system,
-      features: file.features,
-    });
-  }
-  return nodes;
 }
