@@ -73,6 +73,17 @@ function staticClosure(entry: string): { files: string[]; packages: Set<string>;
   return { files, packages, bytes: files.reduce((s, f) => s + fs.statSync(f).size, 0) };
 }
 
+/** `entry`'s own static imports in order: packages by name, crossnix modules as `dist/…` (no node: built-ins). */
+function directImports(entry: string): string[] {
+  const text = fs.readFileSync(entry, "utf8");
+  const specs = [...text.matchAll(/^\s*import\s[^;]*?from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm)].map(
+    (m) => (m[1] ?? m[2])!,
+  );
+  return specs
+    .filter((spec) => !spec.startsWith("node:"))
+    .map((spec) => (spec.startsWith(".") ? path.relative(REPO, path.resolve(path.dirname(entry), spec)) : spec));
+}
+
 /**
  * ms each import() takes in a fresh node when the modules are imported one after another in this
  * order (so each figure is what that module adds given the ones before it), median of n processes.
@@ -151,15 +162,8 @@ export async function startupBench(runs: number, log: (l: string) => void): Prom
     const listOnly = listClosure.files.filter((f) => !cli.files.includes(f));
     // cli.js's own imports in its order, then the list handler; the rest of the packages alone.
     const file = (f: string) => pathToFileURL(path.join(REPO, f)).href;
-    const startPath = [
-      "commander",
-      "dist/errors.js",
-      "dist/host/host.js",
-      "dist/commands/verbs.js",
-      "dist/ui/prompt.js",
-      "dist/ui/style.js",
-      "dist/commands/builder/list.js",
-    ];
+    // Read from dist/cli.js itself, so the list follows the code as modules move.
+    const startPath = [...directImports(CLI), "dist/commands/builder/list.js"];
     const stepMs = importSteps(
       ["data:text/javascript,", ...startPath.map((m) => (m.startsWith("dist/") ? file(m) : m))],
       importRuns,
