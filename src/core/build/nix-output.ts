@@ -1,5 +1,6 @@
 // Parses the text and JSON Nix prints for `--dry-run` and `derivation show`.
 import { stripAnsi } from "../diagnosis/nix/lines.js";
+import { requiredFeatures } from "../nix/derivation-file.js";
 
 /**
  * What `nix build --dry-run` says must be built: "this derivation will be built:" or "these N
@@ -36,25 +37,16 @@ export function parseShowDerivation(json: string, storeDir = "/nix/store"): Map<
   for (const [key, drv] of Object.entries(map)) {
     if (!drv || typeof drv !== "object" || typeof drv.system !== "string") continue;
     const path = key.startsWith("/") ? key : `${storeDir}/${key}`;
-    const fromEnv = drv.env?.["requiredSystemFeatures"];
-    const fromStructured = (drv.structuredAttrs ?? structuredFromEnv(drv.env))?.["requiredSystemFeatures"];
-    const features = Array.isArray(fromStructured)
-      ? fromStructured.map(String)
-      : (fromEnv ?? "").split(/\s+/).filter(Boolean);
+    // Newer releases give structured attributes their own key; 2.8 leaves them in `__json`.
+    const structured = drv.structuredAttrs?.["requiredSystemFeatures"];
+    const features = drv.structuredAttrs
+      ? Array.isArray(structured)
+        ? structured.map(String)
+        : []
+      : (requiredFeatures(new Map(Object.entries(drv.env ?? {}))) ?? []);
     out.set(path, { system: drv.system, features });
   }
   return out;
-}
-
-/** Before `structuredAttrs` had its own key, show-derivation gave them as the `__json` variable (2.8). */
-function structuredFromEnv(env: Record<string, string> | undefined): Record<string, unknown> | undefined {
-  const json = env?.["__json"];
-  if (json === undefined) return undefined;
-  try {
-    return JSON.parse(json) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -55,7 +55,7 @@ export function parseDerivationFile(text: string): DerivationFile | null {
  * `requiredSystemFeatures`: with `__structuredAttrs` a JSON list inside `__json`, otherwise a
  * space-separated variable (docs/derivation-files.md#features). null when `__json` is not JSON.
  */
-function requiredFeatures(env: Map<string, string>): string[] | null {
+export function requiredFeatures(env: Map<string, string>): string[] | null {
   const json = env.get("__json");
   if (json === undefined) return (env.get("requiredSystemFeatures") ?? "").split(/\s+/).filter(Boolean);
   try {
