@@ -30,13 +30,15 @@ const child = mode === "tty"
 const tick = Number(require("node:child_process").execFileSync("getconf", ["CLK_TCK"]).toString().trim());
 let cpuMs = 0;
 const samples = [];
+let found = mode === "tty" ? null : child.pid;
 const node = () => {
-  if (mode !== "tty") return child.pid;
+  if (found) return found;
   try {
-    // script → sh → node: the node process is the one whose command line names the CLI.
-    for (const p of fs.readdirSync("/proc").filter((d) => /^\\d+$/.test(d))) {
-      const cmd = fs.readFileSync("/proc/" + p + "/cmdline", "utf8");
-      if (cmd.includes(argv[1]) && cmd.startsWith(argv[0])) return Number(p);
+    // script → sh → node: the node process is the one started as exactly argv[0] argv[1] (node, the
+    // CLI). This watcher's own command line names both too, as arguments: it must not count itself.
+    for (const p of fs.readdirSync("/proc").filter((d) => /^\\d+$/.test(d) && Number(d) !== process.pid)) {
+      const cmd = fs.readFileSync("/proc/" + p + "/cmdline", "utf8").split("\\0");
+      if (cmd[0] === argv[0] && cmd[1] === argv[1]) return (found = Number(p));
     }
   } catch {}
   return null;
