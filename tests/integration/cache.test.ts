@@ -29,6 +29,7 @@ interface CheckJson {
   paths: { path: string; status: string; cache?: string; unverifiedIn?: { cache: string; why: string }[] }[];
   summary: { cached: number; build: number; total: number };
   fetchedButUnverified: string[];
+  signaturesVerifiedWith: string | null;
 }
 
 describe.skipIf(!ready)("crossnix cache on the test bed", () => {
@@ -113,6 +114,8 @@ describe.skipIf(!ready)("crossnix cache on the test bed", () => {
     expect(check.exitCode, check.stderr).toBe(0);
     const predicted = JSON.parse(check.stdout) as CheckJson;
     expect(predicted.paths.find((p) => p.path === out)).toMatchObject({ status: "cached", cache: cache.url });
+    // Checked on cache check's own thread with libsodium, not on the main thread.
+    expect(predicted.signaturesVerifiedWith).toBe("libsodium");
 
     const narsBefore = cache.narDownloads();
     const build = await sandbox.run(["nix-build", ...args.slice(2), "--no-out-link"], { user: sandbox.clientUser });

@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { looksLikeCacheInfo, parseCacheInfo } from "../../src/core/caches/cache-info.js";
 import { addTokens, removeTokens, tokensOf } from "../../src/core/caches/conf-tokens.js";
 import { checkSignatures, checkSignaturesAsync, parsePublicKey, publicKeyProblem } from "../../src/core/caches/keys.js";
+import { libsodiumVerify, nodeCryptoVerify } from "../../src/host/caches/ed25519.js";
+import { signatureVerifier } from "../../src/host/caches/signature-verifier.js";
 import { type NarInfo, hashPart, narInfoFingerprint, parseNarInfo } from "../../src/core/caches/narinfo.js";
 import { netrcCredentials, removeNetrcEntry, setNetrcEntry } from "../../src/core/caches/netrc.js";
 import { canonicalHash, fromNix32, toNix32 } from "../../src/core/caches/nix32.js";
@@ -94,6 +96,40 @@ describe("signatures", () => {
       key: "test-1",
     });
     expect(await checkSignaturesAsync(parsed(CA), [])).toEqual({ status: "content-addressed" });
+  });
+
+  it("libsodium and node:crypto give the same verdicts", () => {
+    const sodium = libsodiumVerify();
+    // sodium-native is a dependency with prebuilt binaries for Linux and macOS: it must load here.
+    expect(sodium).not.toBeNull();
+    const fingerprint = narInfoFingerprint(parsed(TOP))!;
+    const signature = parsed(TOP).sigs[0]!.slice("test-1:".length);
+    const key = KEY.slice("test-1:".length);
+    const other = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" }).subarray(12);
+    const flipped = Buffer.from(signature, "base64");
+    flipped[10] = (flipped[10] as number) ^ 1;
+    const cases: [string, string, string, boolean][] = [
+      [fingerprint, signature, key, true],
+      [fingerprint.replace(";168;", ";169;"), signature, key, false],
+      [fingerprint, flipped.toString("base64"), key, false],
+      [fingerprint, signature, other.toString("base64"), false],
+      [fingerprint, signature.slice(0, 40), key, false],
+      [fingerprint, signature, "AAAA", false],
+    ];
+    for (const verify of [sodium!, nodeCryptoVerify()]) {
+      expect(cases.map(([f, s, k]) => verify(f, s, k))).toEqual(cases.map((c) => c[3]));
+    }
+  });
+
+  it("without the compiled signature thread (running from sources), libuv's pool verifies", async () => {
+    const verifier = signatureVerifier();
+    expect(verifier.engine()).toBeNull();
+    expect(await checkSignaturesAsync(parsed(TOP), [key], verifier.verify)).toEqual({
+      status: "verified",
+      key: "test-1",
+    });
+    expect(verifier.engine()).toBe("node:crypto on libuv's pool");
+    verifier.close();
   });
 
   it("content-addressed paths need no trusted signature", () => {

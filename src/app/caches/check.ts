@@ -15,22 +15,21 @@ import {
 } from "../../core/caches/closure.js";
 import { isStorePath } from "../../core/caches/narinfo.js";
 import type { NetrcCredentials } from "../../core/caches/netrc.js";
-import { acceptedByNix, checkSignaturesAsync, type PublicKey } from "../../core/caches/keys.js";
+import { acceptedByNix, checkSignaturesAsync, type PublicKey, type SignatureVerify } from "../../core/caches/keys.js";
 import { fetchUrl } from "../../core/caches/substituters.js";
 import { atLeast } from "../../core/nix/version.js";
 import { CrossnixError } from "../../errors.js";
 import { invalidPaths } from "../../host/caches/daemon-query.js";
 import { readDerivationClosure, readDerivationFiles } from "../../host/caches/derivations.js";
 import { cacheClient, type CacheClient } from "../../host/caches/http.js";
+import { signatureVerifier } from "../../host/caches/signature-verifier.js";
 import { runNix } from "../../host/nix/nix.js";
 import { nixFailure } from "../../host/nix/nix-failure.js";
-import { localCapability } from "../../host/nix/local-capability.js";
 import { detectNixVersion } from "../../host/nix/detect.js";
-import { loadConfigState } from "../../host/state.js";
 import { succeeded } from "../../host/system/exec.js";
 import type { Host } from "../../host/system/host.js";
-import { type BuilderCacheView, builderCacheViews } from "./builders.js";
-import { fetchCacheInfo, fetchNarInfo, mapConcurrent } from "./probe.js";
+import type { BuilderCacheView } from "./builders.js";
+import { concurrencyLimit, fetchCacheInfo, fetchNarInfo } from "./probe.js";
 import { type CacheState, daemonCredentials, daemonKeys, loadCacheState } from "./state.js";
 
 export interface CheckInput {
@@ -60,10 +59,12 @@ export interface CheckResult {
   builders?: BuilderCacheView[];
   /**
    * Where the time went (ms): reading the settings; evaluating the installables and reading their
-   * derivations; waiting on top of that for the caches' nix-cache-info and the builders' settings;
-   * walking the closure (validity, narinfos, signatures); the dry run when it ran.
+   * derivations; waiting on top of that for the caches' nix-cache-info; walking the closure
+   * (validity, narinfos, signatures); the dry run when it ran.
    */
   timings: { settingsMs: number; evaluateMs: number; cachesMs: number; walkMs: number; dryRunMs: number | null };
+  /** What verified the signatures ("libsodium", "node:crypto", …), null when none needed verifying. */
+  signaturesVerifiedWith: string | null;
 }
 
 // Per cache: a few connections with requests pipelined on each (docs/binary-caches.md#pipelining).
@@ -78,38 +79,45 @@ export async function checkCaches(
   const { host } = ctx;
   const timeoutMs = ctx.options.timeout * 1000;
   const started = performance.now();
-  // `nix --version` is not needed here (only a fallback asks for it).
-  const state = await loadCacheState(host, { nixVersion: false });
-  const extra = [...input.nixArgs, ...(input.system ? ["--system", input.system] : [])];
+  // Started first: the signature thread boots while the settings and derivations are read.
+  const verifier = signatureVerifier();
   const client = cacheClient({ timeoutMs, connections: CONNECTIONS, pipeline: PIPELINE });
   try {
+    // `nix --version` is not needed here (only a fallback asks for it).
+    const state = await loadCacheState(host, { nixVersion: false });
+    const extra = [...input.nixArgs, ...(input.system ? ["--system", input.system] : [])];
     const loaded = performance.now();
-    // The caches' nix-cache-info and the builders' settings are read while the derivations are.
+    // The caches' nix-cache-info is read while the derivations are.
     const cachesAsked = orderedCaches(client, state, timeoutMs);
-    const buildersRead = buildPlaces(host, state);
-    buildersRead.catch(() => undefined);
     ctx.progress("Reading what the build needs…");
     const graph = await derivationGraph(host, input.installables, extra);
     const evaluated = performance.now();
     const caches = await cachesAsked;
+    // The builders' settings are read only once some path must be built.
     let placed: Promise<(node: DerivationNode) => string> | null = null;
     const where = () => {
-      placed ??= Promise.all([buildersRead, graph.nodes()]).then(([places, nodes]) => placement(places, nodes));
+      placed ??= Promise.all([buildPlaces(host, state), graph.nodes()]).then(([places, nodes]) =>
+        placement(places, nodes),
+      );
       return placed;
     };
     const readable = caches.filter((c) => c.reachable);
     const prepared = performance.now();
     ctx.progress(`Querying ${readable.length} cache(s) for the closure of ${graph.top.length} derivation(s)…`);
+    // Loaded only for --builders (it brings the SSH modules).
     const onBuilders = input.builders
-      ? builderCacheViews(
-          ctx,
-          caches.map((c) => ({
-            url: c.url,
-            keys: state.records.filter((r) => r.record.url === c.url).flatMap((r) => r.record.keysAdded),
-          })),
+      ? import("./builders.js").then(({ builderCacheViews }) =>
+          builderCacheViews(
+            ctx,
+            caches.map((c) => ({
+              url: c.url,
+              keys: state.records.filter((r) => r.record.url === c.url).flatMap((r) => r.record.keysAdded),
+            })),
+          ),
         )
       : undefined;
-    const paths = await walk(host, client, state, graph, readable, where, timeoutMs);
+    const readers = { client, verify: verifier.verify, querySlot: concurrencyLimit(CONCURRENCY) };
+    const paths = await walk(host, readers, state, graph, readable, where, timeoutMs);
     const walked = performance.now();
     // Only a path some cache has without a signature Nix accepts can make the dry run promise a
     // fetch Nix then refuses (docs/binary-caches.md#signatures): ask Nix's own dry run then.
@@ -138,6 +146,7 @@ export async function checkCaches(
       fetchedButUnverified,
       dryRunDisagrees,
       ...(onBuilders ? { builders: await onBuilders } : {}),
+      signaturesVerifiedWith: verifier.engine(),
       timings: {
         settingsMs: Math.round(loaded - started),
         evaluateMs: Math.round(evaluated - loaded),
@@ -148,6 +157,7 @@ export async function checkCaches(
     };
   } finally {
     client.close();
+    verifier.close();
   }
 }
 
@@ -236,6 +246,11 @@ interface BuildPlaces {
 
 /** The enabled builders and what this machine builds itself. */
 async function buildPlaces(host: Host, state: CacheState): Promise<BuildPlaces> {
+  // Loaded here, not with the command: a closure that is all cached never needs them.
+  const [{ loadConfigState }, { localCapability }] = await Promise.all([
+    import("../../host/state.js"),
+    import("../../host/nix/local-capability.js"),
+  ]);
   const config = await loadConfigState(host, { nixVersion: false, tolerant: true });
   const local = await localCapability(host, state.info);
   const builders = config.fleet
@@ -267,9 +282,17 @@ function placement(places: BuildPlaces, nodes: Map<string, DerivationNode>): (no
  * Nix's queryMissing order: a valid path needs nothing, a cached one its references, one to build
  * its derivation's inputs. The closure's derivations are read only once some path must be built.
  */
+/** How the walk reads narinfos and verifies their signatures. */
+interface Readers {
+  client: CacheClient;
+  verify: SignatureVerify;
+  /** Bounds the narinfo queries in flight; verifying a signature does not hold a place. */
+  querySlot: <R>(task: () => Promise<R>) => Promise<R>;
+}
+
 async function walk(
   host: Host,
-  client: CacheClient,
+  readers: Readers,
   state: CacheState,
   graph: Graph,
   caches: CheckedCache[],
@@ -293,10 +316,12 @@ async function walk(
     const add = (paths: string[]) => {
       for (const p of paths) if (!verdicts.has(p)) next.push(p);
     };
-    const results = await mapConcurrent(frontier, CONCURRENCY, async (path): Promise<Looked> => {
-      if (!invalid.has(path)) return { path, found: null, unverifiedIn: [], valid: true };
-      return lookup(client, credentials, caches, keys, path, timeoutMs);
-    });
+    const results = await Promise.all(
+      frontier.map(async (path): Promise<Looked> => {
+        if (!invalid.has(path)) return { path, found: null, unverifiedIn: [], valid: true };
+        return lookup(readers, credentials, caches, keys, path, timeoutMs);
+      }),
+    );
     for (const looked of results) {
       if (looked.valid) {
         verdicts.set(looked.path, { path: looked.path, status: "valid" });
@@ -335,7 +360,7 @@ interface Looked {
 
 /** The first cache (in Nix's order) whose narinfo a trusted key verifies; else the path is built. */
 async function lookup(
-  client: CacheClient,
+  { client, verify, querySlot }: Readers,
   credentials: Map<string, NetrcCredentials | null>,
   caches: CheckedCache[],
   keys: PublicKey[],
@@ -344,9 +369,11 @@ async function lookup(
 ): Promise<Looked> {
   const unverifiedIn: { cache: string; why: string }[] = [];
   for (const cache of caches) {
-    const got = await fetchNarInfo(client, cache.url, path, credentials.get(cache.url) ?? null, timeoutMs);
+    const got = await querySlot(() =>
+      fetchNarInfo(client, cache.url, path, credentials.get(cache.url) ?? null, timeoutMs),
+    );
     if (got.status !== "found") continue;
-    const check = await checkSignaturesAsync(got.info, keys);
+    const check = await checkSignaturesAsync(got.info, keys, verify);
     if (acceptedByNix(check)) {
       const verdict: PathVerdict = {
         path,

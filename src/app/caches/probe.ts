@@ -78,6 +78,24 @@ export async function mapConcurrent<T, R>(
   return results;
 }
 
+/** Runs tasks with at most `limit` at a time; the rest wait their turn, in order. */
+export function concurrencyLimit(limit: number): <R>(task: () => Promise<R>) => Promise<R> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active < limit) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next in line, or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
 /** The first of `candidates` the cache has a narinfo for (queried concurrently), or null. */
 export async function firstCached(
   client: CacheClient,

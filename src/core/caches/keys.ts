@@ -65,10 +65,10 @@ export type SignatureCheck =
   /** Content-addressed: Nix needs no signature (docs/binary-caches.md#signatures). */
   | { status: "content-addressed" };
 
-/** A signature by a trusted key's name, worth verifying (a 64-byte signature over a known fingerprint). */
+/** A signature by a trusted key's name, worth verifying (its base64 text, decoded by whoever verifies it). */
 interface Candidate {
   key: PublicKey;
-  signature: Buffer;
+  signature: string;
 }
 
 /** The names that signed, and each signature a trusted key of that name could verify, in order. */
@@ -81,11 +81,10 @@ function signatureCandidates(info: NarInfo, keys: readonly PublicKey[]) {
     if (colon < 1) continue;
     const name = sig.slice(0, colon);
     signedBy.push(name);
-    const signature = Buffer.from(sig.slice(colon + 1), "base64");
     for (const key of keys) {
       if (key.name !== name) continue;
       triedKeys.push(key.name);
-      if (signature.length === 64) candidates.push({ key, signature });
+      candidates.push({ key, signature: sig.slice(colon + 1) });
     }
   }
   return { signedBy, candidates, triedKeys };
@@ -111,9 +110,12 @@ export function checkSignatures(info: NarInfo, keys: readonly PublicKey[]): Sign
   return unverified(info, signedBy, triedKeys);
 }
 
-export function verifySignature(fingerprint: string, signature: Uint8Array, key: PublicKey): boolean {
+/** Whether `signature` (64 bytes, or their base64) is the key's ed25519 signature of the fingerprint. */
+export function verifySignature(fingerprint: string, signature: Uint8Array | string, key: PublicKey): boolean {
+  const bytes = typeof signature === "string" ? Buffer.from(signature, "base64") : signature;
+  if (bytes.length !== 64) return false;
   try {
-    return verify(null, Buffer.from(fingerprint, "utf8"), keyObject(key), signature);
+    return verify(null, Buffer.from(fingerprint, "utf8"), keyObject(key), bytes);
   } catch {
     return false;
   }
@@ -124,20 +126,32 @@ export function acceptedByNix(check: SignatureCheck): boolean {
   return check.status === "verified" || check.status === "content-addressed";
 }
 
+/** Verifies one signature (base64) of a fingerprint with a key, possibly elsewhere (another thread). */
+export type SignatureVerify = (fingerprint: string, signature: string, key: PublicKey) => Promise<boolean>;
+
 const verifyInPool = promisify(verify);
 
+/** SignatureVerify on libuv's thread pool (what crossnix falls back to without its own thread). */
+export const verifyOnThreadPool: SignatureVerify = async (fingerprint, signature, key) => {
+  const bytes = Buffer.from(signature, "base64");
+  if (bytes.length !== 64) return false;
+  return verifyInPool(null, Buffer.from(fingerprint, "utf8"), keyObject(key), bytes).catch(() => false);
+};
+
 /**
- * checkSignatures with the ed25519 work on libuv's thread pool, so that thousands of checks overlap
- * each other and the network instead of taking turns on the event loop.
+ * checkSignatures with the ed25519 work done by `verify` (cache check's signature thread), so that
+ * thousands of checks overlap each other and the network instead of taking turns on the event loop.
  */
-export async function checkSignaturesAsync(info: NarInfo, keys: readonly PublicKey[]): Promise<SignatureCheck> {
+export async function checkSignaturesAsync(
+  info: NarInfo,
+  keys: readonly PublicKey[],
+  verify: SignatureVerify = verifyOnThreadPool,
+): Promise<SignatureCheck> {
   const fingerprint = narInfoFingerprint(info);
   const { signedBy, candidates, triedKeys } = signatureCandidates(info, keys);
   if (fingerprint !== null) {
-    const data = Buffer.from(fingerprint, "utf8");
     for (const { key, signature } of candidates) {
-      const ok = await verifyInPool(null, data, keyObject(key), signature).catch(() => false);
-      if (ok) return { status: "verified", key: key.name };
+      if (await verify(fingerprint, signature, key)) return { status: "verified", key: key.name };
     }
   }
   return unverified(info, signedBy, triedKeys);
