@@ -278,10 +278,6 @@ function placement(places: BuildPlaces, nodes: Map<string, DerivationNode>): (no
   };
 }
 
-/**
- * Nix's queryMissing order: a valid path needs nothing, a cached one its references, one to build
- * its derivation's inputs. The closure's derivations are read only once some path must be built.
- */
 /** How the walk reads narinfos and verifies their signatures. */
 interface Readers {
   client: CacheClient;
@@ -290,6 +286,10 @@ interface Readers {
   querySlot: <R>(task: () => Promise<R>) => Promise<R>;
 }
 
+/**
+ * Nix's queryMissing order: a valid path needs nothing, a cached one its references, one to build
+ * its derivation's inputs. The closure's derivations are read only once some path must be built.
+ */
 async function walk(
   host: Host,
   readers: Readers,

@@ -110,9 +110,9 @@ export function checkSignatures(info: NarInfo, keys: readonly PublicKey[]): Sign
   return unverified(info, signedBy, triedKeys);
 }
 
-/** Whether `signature` (64 bytes, or their base64) is the key's ed25519 signature of the fingerprint. */
-export function verifySignature(fingerprint: string, signature: Uint8Array | string, key: PublicKey): boolean {
-  const bytes = typeof signature === "string" ? Buffer.from(signature, "base64") : signature;
+/** Whether `signature` (base64 of 64 bytes) is the key's ed25519 signature of the fingerprint. */
+export function verifySignature(fingerprint: string, signature: string, key: PublicKey): boolean {
+  const bytes = Buffer.from(signature, "base64");
   if (bytes.length !== 64) return false;
   try {
     return verify(null, Buffer.from(fingerprint, "utf8"), keyObject(key), bytes);
