@@ -61,21 +61,9 @@ export async function fetchNarInfo(
 }
 
 /** Runs `task` over `items` with at most `limit` at a time, results in input order. */
-export async function mapConcurrent<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+export function mapConcurrent<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const slot = concurrencyLimit(limit);
+  return Promise.all(items.map((item) => slot(() => task(item))));
 }
 
 /** Runs tasks with at most `limit` at a time; the rest wait their turn, in order. */

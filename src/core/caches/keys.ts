@@ -110,10 +110,16 @@ export function checkSignatures(info: NarInfo, keys: readonly PublicKey[]): Sign
   return unverified(info, signedBy, triedKeys);
 }
 
+/** The 64 bytes of an ed25519 signature written in base64, or null when it is no such thing. */
+export function signatureBytes(base64: string): Buffer | null {
+  const bytes = Buffer.from(base64, "base64");
+  return bytes.length === 64 ? bytes : null;
+}
+
 /** Whether `signature` (base64 of 64 bytes) is the key's ed25519 signature of the fingerprint. */
 export function verifySignature(fingerprint: string, signature: string, key: PublicKey): boolean {
-  const bytes = Buffer.from(signature, "base64");
-  if (bytes.length !== 64) return false;
+  const bytes = signatureBytes(signature);
+  if (!bytes) return false;
   try {
     return verify(null, Buffer.from(fingerprint, "utf8"), keyObject(key), bytes);
   } catch {
@@ -133,8 +139,8 @@ const verifyInPool = promisify(verify);
 
 /** SignatureVerify on libuv's thread pool (what crossnix falls back to without its own thread). */
 export const verifyOnThreadPool: SignatureVerify = async (fingerprint, signature, key) => {
-  const bytes = Buffer.from(signature, "base64");
-  if (bytes.length !== 64) return false;
+  const bytes = signatureBytes(signature);
+  if (!bytes) return false;
   return verifyInPool(null, Buffer.from(fingerprint, "utf8"), keyObject(key), bytes).catch(() => false);
 };
 

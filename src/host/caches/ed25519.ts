@@ -1,7 +1,7 @@
 // ed25519 checks of narinfo signatures for the signature thread: libsodium (sodium-native) where it
 // loads, which verifies in half the time OpenSSL (node:crypto) takes; node:crypto where it does not.
 import { createRequire } from "node:module";
-import { verifySignature } from "../../core/caches/keys.js";
+import { signatureBytes, verifySignature } from "../../core/caches/keys.js";
 
 /** Whether `signature` (base64) is the ed25519 signature of `fingerprint` by the 32-byte key (base64). */
 export type Ed25519Verify = (fingerprint: string, signature: string, key: string) => boolean;
@@ -31,8 +31,8 @@ export function libsodiumVerify(): Ed25519Verify | null {
       publicKey = Buffer.from(key, "base64");
       keys.set(key, publicKey);
     }
-    const bytes = Buffer.from(signature, "base64");
-    if (bytes.length !== 64 || publicKey.length !== 32) return false;
+    const bytes = signatureBytes(signature);
+    if (!bytes || publicKey.length !== 32) return false;
     return sodium.crypto_sign_verify_detached(bytes, Buffer.from(fingerprint, "utf8"), publicKey);
   };
 }
